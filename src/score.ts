@@ -1,0 +1,20 @@
+/**
+ * The one interface between score models (neural, via the engine, or analytic oracles) and the
+ * mathematics that uses them (samplers, likelihoods, controllable generation).
+ *
+ * Layout: a batch of n points of dimension `dim` is one row-major Float64Array of length n·dim
+ * (images are flattened C·H·W per row). Times are continuous t ∈ [eps, T] of the SDE, one per row.
+ */
+export interface ScoreModel {
+  /** Dimension of one data point (2 for toy data, C·H·W for images). */
+  readonly dim: number;
+  /** s(x, t) ≈ ∇ₓ log p_t(x): x [n·dim], t [n] → [n·dim]. */
+  score(x: Float64Array, t: Float64Array, n: number): Promise<Float64Array>;
+  /**
+   * The score and, per row, the vector–Jacobian product vᵀ ∂s(x,t)/∂x (same layout as x).
+   * Divergences use it: exact (dim basis vectors) or Hutchinson–Skilling (random v).
+   */
+  scoreVjp(x: Float64Array, t: Float64Array, n: number, v: Float64Array): Promise<{ score: Float64Array; vjp: Float64Array }>;
+  /** Number of score evaluations made so far (a scoreVjp call counts as one). */
+  nfe: number;
+}
