@@ -1,0 +1,43 @@
+/**
+ * Composite ops built from primitives (so their gradients, and gradients of gradients, follow
+ * from the primitives' rules): softplus, SiLU/swish, log-sum-exp, group norm, dense layers.
+ */
+import { abs, add, div, exp, log, matmul, max, mean, mul, relu, reshape, sigmoid, sqrt, stopGradient, sub, sum, transpose } from "./ops.ts";
+import { type Tensor, TraceError, fmtShape } from "./tensor.ts";
+
+export const square = (x: Tensor) => mul(x, x);
+
+/** log(1 + eˣ) computed stably as relu(x) + log(1 + e^{−|x|}) (ORT has no float64 Softplus). */
+export const softplus = (x: Tensor) => add(relu(x), log(add(exp(mul(abs(x), -1)), 1)));
+
+/** SiLU / swish: x·σ(x). */
+export const silu = (x: Tensor) => mul(x, sigmoid(x));
+
+/** log Σ exp(x) over `axes`, shifted by the (gradient-stopped) max for stability. */
+export function logSumExp(x: Tensor, axes: readonly number[], keepdims = false): Tensor {
+  const m = stopGradient(max(x, axes, true));
+  const s = add(log(sum(exp(sub(x, m)), axes, true)), m);
+  return keepdims ? s : reshape(s, x.shape.filter((_, i) => !axes.map((a) => (a < 0 ? a + x.rank : a)).includes(i)));
+}
+
+/**
+ * Group normalization (Wu & He 2018): x [N,C,...] normalized over (C/G channels × spatial) per
+ * group, then scaled by gamma [C] and shifted by beta [C]. Biased variance, as in PyTorch.
+ */
+export function groupNorm(x: Tensor, groups: number, gamma: Tensor, beta: Tensor, eps = 1e-5): Tensor {
+  const [n, c] = x.shape as [number, number];
+  if (x.rank < 2 || c % groups !== 0) throw new TraceError("groupNorm", `${c} channels of ${fmtShape(x.shape)} do not split into ${groups} groups`);
+  const g = reshape(x, [n, groups, -1]);
+  const mu = mean(g, [2], true);
+  const d = sub(g, mu);
+  const v = mean(mul(d, d), [2], true);
+  const y = reshape(div(d, sqrt(add(v, eps))), x.shape);
+  const bshape = [1, c, ...x.shape.slice(2).map(() => 1)];
+  return add(mul(y, reshape(gamma, bshape)), reshape(beta, bshape));
+}
+
+/** Dense layer y = x Wᵀ + b with W [out, in] (PyTorch layout), x [..., in]. */
+export function linear(x: Tensor, w: Tensor, b?: Tensor): Tensor {
+  const y = matmul(x, transpose(w, [1, 0]));
+  return b ? add(y, b) : y;
+}

@@ -1,0 +1,8 @@
+/** The engine: trace → ONNX → autodiff → compiled programs. */
+export * from "./tensor.ts";
+export * from "./ops.ts";
+export * from "./conv.ts";
+export * from "./functional.ts";
+export { vjp, grad } from "./autodiff.ts";
+export { toOnnx, type ProgramSpec, OPSET } from "./lower.ts";
+export { compile, Program, setBackend, getBackend, clearProgramCache, type Backend, type BackendSession, type RunResult } from "./runtime.ts";

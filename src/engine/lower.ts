@@ -1,0 +1,239 @@
+/**
+ * Lowering of traced programs to ONNX (opset 17) ModelProto bytes with the onnx-proto binding.
+ * Most ops map one-to-one. Convolutions pick the fastest form measured on ORT's CPU provider
+ * (see ../shared/DESIGN.md): Conv for the forward pass; ConvTranspose for strided input
+ * gradients and a Conv with the flipped kernel for stride 1; weight gradients by a channels-last
+ * im2col Gather and one matrix product. float64 has no Conv kernels in ORT, so float64
+ * convolutions all take the Gather + MatMul form (also an independent oracle for float32).
+ */
+import onnxProto from "onnx-proto";
+import { type ConvGeometry, convOutHW, geometryOf } from "./conv.ts";
+import { type DType, type HostArray, Tensor, TraceError, topoSort } from "./tensor.ts";
+
+const { onnx } = onnxProto;
+type NodeProto = InstanceType<typeof onnx.NodeProto>;
+type TensorProto = InstanceType<typeof onnx.TensorProto>;
+export const OPSET = 17;
+
+const ELEM: Record<DType, number> = {
+  float32: onnx.TensorProto.DataType.FLOAT,
+  float64: onnx.TensorProto.DataType.DOUBLE,
+  int64: onnx.TensorProto.DataType.INT64,
+  bool: onnx.TensorProto.DataType.BOOL,
+};
+
+type Attr = number | number[] | string;
+function attribute(name: string, v: Attr) {
+  const T = onnx.AttributeProto.AttributeType;
+  if (typeof v === "string") return { name, type: T.STRING, s: new TextEncoder().encode(v) };
+  if (Array.isArray(v)) return { name, type: T.INTS, ints: v };
+  return { name, type: T.INT, i: v };
+}
+
+function tensorProto(name: string, dtype: DType, shape: readonly number[], data: HostArray): TensorProto {
+  const bytes = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+  return onnx.TensorProto.create({ name, dataType: ELEM[dtype], dims: [...shape], rawData: bytes.slice() });
+}
+
+/** Accumulates ONNX nodes and initializers with fresh names. */
+class Emitter {
+  readonly nodes: NodeProto[] = [];
+  readonly inits: TensorProto[] = [];
+  private n = 0;
+  fresh(prefix: string): string { return `${prefix}_${this.n++}`; }
+  node(op: string, inputs: string[], attrs: Record<string, Attr> = {}, out = this.fresh(op)): string {
+    this.nodes.push(onnx.NodeProto.create({ opType: op, input: inputs, output: [out], name: out, attribute: Object.entries(attrs).map(([k, v]) => attribute(k, v)) }));
+    return out;
+  }
+  init(dtype: DType, shape: readonly number[], data: HostArray, prefix = "c"): string {
+    const name = this.fresh(prefix);
+    this.inits.push(tensorProto(name, dtype, shape, data));
+    return name;
+  }
+  ints(v: readonly number[]): string { return this.init("int64", [v.length], BigInt64Array.from(v, (x) => BigInt(x)), "i"); }
+  scalar(dtype: DType, v: number): string {
+    return this.init(dtype, [], dtype === "float64" ? Float64Array.of(v) : Float32Array.of(v), "s");
+  }
+}
+
+const UNARY_ONNX: Record<string, string> = {
+  neg: "Neg", exp: "Exp", log: "Log", sqrt: "Sqrt", sin: "Sin", cos: "Cos", tanh: "Tanh", sigmoid: "Sigmoid",
+  relu: "Relu", abs: "Abs", sign: "Sign", reciprocal: "Reciprocal", stopGradient: "Identity",
+};
+const BINARY_ONNX: Record<string, string> = {
+  add: "Add", sub: "Sub", mul: "Mul", div: "Div", pow: "Pow", maximum: "Max", minimum: "Min",
+  less: "Less", greater: "Greater", equal: "Equal", lessEq: "LessOrEqual", greaterEq: "GreaterOrEqual",
+};
+
+function lowerNode(e: Emitter, t: Tensor, ins: string[]): string {
+  const a = t.attrs;
+  const u = UNARY_ONNX[t.op] ?? BINARY_ONNX[t.op];
+  if (u) return e.node(u, ins);
+  switch (t.op) {
+    case "const": return e.init(t.dtype, t.shape, a.value as HostArray);
+    case "where": return e.node("Where", ins);
+    case "cast": case "cast_int": return e.node("Cast", ins, { to: ELEM[t.dtype] });
+    case "reshape": return e.node("Reshape", [ins[0]!, e.ints(t.shape)]);
+    case "transpose": return e.node("Transpose", ins, { perm: a.perm as number[] });
+    case "expand": return e.node("Expand", [ins[0]!, e.ints(t.shape)]);
+    case "concat": return e.node("Concat", ins, { axis: a.axis as number });
+    case "slice": return e.node("Slice", [ins[0]!, e.ints(a.starts as number[]), e.ints(a.ends as number[]), e.ints(a.axes as number[])]);
+    case "pad": return e.node("Pad", [ins[0]!, e.ints(a.pads as number[])]);
+    case "gather": return e.node("Gather", ins, { axis: 0 });
+    case "scatterAdd": {
+      const zero = e.node("Expand", [e.scalar(t.dtype, 0), e.ints(t.shape)]);
+      const idx = e.node("Unsqueeze", [ins[1]!, e.ints([-1])]);
+      return e.node("ScatterND", [zero, idx, ins[0]!], { reduction: "add" });
+    }
+    case "reduceSum": return e.node("ReduceSum", [ins[0]!, e.ints(a.axes as number[])], { keepdims: a.keepdims ? 1 : 0 });
+    case "reduceMax": return e.node("ReduceMax", ins, { axes: a.axes as number[], keepdims: a.keepdims ? 1 : 0 });
+    case "matmul": return e.node("MatMul", ins);
+    case "softmax": return e.node("Softmax", ins, { axis: a.axis as number });
+    case "conv": return lowerConv(e, t, ins);
+    case "convBackInput": return lowerBackInput(e, t, ins);
+    case "convBackWeight": return lowerBackWeight(e, t, ins);
+    default: throw new TraceError("lower", `no ONNX lowering for op '${t.op}'`);
+  }
+}
+
+// ---------------------------------------------------------------- convolutions
+
+function convAttrs(g: ConvGeometry): Record<string, Attr> {
+  return { kernel_shape: [...g.kHW], strides: [...g.stride], dilations: [...g.dilation], pads: [...g.pads] };
+}
+
+/** NCHW [n,c,h,w] → channels-last rows [n·h·w + 1, c] whose last row is zeros (the pad target). */
+function rowsWithZero(e: Emitter, x: string, n: number, c: number, h: number, w: number, dtype: DType): string {
+  const nhwc = e.node("Transpose", [x], { perm: [0, 2, 3, 1] });
+  const rows = e.node("Reshape", [nhwc, e.ints([n * h * w, c])]);
+  const zero = e.init(dtype, [1, c], dtype === "float64" ? new Float64Array(c) : new Float32Array(c), "z");
+  return e.node("Concat", [rows, zero], { axis: 0 });
+}
+
+/**
+ * Patch gathering: for each target pixel (n, ht, wt) and kernel tap (i, j), the source row
+ * n·Hs·Ws + hs·Ws + ws, or the zero row when (hs, ws) = map(ht, i), map(wt, j) falls outside.
+ * Returns [n·Ht·Wt, kh·kw·C] (tap-major, channel-minor).
+ */
+function gatherPatches(e: Emitter, rows: string, c: number, n: number, src: [number, number], dst: [number, number], k: [number, number],
+  mapH: (ht: number, i: number) => number, mapW: (wt: number, j: number) => number): string {
+  const [hs, ws] = src, [ht, wt] = dst, [kh, kw] = k;
+  const zeroRow = n * hs * ws;
+  const idx = new BigInt64Array(n * ht * wt * kh * kw);
+  let p = 0;
+  for (let b = 0; b < n; b++) for (let y = 0; y < ht; y++) for (let x = 0; x < wt; x++) for (let i = 0; i < kh; i++) {
+    const sy = mapH(y, i);
+    for (let j = 0; j < kw; j++) {
+      const sx = mapW(x, j);
+      idx[p++] = BigInt(sy < 0 || sy >= hs || sx < 0 || sx >= ws ? zeroRow : b * hs * ws + sy * ws + sx);
+    }
+  }
+  const g = e.node("Gather", [rows, e.init("int64", [idx.length], idx, "im2col")], { axis: 0 });
+  return e.node("Reshape", [g, e.ints([n * ht * wt, kh * kw * c])]);
+}
+
+/** Source index for a conv tap: hs = ht·s − pad + i·d. */
+const forwardMap = (s: number, p: number, d: number) => (t: number, i: number) => t * s - p + i * d;
+/** Source index for an input-gradient tap: ho = (h + pad − i·d)/s when integral, else none. */
+const backMap = (s: number, p: number, d: number) => (t: number, i: number) => {
+  const q = t + p - i * d;
+  return q % s === 0 ? q / s : -1;
+};
+
+function nchwFromRows(e: Emitter, m: string, n: number, h: number, w: number, c: number): string {
+  return e.node("Transpose", [e.node("Reshape", [m, e.ints([n, h, w, c])])], { perm: [0, 3, 1, 2] });
+}
+
+function convIm2col(e: Emitter, t: Tensor, x: string, w: string): string {
+  const g = geometryOf(t);
+  const [xs, ws] = t.inputs as [Tensor, Tensor];
+  const [n, c] = xs.shape as [number, number];
+  const o = ws.shape[0]!;
+  const [ho, wo] = convOutHW(g);
+  const rows = rowsWithZero(e, x, n, c, g.inHW[0], g.inHW[1], t.dtype);
+  const cols = gatherPatches(e, rows, c, n, [...g.inHW], [ho, wo], [...g.kHW] as [number, number],
+    forwardMap(g.stride[0], g.pads[0], g.dilation[0]), forwardMap(g.stride[1], g.pads[1], g.dilation[1]));
+  const wm = e.node("Reshape", [e.node("Transpose", [w], { perm: [2, 3, 1, 0] }), e.ints([g.kHW[0] * g.kHW[1] * c, o])]);
+  return nchwFromRows(e, e.node("MatMul", [cols, wm]), n, ho, wo, o);
+}
+
+function lowerConv(e: Emitter, t: Tensor, ins: string[]): string {
+  if (t.dtype === "float64") return convIm2col(e, t, ins[0]!, ins[1]!);
+  return e.node("Conv", ins, convAttrs(geometryOf(t)));
+}
+
+function lowerBackInput(e: Emitter, t: Tensor, ins: string[]): string {
+  const g = geometryOf(t);
+  const [gy, w] = ins as [string, string];
+  const [gys, wt] = t.inputs as [Tensor, Tensor];
+  const [o, c] = wt.shape as [number, number];
+  const n = gys.shape[0]!;
+  const [ho, wo] = convOutHW(g);
+  if (t.dtype === "float64") {
+    const rows = rowsWithZero(e, gy, n, o, ho, wo, t.dtype);
+    const cols = gatherPatches(e, rows, o, n, [ho, wo], [...g.inHW], [...g.kHW] as [number, number],
+      backMap(g.stride[0], g.pads[0], g.dilation[0]), backMap(g.stride[1], g.pads[1], g.dilation[1]));
+    const wb = e.node("Reshape", [e.node("Transpose", [w], { perm: [2, 3, 0, 1] }), e.ints([g.kHW[0] * g.kHW[1] * o, c])]);
+    return nchwFromRows(e, e.node("MatMul", [cols, wb]), n, g.inHW[0], g.inHW[1], c);
+  }
+  const span = (i: 0 | 1) => g.dilation[i] * (g.kHW[i] - 1);
+  const flipPads = [span(0) - g.pads[0], span(1) - g.pads[1], span(0) - g.pads[2], span(1) - g.pads[3]];
+  if (g.stride[0] === 1 && g.stride[1] === 1 && flipPads.every((p) => p >= 0)) {
+    // Stride 1: a Conv with the kernel flipped spatially and in/out channels swapped is several times faster.
+    const flipped = e.node("Slice", [w, e.ints([-1, -1]), e.ints([-(2 ** 62), -(2 ** 62)]), e.ints([2, 3]), e.ints([-1, -1])]);
+    const wf = e.node("Transpose", [flipped], { perm: [1, 0, 2, 3] });
+    return e.node("Conv", [gy, wf], { kernel_shape: [...g.kHW], strides: [1, 1], dilations: [...g.dilation], pads: flipPads });
+  }
+  const outPad = [0, 1].map((i) => g.inHW[i]! - (g.stride[i]! * ([ho, wo][i]! - 1) + span(i as 0 | 1) + 1 - g.pads[i]! - g.pads[i + 2]!));
+  return e.node("ConvTranspose", [gy, w], { ...convAttrs(g), output_padding: outPad });
+}
+
+function lowerBackWeight(e: Emitter, t: Tensor, ins: string[]): string {
+  const g = geometryOf(t);
+  const [x, gy] = ins as [string, string];
+  const [xs, gys] = t.inputs as [Tensor, Tensor];
+  const [n, c] = xs.shape as [number, number];
+  const o = gys.shape[1]!;
+  const [ho, wo] = convOutHW(g);
+  const [kh, kw] = g.kHW;
+  const rows = rowsWithZero(e, x, n, c, g.inHW[0], g.inHW[1], t.dtype);
+  const cols = gatherPatches(e, rows, c, n, [...g.inHW], [ho, wo], [kh, kw],
+    forwardMap(g.stride[0], g.pads[0], g.dilation[0]), forwardMap(g.stride[1], g.pads[1], g.dilation[1]));
+  const gm = e.node("Reshape", [e.node("Transpose", [gy], { perm: [0, 2, 3, 1] }), e.ints([n * ho * wo, o])]);
+  const dw = e.node("Gemm", [gm, cols], { transA: 1 }); // [O, kh·kw·C]
+  return e.node("Transpose", [e.node("Reshape", [dw, e.ints([o, kh, kw, c])])], { perm: [0, 3, 1, 2] });
+}
+
+// ---------------------------------------------------------------- model
+
+export interface ProgramSpec {
+  /** Feeds, in order; each an `input` node. */
+  inputs: readonly Tensor[];
+  /** Named outputs. */
+  outputs: Readonly<Record<string, Tensor>>;
+}
+
+function valueInfo(name: string, t: Tensor) {
+  return onnx.ValueInfoProto.create({ name, type: { tensorType: { elemType: ELEM[t.dtype], shape: { dim: t.shape.map((d) => ({ dimValue: d })) } } } });
+}
+
+/** Serialize a traced program to ONNX ModelProto bytes. */
+export function toOnnx(spec: ProgramSpec): Uint8Array {
+  const e = new Emitter();
+  const names = new Map<number, string>();
+  for (const inp of spec.inputs) {
+    if (inp.op !== "input") throw new TraceError("compile", `program input ${inp} is not an input() node`);
+    names.set(inp.id, inp.attrs.name as string);
+  }
+  const outs = Object.values(spec.outputs);
+  for (const t of topoSort(outs)) {
+    if (names.has(t.id)) continue;
+    if (t.op === "input") throw new TraceError("compile", `input '${t.attrs.name}' is used but not listed among the program inputs`);
+    names.set(t.id, lowerNode(e, t, t.inputs.map((i) => names.get(i.id)!)));
+  }
+  // Each graph output gets an Identity so an output can also be an input or repeat another output.
+  const outputs = Object.entries(spec.outputs).map(([name, t]) => { e.node("Identity", [names.get(t.id)!], {}, name); return valueInfo(name, t); });
+  const graph = onnx.GraphProto.create({ name: "scoregen", node: e.nodes, initializer: e.inits, input: spec.inputs.map((t) => valueInfo(t.attrs.name as string, t)), output: outputs });
+  const model = onnx.ModelProto.create({ irVersion: 8, producerName: "scoregen", opsetImport: [{ domain: "", version: OPSET }], graph });
+  return onnx.ModelProto.encode(model).finish();
+}

@@ -1,0 +1,93 @@
+/**
+ * Compiled programs. A Backend turns ONNX bytes into sessions (onnxruntime-node here; the same
+ * graphs run on onnxruntime-web through another Backend). `compile` lowers a traced program once
+ * and caches the session by the model bytes, so re-tracing the same graph with the same shapes is
+ * cheap. A Program runs with host arrays and returns host arrays.
+ */
+import { type ProgramSpec, toOnnx } from "./lower.ts";
+import { type DType, type HostArray, type Shape, Tensor, fmtShape, sizeOf } from "./tensor.ts";
+
+/** Output of a run: host arrays with their shapes. */
+export type RunResult = Record<string, HostArray>;
+
+export interface BackendSession {
+  run(feeds: Record<string, { dtype: DType; shape: Shape; data: HostArray }>, outputNames: readonly string[]): Promise<RunResult>;
+  release?(): Promise<void>;
+}
+
+export interface Backend {
+  readonly name: string;
+  createSession(model: Uint8Array): Promise<BackendSession>;
+}
+
+let defaultBackend: Backend | undefined;
+/** Select the backend used by `compile` (the node entry installs onnxruntime-node). */
+export function setBackend(b: Backend): void { defaultBackend = b; }
+export function getBackend(): Backend {
+  if (!defaultBackend) throw new Error("scoregen: no runtime backend set; import 'scoregen/node' (or call setBackend) before compiling programs");
+  return defaultBackend;
+}
+
+const HOST_CTOR: Record<DType, (n: number) => HostArray> = {
+  float32: (n) => new Float32Array(n), float64: (n) => new Float64Array(n), int64: (n) => new BigInt64Array(n), bool: (n) => new Uint8Array(n),
+};
+
+/** A compiled program: named inputs with fixed shapes, named outputs. */
+export class Program {
+  constructor(
+    private readonly session: BackendSession,
+    readonly inputs: readonly { name: string; shape: Shape; dtype: DType }[],
+    readonly outputs: readonly { name: string; shape: Shape; dtype: DType }[],
+    readonly modelBytes: Uint8Array,
+  ) {}
+
+  /** Run with one host array per input name (lengths checked); returns every output. */
+  async run(feeds: Record<string, HostArray | ArrayLike<number>>): Promise<RunResult> {
+    const f: Record<string, { dtype: DType; shape: Shape; data: HostArray }> = {};
+    for (const i of this.inputs) {
+      const v = feeds[i.name];
+      if (v === undefined) throw new Error(`Program.run: missing input '${i.name}' (shape ${fmtShape(i.shape)})`);
+      const n = sizeOf(i.shape);
+      if (v.length !== n) throw new Error(`Program.run: input '${i.name}' has ${v.length} values, expected ${n} for shape ${fmtShape(i.shape)}`);
+      f[i.name] = { dtype: i.dtype, shape: i.shape, data: toHost(v, i.dtype) };
+    }
+    return this.session.run(f, this.outputs.map((o) => o.name));
+  }
+}
+
+function toHost(v: HostArray | ArrayLike<number>, dtype: DType): HostArray {
+  if (dtype === "float32" && v instanceof Float32Array) return v;
+  if (dtype === "float64" && v instanceof Float64Array) return v;
+  if (dtype === "int64" && v instanceof BigInt64Array) return v;
+  if (dtype === "bool" && v instanceof Uint8Array) return v;
+  const out = HOST_CTOR[dtype](v.length);
+  if (out instanceof BigInt64Array) for (let i = 0; i < v.length; i++) out[i] = BigInt(Number((v as ArrayLike<number>)[i]));
+  else for (let i = 0; i < v.length; i++) out[i] = Number((v as ArrayLike<number>)[i]);
+  return out;
+}
+
+const cache = new Map<string, Promise<BackendSession>>();
+
+/** Two independent FNV-1a lanes over the bytes (portable; no node:crypto in browsers). */
+function hashBytes(b: Uint8Array): string {
+  let h1 = 0x811c9dc5, h2 = 0x01000193 ^ b.length;
+  for (let i = 0; i < b.length; i++) {
+    h1 = Math.imul(h1 ^ b[i]!, 0x01000193);
+    h2 = Math.imul(h2 ^ b[i]!, 0x5bd1e995) ^ (h2 >>> 15);
+  }
+  return (h1 >>> 0).toString(16) + (h2 >>> 0).toString(16);
+}
+
+/** Lower, compile (cached by model bytes) and wrap a traced program. */
+export async function compile(spec: ProgramSpec, backend: Backend = getBackend()): Promise<Program> {
+  const bytes = toOnnx(spec);
+  const key = `${backend.name}:${bytes.length}:${hashBytes(bytes)}`;
+  let s = cache.get(key);
+  if (!s) { s = backend.createSession(bytes); cache.set(key, s); }
+  s.catch(() => cache.delete(key));
+  const info = (name: string, t: Tensor) => ({ name, shape: t.shape, dtype: t.dtype });
+  return new Program(await s, spec.inputs.map((t) => info(t.attrs.name as string, t)), Object.entries(spec.outputs).map(([n, t]) => info(n, t)), bytes);
+}
+
+/** Drop all cached sessions (tests, or to free memory after a phase). */
+export function clearProgramCache(): void { cache.clear(); }
