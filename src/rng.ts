@@ -41,7 +41,7 @@ export function philox4x32(ctr: readonly number[], key: readonly number[]): Uint
 export class Rng {
   private readonly key: [number, number];
   private counter = 0; // blocks consumed; 2^53 blocks is far beyond any run
-  private buf = new Uint32Array(4);
+  private buf: Uint32Array = new Uint32Array(4);
   private pos = 4;
   private spareNormal: number | null = null;
 

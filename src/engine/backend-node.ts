@@ -3,7 +3,7 @@
  * CUDA when SCOREGEN_EP=cuda and the CUDA binaries were installed (see README).
  */
 import ort from "onnxruntime-node";
-import type { Backend, BackendSession, RunResult } from "./runtime.ts";
+import type { Backend, BackendSession, RunResult, SessionHints } from "./runtime.ts";
 
 export interface NodeBackendOptions {
   /** Intra-op threads (default: SCOREGEN_THREADS or 2). */
@@ -21,8 +21,8 @@ export function nodeBackend(opts: NodeBackendOptions = {}): Backend {
   };
   return {
     name: `ort-node/${providers.join("+")}/${threads}`,
-    async createSession(model: Uint8Array): Promise<BackendSession> {
-      const s = await ort.InferenceSession.create(model, sessionOptions);
+    async createSession(model: Uint8Array, hints: SessionHints = {}): Promise<BackendSession> {
+      const s = await ort.InferenceSession.create(model, hints.float64 ? { ...sessionOptions, graphOptimizationLevel: "basic" } : sessionOptions);
       return {
         async run(feeds, outputNames): Promise<RunResult> {
           const f: Record<string, ort.Tensor> = {};

@@ -5,7 +5,7 @@
  * cheap. A Program runs with host arrays and returns host arrays.
  */
 import { type ProgramSpec, toOnnx } from "./lower.ts";
-import { type DType, type HostArray, type Shape, Tensor, fmtShape, sizeOf } from "./tensor.ts";
+import { type DType, type HostArray, type Shape, Tensor, fmtShape, sizeOf, topoSort } from "./tensor.ts";
 
 /** Output of a run: host arrays with their shapes. */
 export type RunResult = Record<string, HostArray>;
@@ -15,9 +15,17 @@ export interface BackendSession {
   release?(): Promise<void>;
 }
 
+export interface SessionHints {
+  /**
+   * The program computes in float64: ORT's extended fusions (e.g. QuickGelu for x·σ(x)) have
+   * float32-only kernels, so such programs are optimized at the basic level only.
+   */
+  float64?: boolean;
+}
+
 export interface Backend {
   readonly name: string;
-  createSession(model: Uint8Array): Promise<BackendSession>;
+  createSession(model: Uint8Array, hints?: SessionHints): Promise<BackendSession>;
 }
 
 let defaultBackend: Backend | undefined;
@@ -83,7 +91,11 @@ export async function compile(spec: ProgramSpec, backend: Backend = getBackend()
   const bytes = toOnnx(spec);
   const key = `${backend.name}:${bytes.length}:${hashBytes(bytes)}`;
   let s = cache.get(key);
-  if (!s) { s = backend.createSession(bytes); cache.set(key, s); }
+  if (!s) {
+    const float64 = topoSort(Object.values(spec.outputs)).some((t) => t.dtype === "float64");
+    s = backend.createSession(bytes, { float64 });
+    cache.set(key, s);
+  }
   s.catch(() => cache.delete(key));
   const info = (name: string, t: Tensor) => ({ name, shape: t.shape, dtype: t.dtype });
   return new Program(await s, spec.inputs.map((t) => info(t.attrs.name as string, t)), Object.entries(spec.outputs).map(([n, t]) => info(n, t)), bytes);
