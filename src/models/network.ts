@@ -1,0 +1,62 @@
+/**
+ * A trained network run by the engine as a RawNetwork (forward, and forward with the per-row
+ * VJP vᵀ∂out/∂x for divergences). Programs are compiled per batch size (static shapes) and
+ * cached; parameters are fed as inputs, so one compiled program serves any parameter values.
+ */
+import * as E from "../engine/index.ts";
+import type { ParamTree } from "../io/params.ts";
+import type { RawNetwork, Sde } from "../sde/index.ts";
+import { conditionFor, dataDim, type ModelSpec, traceNetwork } from "./registry.ts";
+
+type Float = Float32Array | Float64Array;
+
+export class EngineNetwork implements RawNetwork {
+  readonly dim: number;
+  private readonly progs = new Map<string, Promise<E.Program>>();
+  private readonly feeds: Record<string, Float>;
+  private readonly cond: (t: number) => number;
+
+  constructor(readonly spec: ModelSpec, params: ParamTree, sde: Sde) {
+    this.dim = dataDim(spec);
+    this.cond = conditionFor(spec, sde);
+    this.feeds = {};
+    for (const [name, p] of params) this.feeds[E.paramFeed(name)] = spec.dtype === "float64" ? Float64Array.from(p.data) : Float32Array.from(p.data);
+  }
+
+  private program(n: number, withVjp: boolean): Promise<E.Program> {
+    const key = `${n}:${withVjp}`;
+    let p = this.progs.get(key);
+    if (!p) { p = this.build(n, withVjp); this.progs.set(key, p); }
+    return p;
+  }
+
+  private async build(n: number, withVjp: boolean): Promise<E.Program> {
+    const dt = this.spec.dtype;
+    const ps = E.ParamScope.create(dt);
+    const x = E.input("x", [n, ...this.spec.dataShape], dt), c = E.input("c", [n], dt);
+    const out = traceNetwork(this.spec, ps, x, c);
+    const inputs = [...ps.specs().map((s) => s.node), x, c];
+    const missing = ps.specs().filter((s) => !this.feeds[E.paramFeed(s.name)]).map((s) => s.name);
+    if (missing.length) throw new Error(`model parameters missing: ${missing.join(", ")}`);
+    if (!withVjp) return E.compile({ inputs, outputs: { out } });
+    const v = E.input("v", out.shape, dt);
+    const [jv] = E.vjp([out], [v], [x]);
+    return E.compile({ inputs: [...inputs, v], outputs: { out, vjp: jv! } });
+  }
+
+  private conditions(t: Float64Array): Float {
+    const c = this.spec.dtype === "float64" ? new Float64Array(t.length) : new Float32Array(t.length);
+    for (let i = 0; i < t.length; i++) c[i] = this.cond(t[i]!);
+    return c;
+  }
+
+  async forward(x: Float64Array, t: Float64Array, n: number): Promise<Float64Array> {
+    const r = await (await this.program(n, false)).run({ ...this.feeds, x, c: this.conditions(t) });
+    return Float64Array.from(r.out as Float);
+  }
+
+  async forwardVjp(x: Float64Array, t: Float64Array, n: number, v: Float64Array): Promise<{ out: Float64Array; vjp: Float64Array }> {
+    const r = await (await this.program(n, true)).run({ ...this.feeds, x, c: this.conditions(t), v });
+    return { out: Float64Array.from(r.out as Float), vjp: Float64Array.from(r.vjp as Float) };
+  }
+}

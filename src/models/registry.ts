@@ -1,0 +1,48 @@
+/**
+ * Model specs: the JSON that a checkpoint stores to rebuild its network. A spec names the
+ * architecture, the data shape, what the raw output means (score, ε or x₀ — converted to a score
+ * in src/sde/parameterization.ts only) and what the network is conditioned on.
+ */
+import type * as E from "../engine/index.ts";
+import type { Parameterization, Sde } from "../sde/index.ts";
+import { MLP_DEFAULTS, type MlpConfig, mlpScoreNet } from "./mlp.ts";
+import { SCORENET_DEFAULTS, type ScoreNetConfig, scoreNet } from "./scorenet.ts";
+
+export type ArchConfig = MlpConfig | ScoreNetConfig;
+
+export interface ModelSpec {
+  arch: ArchConfig;
+  /** Shape of one data point, e.g. [2] or [1, 28, 28]. */
+  dataShape: number[];
+  parameterization: Parameterization;
+  /** "time": the network sees t; "logsigma": it sees log s(t) (NCSN's noise-level conditioning). */
+  condition: "time" | "logsigma";
+  dtype: "float32" | "float64";
+}
+
+/** Spec of the default 2-D MLP (ε-prediction, time-conditioned). */
+export function mlpSpec(dim: number, over: Partial<MlpConfig> = {}, rest: Partial<ModelSpec> = {}): ModelSpec {
+  return { arch: { ...MLP_DEFAULTS, ...over, dim, kind: "mlp" }, dataShape: [dim], parameterization: "eps", condition: "time", dtype: "float32", ...rest };
+}
+
+/** Spec of the tutorial ScoreNet for C×28×28 images (ε-parameterized, time-conditioned). */
+export function scoreNetSpec(over: Partial<ScoreNetConfig> = {}, rest: Partial<ModelSpec> = {}): ModelSpec {
+  const arch = { ...SCORENET_DEFAULTS, ...over, kind: "scorenet" as const };
+  return { arch, dataShape: [arch.inChannels, 28, 28], parameterization: "eps", condition: "time", dtype: "float32", ...rest };
+}
+
+/** Traces the network: x [n, ...dataShape], c [n] → raw output [n, ...dataShape]. */
+export function traceNetwork(spec: ModelSpec, ps: E.ParamScope, x: E.Tensor, c: E.Tensor): E.Tensor {
+  switch (spec.arch.kind) {
+    case "mlp": return mlpScoreNet(spec.arch, ps, x, c);
+    case "scorenet": return scoreNet(spec.arch, ps, x, c);
+    default: throw new Error(`unknown model architecture '${(spec.arch as { kind: string }).kind}'; use one of: mlp, scorenet`);
+  }
+}
+
+/** The network's conditioning value for time t. */
+export function conditionFor(spec: ModelSpec, sde: Sde): (t: number) => number {
+  return spec.condition === "logsigma" ? (t) => Math.log(sde.std(t)) : (t) => t;
+}
+
+export const dataDim = (spec: ModelSpec) => spec.dataShape.reduce((a, b) => a * b, 1);
