@@ -5,7 +5,8 @@
  *
  * Adam (Kingma & Ba 2015, Alg. 1) with bias correction; AdamW decouples weight decay
  * (Loshchilov & Hutter 2019): θ ← θ − lr·(m̂/(√v̂ + ε) + λθ). Warmup: lr_t = lr·min(1, t/warmup),
- * t = step + 1, as in score_sde's optimization_manager. EMA: θ̄ ← d·θ̄ + (1 − d)·θ.
+ * t = step + 1, as in score_sde's optimization_manager. EMA: θ̄ ← d_t·θ̄ + (1 − d_t)·θ with the
+ * usual warm-up d_t = min(d, (1 + t)/(10 + t)), so early averages do not cling to the initialization.
  */
 import type { ParamTree } from "../io/params.ts";
 import { grad } from "./autodiff.ts";
@@ -26,7 +27,7 @@ export interface OptimizerConfig {
   warmup?: number;
   /** Clip gradients to this global L2 norm (undefined = no clipping). */
   clipNorm?: number;
-  /** Keep an exponential moving average of the parameters with this decay (e.g. 0.999). */
+  /** Keep an exponential moving average of the parameters with this decay (e.g. 0.999; warmed up, see above). */
   emaDecay?: number;
 }
 
@@ -73,11 +74,13 @@ function buildUpdate(specs: ParamSpec[], loss: Tensor, o: OptimizerConfig): Buil
     outputs[next(paramFeed(s.name))] = updated;
   });
   if (o.emaDecay !== undefined) {
+    const d = minimum(div(add(t, 1), add(t, 10)), o.emaDecay);
+    const oneMinusD = sub(1, d);
     for (const s of specs) {
       const e = input(slot("ema", s.name), s.shape, dt);
       stateInputs.push(e);
       const cur = outputs[next(paramFeed(s.name))] ?? s.node;
-      outputs[next(slot("ema", s.name))] = add(mul(e, o.emaDecay), mul(cur, 1 - o.emaDecay));
+      outputs[next(slot("ema", s.name))] = add(mul(e, d), mul(cur, oneMinusD));
     }
   }
   return { outputs, stateInputs, step };

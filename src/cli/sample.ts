@@ -1,0 +1,93 @@
+/** `scoregen sample`: draw samples from a trained run or an oracle with any registered sampler. */
+import { extname } from "node:path";
+import type { Command } from "commander";
+import { asPoints, writePointsFile } from "../data/points.ts";
+import { TOY2D_NAMES, sampleToy2D } from "../data/toy2d.ts";
+import { writeFileAtomic } from "../io/files.ts";
+import { Rng } from "../rng.ts";
+import { SAMPLERS, SAMPLER_NAMES, getSampler, type AnySamplerOptions } from "../sampling/registry.ts";
+import { SDE_NAMES } from "../sde/index.ts";
+import { sampleByName } from "../tasks/sample.ts";
+import { openScoreSource, type ScoreSource } from "../tasks/sources.ts";
+import { pathsFromFrames, pointCloudGif, scatterPlot, trajectoryPlot } from "../viz/index.ts";
+import { UsageError, choiceOpt, numberOpt } from "./errors.ts";
+import { progressBar } from "./progress.ts";
+
+/** Every sampler option, as --kebab-case flags; each sampler accepts the subset its registry entry lists. */
+const SAMPLER_FLAGS = [...new Map(Object.values(SAMPLERS).flatMap((s) => s.options).map((o) => [o.name, o])).values()];
+const kebab = (s: string) => s.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
+
+export function registerSample(program: Command): void {
+  const cmd = program.command("sample")
+    .description("draw samples with a score model: em, pc, ald, ancestral, ode or ddim")
+    .requiredOption("--score <dir|oracle:spec.json>", "a training-run folder, or oracle:SPEC.json for an exact Gaussian mixture")
+    .requiredOption("--out <file>", "output: .json (array of points), .csv or .png (2-D scatter plot)")
+    .option("--sde <name>", `SDE for an oracle (${SDE_NAMES.join(", ")}); a run folder uses its own`)
+    .option("--sampler <name>", `sampler: ${SAMPLER_NAMES.join(", ")}`, "pc")
+    .option("--n <n>", "number of samples", "1000")
+    .option("--seed <n>", "random seed", "0")
+    .option("--gif <file>", "also write an animated GIF of the reverse process (2-D)")
+    .option("--trajectories <file>", "also write a PNG of sample paths (2-D)")
+    .option("--no-ema", "use the raw parameters instead of their EMA")
+    .option("--json", "print a JSON summary");
+  for (const o of SAMPLER_FLAGS) cmd.option(`--${kebab(o.name)} <${o.type === "enum" ? o.values!.join("|") : o.type}>`, `${o.doc} (default ${o.default})`);
+  cmd.action(async (f: Record<string, string | boolean | undefined>) => runSample(f));
+}
+
+/** The sampler options given on the command line, checked against what the chosen sampler accepts. */
+export function samplerOptions(sampler: string, f: Record<string, unknown>): AnySamplerOptions {
+  const entry = getSampler(sampler);
+  const out: Record<string, unknown> = {};
+  for (const o of SAMPLER_FLAGS) {
+    const v = f[o.name];
+    if (v === undefined) continue;
+    if (!entry.options.some((a) => a.name === o.name)) throw new UsageError(`--${kebab(o.name)} does not apply to the ${sampler} sampler (it takes: ${entry.options.map((a) => `--${kebab(a.name)}`).join(", ")})`);
+    out[o.name] = o.type === "enum" ? choiceOpt(`--${kebab(o.name)}`, String(v), o.values!) : numberOpt(`--${kebab(o.name)}`, String(v), { int: o.type === "int", min: 0 });
+  }
+  return out as AnySamplerOptions;
+}
+
+async function runSample(f: Record<string, string | boolean | undefined>): Promise<void> {
+  const out = String(f.out);
+  const ext = extname(out).toLowerCase();
+  if (![".json", ".csv", ".png"].includes(ext)) throw new UsageError(`--out must end in .json, .csv or .png, got '${out}'`);
+  const sampler = String(f.sampler);
+  const options = samplerOptions(sampler, f);
+  const src = await openScoreSource(String(f.score), f.sde as string | undefined, { ema: f.ema !== false });
+  const n = numberOpt("--n", String(f.n), { int: true, min: 1 })!, seed = numberOpt("--seed", String(f.seed), { int: true, min: 0 })!;
+  const twoD = src.model.dim === 2;
+  if ((ext === ".png" || f.gif || f.trajectories) && !twoD) throw new UsageError(`PNG scatter plots, --gif and --trajectories need 2-D points; this model has dimension ${src.model.dim}`);
+  const bar = progressBar(`sample ${sampler}`, 1000, ["nfe"]);
+  const run = await sampleByName(src.model, src.sde, sampler, {
+    n, seed, options, frames: f.gif || f.trajectories ? 60 : 0,
+    onStep: (i) => bar.update(Math.round(1000 * (1 - i.t / src.sde.T)), { nfe: src.model.nfe }),
+  });
+  bar.stop();
+  await writeSamples(out, run.x, src);
+  if (f.gif) await writeFileAtomic(String(f.gif), pointCloudGif(run.frames, { reference: referencePoints(src), captions: run.times.map((t) => `t = ${t.toFixed(3)}`), delayMs: 80, lastDelayMs: 1500 }));
+  if (f.trajectories) await writeFileAtomic(String(f.trajectories), trajectoryPlot(pathsFromFrames(run.frames.map((x) => x.subarray(0, 2 * Math.min(n, 48)))), { logDensity: logDensityOf(src), title: `${sampler} trajectories` }));
+  const summary = { out, n, sampler, nfe: run.nfe, seconds: Math.round(run.seconds * 100) / 100, score: src.label };
+  if (f.json) console.log(JSON.stringify(summary));
+  else console.log(`wrote ${n} samples to ${out} (${sampler}, ${run.nfe} score evaluations, ${summary.seconds} s)`);
+}
+
+async function writeSamples(out: string, x: Float64Array, src: ScoreSource): Promise<void> {
+  if (out.toLowerCase().endsWith(".png")) {
+    await writeFileAtomic(out, scatterPlot({ samples: x, data: referencePoints(src), logDensity: logDensityOf(src), title: `samples — ${src.label}` }));
+  } else await writePointsFile(out, asPoints(x, src.model.dim));
+}
+
+/** Points of the data distribution to draw under samples: oracle draws, or the run's built-in dataset. */
+function referencePoints(src: ScoreSource): Float64Array | undefined {
+  const rng = new Rng(12345);
+  if (src.oracle) return src.oracle.sampleData(rng, 2000);
+  const name = String(src.run?.data?.source ?? "");
+  return (TOY2D_NAMES as readonly string[]).includes(name) ? sampleToy2D(name, 2000, rng) : undefined;
+}
+
+/** The exact data log-density (oracle only), for shading plots. */
+function logDensityOf(src: ScoreSource): ((x: number, y: number) => number) | undefined {
+  const o = src.oracle;
+  if (!o) return undefined;
+  return (x, y) => o.logProb(Float64Array.of(x, y), 1e-5, 1)[0]!;
+}
