@@ -15,7 +15,7 @@
 import * as E from "../engine/index.ts";
 import { conditionFor, type ModelSpec, traceNetwork } from "../models/registry.ts";
 import type { Rng } from "../rng.ts";
-import { ddpmSchedule, ncsnSigmas, type Sde } from "../sde/index.ts";
+import { ddpmSchedule, ncsnSigmas, scoreCoefficients, type Sde } from "../sde/index.ts";
 
 export const OBJECTIVES = ["dsm", "dsm-likelihood", "ssm", "ssm-vr", "ddpm", "ncsn"] as const;
 export type Objective = (typeof OBJECTIVES)[number];
@@ -81,19 +81,10 @@ export function drawBatch(objective: Objective, spec: ModelSpec, sde: Sde, n: nu
       mean = sde.meanCoef(t); std = sde.std(t);
       weight = objective === "dsm-likelihood" ? sde.diffusion(t) ** 2 : std * std;
     }
-    const { alpha, beta } = scoreMap(spec, mean, std);
+    const { alpha, beta } = scoreCoefficients(spec.parameterization, mean, std);
     cols.t[i] = t; cols.c[i] = cond(t); cols.mean[i] = mean; cols.std[i] = std; cols.weight[i] = weight; cols.alpha[i] = alpha; cols.beta[i] = beta;
   }
   return cols;
-}
-
-/** score = α·out + β·x for the spec's parameterization (same map as src/sde/parameterization.ts). */
-function scoreMap(spec: ModelSpec, mean: number, std: number): { alpha: number; beta: number } {
-  switch (spec.parameterization) {
-    case "score": return { alpha: 1, beta: 0 };
-    case "eps": return { alpha: -1 / std, beta: 0 };
-    case "x0": return { alpha: mean / (std * std), beta: -1 / (std * std) };
-  }
 }
 
 /** The time at which a VE-type SDE's std equals σ (bisection; std is increasing in t). */

@@ -19,10 +19,14 @@ export const PARAMETERIZATIONS: readonly Parameterization[] = ["score", "eps", "
  * vᵀ∂score/∂x = α·vᵀ∂out/∂x + β·v.
  */
 function coefficients(param: Parameterization, sde: Sde, t: number): { alpha: number; beta: number } {
+  return scoreCoefficients(param, sde.meanCoef(t), sde.std(t));
+}
+
+/** (α, β) of score = α·out + β·x for a kernel with mean coefficient a and std s (see above). */
+export function scoreCoefficients(param: Parameterization, a: number, s: number): { alpha: number; beta: number } {
   if (param === "score") return { alpha: 1, beta: 0 };
-  const s = sde.std(t);
   if (param === "eps") return { alpha: -1 / s, beta: 0 };
-  if (param === "x0") return { alpha: sde.meanCoef(t) / (s * s), beta: -1 / (s * s) };
+  if (param === "x0") return { alpha: a / (s * s), beta: -1 / (s * s) };
   throw new Error(`unknown parameterization "${String(param)}"; use one of ${PARAMETERIZATIONS.join(", ")}`);
 }
 
