@@ -266,3 +266,23 @@ describe("points from CSV and JSON", () => {
     }
   });
 });
+
+test("moons log-density (quadrature over the arc angle) integrates to 1 and peaks on the arcs", async () => {
+  const { moonsLogDensity, MOONS_GEOMETRY } = await import("../src/data/toy2d.ts");
+  const h = 0.02;
+  let total = 0;
+  for (let x = -3.6; x <= 3.6; x += h) for (let y = -2.2; y <= 2.2; y += h) total += Math.exp(moonsLogDensity(x, y, 400)) * h * h;
+  assert.ok(Math.abs(total - 1) < 2e-3, `integral ${total}`);
+  const [cx, cy] = MOONS_GEOMETRY.upperCenter;
+  const onArc = moonsLogDensity(cx, cy + MOONS_GEOMETRY.radius), off = moonsLogDensity(cx, cy + MOONS_GEOMETRY.radius + 0.3);
+  // on the arc: ≈ log(½·(1/π r)·1/(√(2π)σ)) for a locally straight arc; 0.3 outside (3σ) the Gaussian
+  // factor drops by 4.5 and the outward curvature (density ∝ 1/ρ off a circle) by up to ln(2.3/2) ≈ 0.14 more
+  const want = Math.log(0.5 / (Math.PI * MOONS_GEOMETRY.radius) / (Math.sqrt(2 * Math.PI) * MOONS_GEOMETRY.noise));
+  assert.ok(Math.abs(onArc - want) < 0.02, `on-arc log density ${onArc} vs ${want}`);
+  assert.ok(onArc - off > 4.5 && onArc - off < 4.5 + Math.log(2.3 / 2), `3σ drop ${onArc - off}`);
+});
+
+test("pointsToJson writes a plain array of points", async () => {
+  const { pointsToJson } = await import("../src/data/points.ts");
+  assert.deepEqual(JSON.parse(pointsToJson({ n: 2, dim: 2, data: Float64Array.of(1, -2.5, 3, 4) })), [[1, -2.5], [3, 4]]);
+});

@@ -8,7 +8,7 @@ export function registerDemo(program: Command): void {
   program.command("demo")
     .description("train a VP-SDE model on 8 gaussians, sample (PC, ODE), report the NLL, write plots + HTML")
     .option("--out <dir>", "output folder", "out/demo")
-    .option("--steps <n>", "training steps", "6000")
+    .option("--steps <n>", "training steps", "10000")
     .option("--n <n>", "samples per sampler", "2000")
     .option("--held-out <n>", "held-out points for the NLL", "1000")
     .option("--json", "print the report as JSON")

@@ -186,7 +186,7 @@ export function pointsToCsv(p: Points, opts: { header?: boolean | string[] } = {
   return lines.join("\n") + "\n";
 }
 
-/** JSON text `{"n":…, "dim":…, "points":[[…], …]}` with one point per line; exact round trip. */
+/** JSON text: an array of points (arrays of numbers), one point per line; exact round trip. */
 export function pointsToJson(p: Points): string {
   checkPoints(p);
   const rows: string[] = [];
@@ -195,7 +195,7 @@ export function pointsToJson(p: Points): string {
     for (let j = 0; j < p.dim; j++) row.push(String(p.data[i * p.dim + j]!));
     rows.push(`  [${row.join(", ")}]`);
   }
-  return `{"n": ${p.n}, "dim": ${p.dim}, "points": [\n${rows.join(",\n")}\n]}\n`;
+  return `[\n${rows.join(",\n")}\n]\n`;
 }
 
 /** Formats points in the given format. */

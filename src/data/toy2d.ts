@@ -82,6 +82,29 @@ export function twoMoons(n: number, rng: Rng): Float64Array {
   return out;
 }
 
+/**
+ * log-density of the two-moons distribution at (x, y), in nats. The density is a 1-D integral over
+ * the arc angle a ~ U(0, π): p(x) = ½ Σ_moons (1/π) ∫₀^π N(x; c + s·r(cos a, sin a), σ² I) da, computed
+ * by the midpoint rule with `nodes` points per arc (default 4000: spacing 8e-4 rad against an
+ * integrand width σ/r = 0.05 rad, so the quadrature error is far below 1e-6 nats).
+ */
+export function moonsLogDensity(x: number, y: number, nodes = 4000): number {
+  const { radius, upperCenter, lowerCenter, noise } = MOONS_GEOMETRY;
+  const terms: number[] = [];
+  for (const [c, s] of [[upperCenter, 1], [lowerCenter, -1]] as const) {
+    for (let k = 0; k < nodes; k++) {
+      const a = (Math.PI * (k + 0.5)) / nodes;
+      const dx = x - (c[0] + s * radius * Math.cos(a)), dy = y - (c[1] + s * radius * Math.sin(a));
+      terms.push(-(dx * dx + dy * dy) / (2 * noise * noise));
+    }
+  }
+  const m = Math.max(...terms);
+  let sum = 0;
+  for (const t of terms) sum += Math.exp(t - m);
+  // mean over 2·nodes equally weighted Gaussians of variance σ² in 2-D
+  return m + Math.log(sum / terms.length) - Math.log(2 * Math.PI * noise * noise);
+}
+
 /** The 8-gaussians mixture: radius 2√2, std 0.3, equal weights; means at angles kπ/4. */
 export const EIGHT_GAUSSIANS: GaussianMixtureSpec = (() => {
   const radius = 2 * Math.SQRT2;
@@ -245,13 +268,15 @@ export interface Toy2DInfo {
   extent: number;
   /** Exact mixture spec when the density is a Gaussian mixture (only `8gaussians`). */
   mixture?: GaussianMixtureSpec;
+  /** The true log-density in nats, where it is known (closed form or exact quadrature). */
+  logDensity?: (x: number, y: number) => number;
 }
 
 /** The registry of built-in datasets by name. */
 export const TOY2D: Readonly<Record<Toy2DName, Toy2DInfo>> = {
   swissroll: { name: "swissroll", sample: swissRoll, extent: 3.5, description: "swiss roll: spiral r = θ/5, θ ∈ [1.5π, 4.5π], noise std 0.1" },
-  moons: { name: "moons", sample: twoMoons, extent: 3.5, description: "two moons: half-circles of radius 2 centered (−1, −0.5) and (1, 0.5), noise std 0.1" },
-  "8gaussians": { name: "8gaussians", sample: eightGaussians, extent: 4, mixture: EIGHT_GAUSSIANS, description: "8 gaussians: equal-weight isotropic Gaussians, std 0.3, means on a circle of radius 2√2" },
+  moons: { name: "moons", sample: twoMoons, extent: 3.5, logDensity: (x, y) => moonsLogDensity(x, y), description: "two moons: half-circles of radius 2 centered (−1, −0.5) and (1, 0.5), noise std 0.1" },
+  "8gaussians": { name: "8gaussians", sample: eightGaussians, extent: 4, mixture: EIGHT_GAUSSIANS, logDensity: (x, y) => mixtureLogDensity(EIGHT_GAUSSIANS, [x, y]), description: "8 gaussians: equal-weight isotropic Gaussians, std 0.3, means on a circle of radius 2√2" },
   checkerboard: { name: "checkerboard", sample: checkerboard, extent: 3.5, description: "checkerboard: uniform on the 8 dark cells of a 4×4 board on [−3, 3]², no noise" },
   rings: { name: "rings", sample: rings, extent: 3.75, description: "rings: circles of radius 1, 2, 3 (points ∝ radius), noise std 0.08" },
   scurve: { name: "scurve", sample: sCurve, extent: 3.5, description: "s-curve: two 3/4-circles of radius 1.5 centered (0, ±1.5), noise std 0.1" },
