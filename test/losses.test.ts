@@ -13,7 +13,7 @@ import { mixtureOracle } from "../src/oracle/index.ts";
 import { Rng } from "../src/rng.ts";
 import type { ParamTree } from "../src/io/params.ts";
 import { asScoreModel, ncsnSigmas, sdeByName } from "../src/sde/index.ts";
-import { train } from "../src/tasks/train.ts";
+import { train, unlabeled } from "../src/tasks/train.ts";
 
 const MIX = { weights: [0.3, 0.7], means: [[-1.5, 0], [1, 1]], stds: [[0.3, 0.5], [0.6, 0.3]] };
 
@@ -47,7 +47,7 @@ for (const r of runs) {
     const spec = mlpSpec(2, {}, { parameterization: r.param ?? "eps" });
     const oracle = mixtureOracle(MIX, sdeByName(r.sde));
     const res = await train({ model: spec, sde: r.sde, objective: r.objective, optimizer: { kind: "adam", lr: 2e-3, emaDecay: 0.99, clipNorm: 1 }, batch: 256, seed: 0 },
-      { dim: 2, sample: (n, rng) => oracle.sampleData(rng, n) }, { steps: 800 });
+      unlabeled(2, (n, rng) => oracle.sampleData(rng, n)), { steps: 800 });
     // NCSN learns only its L noise levels: evaluate there (levels 2, 4, 6, 8 of 10 here).
     const sde = sdeByName(r.sde);
     const times = r.objective === "ncsn" ? [1, 3, 5, 7].map((i) => timeOfStd(sde, ncsnSigmas({ levels: 10, sigmaMin: sde.std(1e-5), sigmaMax: sde.std(1) })[i]!, 1e-5)) : undefined;

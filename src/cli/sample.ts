@@ -9,7 +9,7 @@ import { SAMPLERS, SAMPLER_NAMES, getSampler, type AnySamplerOptions } from "../
 import { SDE_NAMES } from "../sde/index.ts";
 import { sampleByName } from "../tasks/sample.ts";
 import { openScoreSource, type ScoreSource } from "../tasks/sources.ts";
-import { pathsFromFrames, pointCloudGif, scatterPlot, trajectoryPlot } from "../viz/index.ts";
+import { encodeGif, imageGrid, pathsFromFrames, pointCloudGif, renderImageGrid, scatterPlot, trajectoryPlot } from "../viz/index.ts";
 import { UsageError, choiceOpt, numberOpt } from "./errors.ts";
 import { progressBar } from "./progress.ts";
 
@@ -21,12 +21,13 @@ export function registerSample(program: Command): void {
   const cmd = program.command("sample")
     .description("draw samples with a score model: em, pc, ald, ancestral, ode or ddim")
     .requiredOption("--score <dir|oracle:spec.json>", "a training-run folder, or oracle:SPEC.json for an exact Gaussian mixture")
-    .requiredOption("--out <file>", "output: .json (array of points), .csv or .png (2-D scatter plot)")
+    .requiredOption("--out <file>", "output: .json (array of points), .csv or .png (2-D scatter plot, or an image grid for image models)")
     .option("--sde <name>", `SDE for an oracle (${SDE_NAMES.join(", ")}); a run folder uses its own`)
     .option("--sampler <name>", `sampler: ${SAMPLER_NAMES.join(", ")}`, "pc")
     .option("--n <n>", "number of samples", "1000")
     .option("--seed <n>", "random seed", "0")
-    .option("--gif <file>", "also write an animated GIF of the reverse process (2-D)")
+    .option("--gif <file>", "also write an animated GIF of the reverse process (2-D points or image grids)")
+    .option("--class <k|all>", "class-conditional models: the class of every sample, or all (cycling 0, 1, …)")
     .option("--trajectories <file>", "also write a PNG of sample paths (2-D)")
     .option("--no-ema", "use the raw parameters instead of their EMA")
     .option("--json", "print a JSON summary");
@@ -53,18 +54,29 @@ async function runSample(f: Record<string, string | boolean | undefined>): Promi
   if (![".json", ".csv", ".png"].includes(ext)) throw new UsageError(`--out must end in .json, .csv or .png, got '${out}'`);
   const sampler = String(f.sampler);
   const options = samplerOptions(sampler, f);
-  const src = await openScoreSource(String(f.score), f.sde as string | undefined, { ema: f.ema !== false });
   const n = numberOpt("--n", String(f.n), { int: true, min: 1 })!, seed = numberOpt("--seed", String(f.seed), { int: true, min: 0 })!;
+  const labels = f.class === undefined ? undefined : classLabels(String(f.class), n);
+  const src = await openScoreSource(String(f.score), f.sde as string | undefined, { ema: f.ema !== false, labels });
+  if (src.run?.model.classes && !labels) throw new UsageError(`this model is class-conditional (${src.run.model.classes} classes): pass --class K or --class all`);
+  if (labels && labels.some((k) => k >= (src.run?.model.classes ?? 0))) throw new UsageError(`--class ${f.class} is not a class of this model (${src.run?.model.classes ? `0 to ${src.run.model.classes - 1}` : "it is unconditional"})`);
+  const image = imageShape(src);
   const twoD = src.model.dim === 2;
-  if ((ext === ".png" || f.gif || f.trajectories) && !twoD) throw new UsageError(`PNG scatter plots, --gif and --trajectories need 2-D points; this model has dimension ${src.model.dim}`);
+  if (!image && !twoD && (ext === ".png" || f.gif || f.trajectories)) throw new UsageError(`PNG plots, --gif and --trajectories need 2-D points or images; this model has dimension ${src.model.dim}`);
+  if (image && f.trajectories) throw new UsageError("--trajectories is for 2-D points; use --gif to watch images form");
   const bar = progressBar(`sample ${sampler}`, 1000, ["nfe"]);
   const run = await sampleByName(src.model, src.sde, sampler, {
     n, seed, options, frames: f.gif || f.trajectories ? 60 : 0,
     onStep: (i) => bar.update(Math.round(1000 * (1 - i.t / src.sde.T)), { nfe: src.model.nfe }),
   });
   bar.stop();
-  await writeSamples(out, run.x, src);
-  if (f.gif) await writeFileAtomic(String(f.gif), pointCloudGif(run.frames, { reference: referencePoints(src), captions: run.times.map((t) => `t = ${t.toFixed(3)}`), delayMs: 80, lastDelayMs: 1500 }));
+  if (image) {
+    if (ext === ".png") await writeFileAtomic(out, imageGrid(run.x, { ...image, title: `${sampler} — ${n} samples` }));
+    else await writePointsFile(out, asPoints(run.x, src.model.dim));
+    if (f.gif) await writeFileAtomic(String(f.gif), encodeGif(run.frames.map((x, k) => renderImageGrid(x.subarray(0, Math.min(n, 64) * src.model.dim), { ...image, title: `t = ${run.times[k]!.toFixed(3)}` })), { delayMs: 80, lastDelayMs: 2000 }));
+  } else {
+    await writeSamples(out, run.x, src);
+    if (f.gif) await writeFileAtomic(String(f.gif), pointCloudGif(run.frames, { reference: referencePoints(src), captions: run.times.map((t) => `t = ${t.toFixed(3)}`), delayMs: 80, lastDelayMs: 1500 }));
+  }
   if (f.trajectories) await writeFileAtomic(String(f.trajectories), trajectoryPlot(pathsFromFrames(run.frames.map((x) => x.subarray(0, 2 * Math.min(n, 48)))), { logDensity: logDensityOf(src), title: `${sampler} trajectories` }));
   const summary = { out, n, sampler, nfe: run.nfe, seconds: Math.round(run.seconds * 100) / 100, score: src.label };
   if (f.json) console.log(JSON.stringify(summary));
@@ -75,6 +87,21 @@ async function writeSamples(out: string, x: Float64Array, src: ScoreSource): Pro
   if (out.toLowerCase().endsWith(".png")) {
     await writeFileAtomic(out, scatterPlot({ samples: x, data: referencePoints(src), logDensity: logDensityOf(src), title: `samples — ${src.label}` }));
   } else await writePointsFile(out, asPoints(x, src.model.dim));
+}
+
+/** --class K (every sample) or all (0, 1, …, cycling over 10 classes unless the model says otherwise). */
+function classLabels(v: string, n: number): Int32Array {
+  if (v === "all") return Int32Array.from({ length: n }, (_, i) => i % 10);
+  const k = numberOpt("--class", v, { int: true, min: 0 })!;
+  return new Int32Array(n).fill(k);
+}
+
+/** Image geometry and pixel range of a run trained on images, else undefined. */
+export function imageShape(src: ScoreSource): { channels: 1 | 3; height: number; width: number; range: [number, number] } | undefined {
+  const shape = src.run?.model.dataShape;
+  if (!shape || shape.length !== 3) return undefined;
+  const range = (src.run?.data?.options as { range?: string } | undefined)?.range === "[0,1]" ? [0, 1] as [number, number] : [-1, 1] as [number, number];
+  return { channels: shape[0] === 3 ? 3 : 1, height: shape[1]!, width: shape[2]!, range };
 }
 
 /** Points of the data distribution to draw under samples: oracle draws, or the run's built-in dataset. */

@@ -3,28 +3,36 @@ import { access } from "node:fs/promises";
 import { join } from "node:path";
 import type { Command } from "commander";
 import { OBJECTIVES, checkObjective } from "../losses/objectives.ts";
-import { mlpSpec } from "../models/registry.ts";
+import { type ModelSpec, mlpSpec, scoreNetSpec } from "../models/registry.ts";
 import { PARAMETERIZATIONS, SDE_NAMES, type Parameterization } from "../sde/index.ts";
-import { openTrainData } from "../tasks/sources.ts";
+import { type ImageDataOptions, type SourcedData, openTrainData } from "../tasks/sources.ts";
 import { type TrainConfig, loadRun, train } from "../tasks/train.ts";
 import { UsageError, choiceOpt, numberOpt } from "./errors.ts";
 import { progressBar } from "./progress.ts";
 
 interface TrainFlags {
-  data: string; sde: string; loss: string; steps: string; out: string; batch: string; lr: string; warmup: string;
-  clip: string; ema: string; seed: string; hidden: string; layers: string; param: string; checkpointEvery: string; resume?: boolean; json?: boolean;
+  data: string; sde: string; loss: string; steps: string; out: string; batch?: string; lr?: string; warmup: string;
+  clip: string; ema: string; seed: string; hidden: string; layers: string; param: string; checkpointEvery?: string; resume?: boolean; json?: boolean;
+  model?: string; range: string; flip?: boolean; size?: string; labels?: string; conditional?: boolean;
 }
+
+/** Defaults that depend on the kind of data: 2-D points or images. */
+const DEFAULTS = {
+  points: { batch: "512", lr: "2e-3", checkpointEvery: "1000", model: "mlp" },
+  images: { batch: "32", lr: "2e-4", checkpointEvery: "500", model: "scorenet" },
+} as const;
 
 export function registerTrain(program: Command): void {
   program.command("train")
     .description("train a score model on data; DIR receives model.safetensors, config.json and loss.csv")
-    .requiredOption("--data <name|file>", "built-in 2-D dataset (swissroll, moons, 8gaussians, checkerboard, rings, scurve) or a .csv/.json file of points")
+    .requiredOption("--data <name|file|dir>", "built-in 2-D dataset (swissroll, moons, 8gaussians, checkerboard, rings, scurve), a .csv/.json file of points, mnist (the built-in digits), an IDX image file or a folder of PNG images")
     .requiredOption("--out <dir>", "run folder for the checkpoint, config and loss log")
     .option("--sde <name>", `forward SDE: ${SDE_NAMES.join(", ")}`, "vp")
     .option("--loss <name>", `objective: ${OBJECTIVES.join(", ")}`, "dsm")
     .option("--steps <n>", "total training steps", "5000")
-    .option("--batch <n>", "batch size", "512")
-    .option("--lr <x>", "Adam learning rate", "2e-3")
+    .option("--model <arch>", "network: mlp (points) or scorenet (28×28 images); default by data")
+    .option("--batch <n>", "batch size (default 512 for points, 32 for images)")
+    .option("--lr <x>", "Adam learning rate (default 2e-3 for points, 2e-4 for images)")
     .option("--warmup <n>", "learning-rate warmup steps", "100")
     .option("--clip <x>", "clip gradients to this global norm (0 = off)", "1")
     .option("--ema <x>", "EMA decay of the parameters (0 = off)", "0.999")
@@ -32,7 +40,12 @@ export function registerTrain(program: Command): void {
     .option("--hidden <n>", "MLP width", "128")
     .option("--layers <n>", "MLP hidden layers", "3")
     .option("--param <kind>", `network output: ${PARAMETERIZATIONS.join(", ")}`, "eps")
-    .option("--checkpoint-every <n>", "checkpoint interval in steps", "1000")
+    .option("--checkpoint-every <n>", "checkpoint interval in steps (default 1000 for points, 500 for images)")
+    .option("--range <r>", "image pixel scaling: [-1,1] or [0,1]", "[-1,1]")
+    .option("--flip", "random horizontal flips of images")
+    .option("--size <n>", "resize/crop images to n×n (PNG folders, IDX files)")
+    .option("--labels <file>", "IDX label file for an IDX image file")
+    .option("--conditional", "train a class-conditional model (needs labeled images)")
     .option("--resume", "continue the run in --out (its saved settings are used; --steps sets the new total)")
     .option("--json", "print a JSON summary instead of text")
     .action(async (f: TrainFlags) => runTrain(f));
@@ -42,10 +55,10 @@ async function runTrain(f: TrainFlags): Promise<void> {
   const steps = numberOpt("--steps", f.steps, { int: true, min: 1 })!;
   const exists = await access(join(f.out, "config.json")).then(() => true, () => false);
   if (exists && !f.resume) throw new UsageError(`${f.out} already holds a training run; pass --resume to continue it or choose another --out`);
-  let cfg: TrainConfig;
-  if (f.resume && exists) cfg = (await loadRun(f.out, false)).cfg;
-  else cfg = configFromFlags(f);
-  const data = await openTrainData(String(cfg.data?.source ?? f.data));
+  const saved = f.resume && exists ? (await loadRun(f.out, false)).cfg : undefined;
+  const dataOpts = (saved?.data?.options ?? imageOptions(f)) as ImageDataOptions;
+  const data = await openTrainData(String(saved?.data?.source ?? f.data), dataOpts);
+  const cfg = saved ?? configFromFlags(f, data, dataOpts);
   const controller = new AbortController();
   const onSigint = () => controller.abort();
   process.once("SIGINT", onSigint);
@@ -54,7 +67,7 @@ async function runTrain(f: TrainFlags): Promise<void> {
   let first = 0;
   try {
     const res = await train(cfg, data, {
-      steps, outDir: f.out, resume: f.resume, checkpointEvery: numberOpt("--checkpoint-every", f.checkpointEvery, { int: true, min: 1 }), signal: controller.signal,
+      steps, outDir: f.out, resume: f.resume, checkpointEvery: numberOpt("--checkpoint-every", f.checkpointEvery ?? DEFAULTS[data.images ? "images" : "points"].checkpointEvery, { int: true, min: 1 }), signal: controller.signal,
       onStep: ({ step, loss }) => {
         if (!first) first = step;
         if (step % 10 === 0 || step === steps) bar.update(step, { loss: loss.toFixed(4), it_s: ((step - first + 1) / ((performance.now() - t0) / 1000)).toFixed(0) });
@@ -72,15 +85,34 @@ async function runTrain(f: TrainFlags): Promise<void> {
   }
 }
 
-function configFromFlags(f: TrainFlags): TrainConfig {
+function imageOptions(f: TrainFlags): ImageDataOptions {
+  return { range: choiceOpt("--range", f.range, ["[-1,1]", "[0,1]"] as const), flip: f.flip ?? false, size: numberOpt("--size", f.size, { int: true, min: 1 }), labels: f.labels };
+}
+
+function configFromFlags(f: TrainFlags, data: SourcedData, dataOpts: ImageDataOptions): TrainConfig {
+  const kind = data.images ? "images" : "points";
+  const d = DEFAULTS[kind];
   const clip = numberOpt("--clip", f.clip, { min: 0 })!, ema = numberOpt("--ema", f.ema, { min: 0, max: 1 })!;
+  const param = choiceOpt("--param", f.param, PARAMETERIZATIONS) as Parameterization;
+  if (f.conditional && !data.classes) throw new UsageError(`--conditional needs labeled data; ${f.data} has no labels${f.data.match(/ubyte|idx|\.gz$/) ? " (pass --labels FILE)" : ""}`);
+  const classes = f.conditional ? data.classes : undefined;
+  const model = choiceOpt("--model", f.model ?? d.model, ["mlp", "scorenet"] as const);
+  let spec: ModelSpec;
+  if (model === "mlp") {
+    if (data.images) throw new UsageError("--model mlp is for points; use --model scorenet for images");
+    spec = mlpSpec(data.dim, { hidden: numberOpt("--hidden", f.hidden, { int: true, min: 1 })!, layers: numberOpt("--layers", f.layers, { int: true, min: 1 })! }, { parameterization: param });
+  } else {
+    const im = data.images;
+    if (!im || im.h !== 28 || im.w !== 28) throw new UsageError(`--model scorenet needs 28×28 images${im ? `, got ${im.h}×${im.w} (pass --size 28)` : ""}`);
+    spec = scoreNetSpec({ inChannels: im.c }, { parameterization: param, classes });
+  }
   return {
-    model: mlpSpec(2, { hidden: numberOpt("--hidden", f.hidden, { int: true, min: 1 })!, layers: numberOpt("--layers", f.layers, { int: true, min: 1 })! }, { parameterization: choiceOpt("--param", f.param, PARAMETERIZATIONS) as Parameterization }),
+    model: spec,
     sde: choiceOpt("--sde", f.sde, SDE_NAMES),
     objective: checkObjective(f.loss),
-    optimizer: { kind: "adam", lr: numberOpt("--lr", f.lr, { min: 0 })!, warmup: numberOpt("--warmup", f.warmup, { int: true, min: 0 }), clipNorm: clip > 0 ? clip : undefined, emaDecay: ema > 0 ? ema : undefined },
-    batch: numberOpt("--batch", f.batch, { int: true, min: 1 })!,
+    optimizer: { kind: "adam", lr: numberOpt("--lr", f.lr ?? d.lr, { min: 0 })!, warmup: numberOpt("--warmup", f.warmup, { int: true, min: 0 }), clipNorm: clip > 0 ? clip : undefined, emaDecay: ema > 0 ? ema : undefined },
+    batch: numberOpt("--batch", f.batch ?? d.batch, { int: true, min: 1 })!,
     seed: numberOpt("--seed", f.seed, { int: true, min: 0 })!,
-    data: { source: f.data },
+    data: { source: f.data, ...(data.images ? { options: dataOpts } : {}) },
   };
 }

@@ -36,16 +36,17 @@ export function checkObjective(name: string): Objective {
 
 const PER_EXAMPLE = ["t", "c", "mean", "std", "alpha", "beta", "weight"] as const;
 
-/** The traced loss and the batch inputs it reads. x0, z (and v for ssm) have shape [n, ...dataShape]. */
+/** The traced loss and the batch inputs it reads. x0, z (and v for ssm) have shape [n, ...dataShape]; y [n] labels for conditional specs. */
 export function traceLoss(objective: Objective, spec: ModelSpec, ps: E.ParamScope, n: number): { loss: E.Tensor; inputs: E.Tensor[] } {
   const dt = spec.dtype, shape = [n, ...spec.dataShape];
   const x0 = E.input("x0", shape, dt), z = E.input("z", shape, dt);
   const col = Object.fromEntries(PER_EXAMPLE.map((k) => [k, E.input(k, [n], dt)])) as Record<(typeof PER_EXAMPLE)[number], E.Tensor>;
   const bc = (t: E.Tensor) => E.reshape(t, [n, ...spec.dataShape.map(() => 1)]);
   const xt = E.add(E.mul(bc(col.mean), x0), E.mul(bc(col.std), z));
-  const score = E.add(E.mul(bc(col.alpha), traceNetwork(spec, ps, xt, col.c)), E.mul(bc(col.beta), xt));
+  const y = spec.classes ? E.input("y", [n], "int64") : undefined;
+  const score = E.add(E.mul(bc(col.alpha), traceNetwork(spec, ps, xt, col.c, y)), E.mul(bc(col.beta), xt));
   const dims = spec.dataShape.map((_, i) => i + 1);
-  const inputs = [x0, z, ...PER_EXAMPLE.filter((k) => k !== "t").map((k) => col[k])];
+  const inputs = [x0, z, ...PER_EXAMPLE.filter((k) => k !== "t").map((k) => col[k]), ...(y ? [y] : [])];
   let perExample: E.Tensor;
   if (objective === "ssm" || objective === "ssm-vr") {
     const v = E.input("v", shape, dt);

@@ -16,7 +16,9 @@ export class EngineNetwork implements RawNetwork {
   private readonly feeds: Record<string, Float>;
   private readonly cond: (t: number) => number;
 
-  constructor(readonly spec: ModelSpec, params: ParamTree, sde: Sde) {
+  /** `labels` [n] bind a class-conditional model to one class per row of every batch it evaluates. */
+  constructor(readonly spec: ModelSpec, params: ParamTree, sde: Sde, private readonly labels?: Int32Array) {
+    if ((spec.classes ?? 0) > 0 !== (labels !== undefined)) throw new Error(spec.classes ? `the model is class-conditional (${spec.classes} classes): give a class label per sample` : "class labels were given but the model is unconditional");
     this.dim = dataDim(spec);
     this.cond = conditionFor(spec, sde);
     this.feeds = {};
@@ -34,14 +36,25 @@ export class EngineNetwork implements RawNetwork {
     const dt = this.spec.dtype;
     const ps = E.ParamScope.create(dt);
     const x = E.input("x", [n, ...this.spec.dataShape], dt), c = E.input("c", [n], dt);
-    const out = traceNetwork(this.spec, ps, x, c);
-    const inputs = [...ps.specs().map((s) => s.node), x, c];
+    const y = this.labels ? E.input("y", [n], "int64") : undefined;
+    const out = traceNetwork(this.spec, ps, x, c, y);
+    const inputs = [...ps.specs().map((s) => s.node), x, c, ...(y ? [y] : [])];
     const missing = ps.specs().filter((s) => !this.feeds[E.paramFeed(s.name)]).map((s) => s.name);
     if (missing.length) throw new Error(`model parameters missing: ${missing.join(", ")}`);
     if (!withVjp) return E.compile({ inputs, outputs: { out } });
     const v = E.input("v", out.shape, dt);
     const [jv] = E.vjp([out], [v], [x]);
     return E.compile({ inputs: [...inputs, v], outputs: { out, vjp: jv! } });
+  }
+
+  /** Conditioning feeds: c (from t) and, for conditional models, the bound labels. */
+  private condFeeds(t: Float64Array, n: number): Record<string, Float | BigInt64Array> {
+    const feeds: Record<string, Float | BigInt64Array> = { c: this.conditions(t) };
+    if (this.labels) {
+      if (this.labels.length !== n) throw new Error(`the model was given ${this.labels.length} class labels but evaluates batches of ${n}`);
+      feeds.y = BigInt64Array.from(this.labels, (v) => BigInt(v));
+    }
+    return feeds;
   }
 
   private conditions(t: Float64Array): Float {
@@ -51,12 +64,12 @@ export class EngineNetwork implements RawNetwork {
   }
 
   async forward(x: Float64Array, t: Float64Array, n: number): Promise<Float64Array> {
-    const r = await (await this.program(n, false)).run({ ...this.feeds, x, c: this.conditions(t) });
+    const r = await (await this.program(n, false)).run({ ...this.feeds, x, ...this.condFeeds(t, n) });
     return Float64Array.from(r.out as Float);
   }
 
   async forwardVjp(x: Float64Array, t: Float64Array, n: number, v: Float64Array): Promise<{ out: Float64Array; vjp: Float64Array }> {
-    const r = await (await this.program(n, true)).run({ ...this.feeds, x, c: this.conditions(t), v });
+    const r = await (await this.program(n, true)).run({ ...this.feeds, x, ...this.condFeeds(t, n), v });
     return { out: Float64Array.from(r.out as Float), vjp: Float64Array.from(r.vjp as Float) };
   }
 }

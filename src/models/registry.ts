@@ -18,6 +18,8 @@ export interface ModelSpec {
   /** "time": the network sees t; "logsigma": it sees log s(t) (NCSN's noise-level conditioning). */
   condition: "time" | "logsigma";
   dtype: "float32" | "float64";
+  /** Number of classes for a class-conditional model (a label embedding); 0 or absent = unconditional. */
+  classes?: number;
 }
 
 /** Spec of the default 2-D MLP (ε-prediction, time-conditioned). */
@@ -31,11 +33,19 @@ export function scoreNetSpec(over: Partial<ScoreNetConfig> = {}, rest: Partial<M
   return { arch, dataShape: [arch.inChannels, 28, 28], parameterization: "eps", condition: "time", dtype: "float32", ...rest };
 }
 
-/** Traces the network: x [n, ...dataShape], c [n] → raw output [n, ...dataShape]. */
-export function traceNetwork(spec: ModelSpec, ps: E.ParamScope, x: E.Tensor, c: E.Tensor): E.Tensor {
+/**
+ * Traces the network: x [n, ...dataShape], c [n] (time or log σ), y [n] int64 class labels (for
+ * class-conditional specs) → raw output [n, ...dataShape].
+ */
+export function traceNetwork(spec: ModelSpec, ps: E.ParamScope, x: E.Tensor, c: E.Tensor, y?: E.Tensor): E.Tensor {
+  const classes = spec.classes ?? 0;
+  if (classes > 0 && !y) throw new Error(`the model is class-conditional (${classes} classes): pass class labels`);
+  const labels = classes > 0 ? { y: y!, classes } : undefined;
   switch (spec.arch.kind) {
-    case "mlp": return mlpScoreNet(spec.arch, ps, x, c);
-    case "scorenet": return scoreNet(spec.arch, ps, x, c);
+    case "mlp":
+      if (labels) throw new Error("the MLP score model is unconditional; class labels need an image model (scorenet)");
+      return mlpScoreNet(spec.arch, ps, x, c);
+    case "scorenet": return scoreNet(spec.arch, ps, x, c, labels);
     default: throw new Error(`unknown model architecture '${(spec.arch as { kind: string }).kind}'; use one of: mlp, scorenet`);
   }
 }

@@ -20,11 +20,9 @@ export interface ScoreNetConfig {
   fourierScale: number;
   /** Image channels (1 for MNIST). */
   inChannels: number;
-  /** Number of classes for a label embedding (0 = unconditional). */
-  classes: number;
 }
 
-export const SCORENET_DEFAULTS: ScoreNetConfig = { kind: "scorenet", channels: [32, 64, 128, 256], embed: 256, fourierScale: 30, inChannels: 1, classes: 0 };
+export const SCORENET_DEFAULTS: ScoreNetConfig = { kind: "scorenet", channels: [32, 64, 128, 256], embed: 256, fourierScale: 30, inChannels: 1 };
 
 /** GroupNorm layer with affine parameters (weight = 1, bias = 0 at init, as PyTorch). */
 export function groupNormLayer(ps: E.ParamScope, x: E.Tensor, groups: number): E.Tensor {
@@ -32,12 +30,21 @@ export function groupNormLayer(ps: E.ParamScope, x: E.Tensor, groups: number): E
   return E.groupNorm(x, groups, ps.param("weight", [c], (s, _r, d) => ones(s, d)), ps.param("bias", [c], (s, _r, d) => zeros(s, d)));
 }
 
-/** x [n, C, 28, 28], c [n] (time), optional labels y [n] int64 → [n, C, 28, 28]. */
-export function scoreNet(cfg: ScoreNetConfig, ps: E.ParamScope, x: E.Tensor, c: E.Tensor, y?: E.Tensor): E.Tensor {
+/** Class-label conditioning: labels y [n] int64 in [0, classes). */
+export interface Labels { y: E.Tensor; classes: number }
+
+/** Adds a learned embedding of the class label to the time embedding emb [n, d] (no-op without labels). */
+export function addLabelEmbedding(ps: E.ParamScope, emb: E.Tensor, labels?: Labels): E.Tensor {
+  if (!labels) return emb;
+  const table = ps.param("label_embed.weight", [labels.classes, emb.shape[1]!], (s, r, d) => normal(s, 1, r, { dtype: d }));
+  return E.add(emb, E.gather(table, labels.y));
+}
+
+/** x [n, C, 28, 28], c [n] (time), optional labels → [n, C, 28, 28]. */
+export function scoreNet(cfg: ScoreNetConfig, ps: E.ParamScope, x: E.Tensor, c: E.Tensor, labels?: Labels): E.Tensor {
   const [c1, c2, c3, c4] = cfg.channels;
-  let emb = dense(ps.scope("embed.1"), gaussianFourier(ps.scope("embed.0"), c, cfg.embed, cfg.fourierScale), cfg.embed);
-  if (cfg.classes > 0 && y) emb = E.add(emb, E.gather(ps.param("label_embed.weight", [cfg.classes, cfg.embed], (s, r, d) => normal(s, 1, r, { dtype: d })), y));
-  const e = E.silu(emb);
+  const emb = dense(ps.scope("embed.1"), gaussianFourier(ps.scope("embed.0"), c, cfg.embed, cfg.fourierScale), cfg.embed);
+  const e = E.silu(addLabelEmbedding(ps, emb, labels));
   const block = (h: E.Tensor, i: number, groups: number) => {
     const n = h.shape[1]!;
     const t = E.reshape(dense(ps.scope(`dense.${i}`), e, n), [-1, n, 1, 1]);

@@ -15,7 +15,7 @@ import { asScoreModel, sdeByName } from "../sde/index.ts";
 import { htmlSummary, pathsFromFrames, pointCloudGif, scatterPlot, squareBounds, trajectoryPlot } from "../viz/index.ts";
 import { scoreFieldPng } from "./plots.ts";
 import { sampleByName } from "./sample.ts";
-import { type TrainConfig, train } from "./train.ts";
+import { type TrainConfig, train, unlabeled } from "./train.ts";
 
 export interface DemoOptions {
   outDir: string;
@@ -47,7 +47,7 @@ export async function runDemo(o: DemoOptions): Promise<DemoReport> {
     optimizer: { kind: "adam", lr: 2e-3, warmup: 100, clipNorm: 1, emaDecay: 0.999 },
   };
   const t0 = performance.now();
-  const res = await train(cfg, { dim: 2, sample: info.sample }, {
+  const res = await train(cfg, unlabeled(2, info.sample), {
     steps: o.steps, outDir: join(o.outDir, "run"), checkpointEvery: o.steps,
     onStep: ({ step, loss }) => { if (step % 25 === 0 || step === o.steps) o.onProgress?.("train", step, o.steps, { loss: loss.toFixed(3) }); },
   });

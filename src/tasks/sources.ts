@@ -1,9 +1,10 @@
 /**
  * Where scores and data come from, by the strings a user types:
  *   score:  a training-run folder (checkpoint + config), or "oracle:SPEC.json" (exact Gaussian mixture)
- *   data:   a built-in 2-D dataset name, or a .csv / .json file of points
+ *   data:   a built-in 2-D dataset name, a .csv / .json file of points, "mnist", an IDX file or a PNG folder
  */
-import { readFile } from "node:fs/promises";
+import { readFile, stat } from "node:fs/promises";
+import { type ImageSet, type PixelRange, loadIdxImages, loadMnist, loadPngFolder } from "../data/images.ts";
 import { readPointsFile } from "../data/points.ts";
 import { TOY2D_NAMES, toy2d } from "../data/toy2d.ts";
 import { EngineNetwork } from "../models/network.ts";
@@ -11,7 +12,7 @@ import { MixtureOracle, parseMixtureSpec } from "../oracle/index.ts";
 import type { Rng } from "../rng.ts";
 import type { ScoreModel } from "../score.ts";
 import { type Sde, asScoreModel, sdeByName } from "../sde/index.ts";
-import { type TrainConfig, type TrainData, loadRun } from "./train.ts";
+import { type TrainConfig, type TrainData, loadRun, unlabeled } from "./train.ts";
 
 export interface ScoreSource {
   model: ScoreModel;
@@ -24,8 +25,11 @@ export interface ScoreSource {
   run?: TrainConfig;
 }
 
-/** Opens `oracle:SPEC.json` (with `sdeName`, default vp) or a run folder (its own SDE; `sdeName` must agree). */
-export async function openScoreSource(source: string, sdeName?: string, opts: { ema?: boolean } = {}): Promise<ScoreSource> {
+/**
+ * Opens `oracle:SPEC.json` (with `sdeName`, default vp) or a run folder (its own SDE; `sdeName` must
+ * agree). A class-conditional run needs `labels`: one class per sample row of every batch.
+ */
+export async function openScoreSource(source: string, sdeName?: string, opts: { ema?: boolean; labels?: Int32Array } = {}): Promise<ScoreSource> {
   if (source.startsWith("oracle:")) {
     const path = source.slice("oracle:".length);
     const text = await readFile(path, "utf8").catch((e: Error) => { throw new Error(`cannot read oracle spec ${path}: ${e.message}`); });
@@ -38,22 +42,84 @@ export async function openScoreSource(source: string, sdeName?: string, opts: { 
   const { cfg, params, step } = await loadRun(source, opts.ema ?? true);
   if (sdeName && sdeName !== cfg.sde) throw new Error(`the model in ${source} was trained with the ${cfg.sde} SDE; drop --sde or pass --sde ${cfg.sde}`);
   const sde = sdeByName(cfg.sde);
-  const model = asScoreModel(new EngineNetwork(cfg.model, params, sde), sde, cfg.model.parameterization);
+  const model = asScoreModel(new EngineNetwork(cfg.model, params, sde, cfg.model.classes ? opts.labels : undefined), sde, cfg.model.parameterization);
   return { model, sde, label: `${source} (step ${step})`, run: cfg };
 }
 
-/** A built-in 2-D dataset by name, or points from a .csv/.json file (rows drawn with replacement). */
-export async function openTrainData(spec: string): Promise<TrainData & { describe: string; points?: Float64Array; extent?: number }> {
+/** Options for image data. */
+export interface ImageDataOptions {
+  /** Pixel scaling (default "[-1,1]"). */
+  range?: PixelRange;
+  /** Random horizontal flips during training. */
+  flip?: boolean;
+  /** Resize/crop images to size×size (PNG folders and IDX files; MNIST is 28). */
+  size?: number;
+  /** Channels for PNG folders (1 or 3). */
+  channels?: 1 | 3;
+  /** IDX label file for an IDX image file. */
+  labels?: string;
+  /** Which part of the built-in MNIST digits: "train" (9,000) or "test" (the 1,000 held out). */
+  split?: "train" | "test";
+}
+
+export type SourcedData = TrainData & { describe: string; extent?: number; images?: ImageSet };
+
+/**
+ * Training data by name: a built-in 2-D dataset, a .csv/.json file of points, "mnist" (the built-in
+ * digits), an IDX image file (MNIST/Fashion-MNIST format, gzipped or not) or a folder of PNG images.
+ */
+export async function openTrainData(spec: string, opts: ImageDataOptions = {}): Promise<SourcedData> {
   if ((TOY2D_NAMES as readonly string[]).includes(spec)) {
     const info = toy2d(spec);
-    return { dim: 2, sample: info.sample, describe: info.description, extent: info.extent };
+    return { ...unlabeled(2, info.sample), describe: info.description, extent: info.extent };
   }
-  if (!/\.(csv|json)$/i.test(spec)) throw new Error(`unknown data '${spec}': use a built-in dataset (${TOY2D_NAMES.join(", ")}) or a .csv/.json file of points`);
-  const p = await readPointsFile(spec);
-  const sample = (n: number, rng: Rng) => {
-    const out = new Float64Array(n * p.dim);
-    for (let i = 0; i < n; i++) { const r = rng.int(p.n); out.set(p.data.subarray(r * p.dim, (r + 1) * p.dim), i * p.dim); }
+  if (/\.(csv|json)$/i.test(spec)) {
+    const p = await readPointsFile(spec);
+    return { ...rowsWithReplacement(p.data, p.n, p.dim), describe: `${p.n} points of dimension ${p.dim} from ${spec}` };
+  }
+  const images = await openImageSet(spec, opts);
+  return { ...imageData(images, opts.flip ?? false), describe: `${images.n} images ${images.c}×${images.h}×${images.w} from ${spec}`, images };
+}
+
+/** The images behind an image data spec (see openTrainData), scaled to opts.range. */
+export async function openImageSet(spec: string, opts: ImageDataOptions = {}): Promise<ImageSet> {
+  const range = opts.range ?? "[-1,1]";
+  if (spec === "mnist") return loadMnist({ split: opts.split ?? "train", range });
+  const st = await stat(spec).catch(() => undefined);
+  if (st?.isDirectory()) return loadPngFolder(spec, { range, size: opts.size, channels: opts.channels, labels: "subfolders" });
+  if (st?.isFile() && /(idx\d?-ubyte|\.idx\d?)(\.gz)?$|\.gz$/i.test(spec)) return loadIdxImages(spec, opts.labels, { range, size: opts.size });
+  throw new Error(`unknown data '${spec}': use a built-in 2-D dataset (${TOY2D_NAMES.join(", ")}), a .csv/.json file of points, "mnist", an IDX image file, or a folder of PNG images`);
+}
+
+function rowsWithReplacement(data: Float64Array, n: number, dim: number): TrainData {
+  return unlabeled(dim, (m, rng) => {
+    const out = new Float64Array(m * dim);
+    for (let i = 0; i < m; i++) { const r = rng.int(n); out.set(data.subarray(r * dim, (r + 1) * dim), i * dim); }
     return out;
+  });
+}
+
+/** Batches of images drawn with replacement (and optionally flipped), with their labels. */
+function imageData(set: ImageSet, flip: boolean): TrainData {
+  const dim = set.c * set.h * set.w;
+  const classes = set.labels ? Math.max(...set.labels) + 1 : undefined;
+  return {
+    dim, classes,
+    sample(n, rng) {
+      const x = new Float32Array(n * dim);
+      const y = set.labels ? new Int32Array(n) : undefined;
+      for (let i = 0; i < n; i++) {
+        const r = rng.int(set.n);
+        const row = set.data.subarray(r * dim, (r + 1) * dim);
+        if (flip && rng.uniform() < 0.5) flipInto(row, x.subarray(i * dim, (i + 1) * dim), set.c, set.h, set.w);
+        else x.set(row, i * dim);
+        if (y) y[i] = set.labels![r]!;
+      }
+      return y ? { x, y } : { x };
+    },
   };
-  return { dim: p.dim, sample, describe: `${p.n} points of dimension ${p.dim} from ${spec}`, points: p.data };
+}
+
+function flipInto(src: Float32Array, dst: Float32Array, c: number, h: number, w: number): void {
+  for (let k = 0; k < c; k++) for (let i = 0; i < h; i++) for (let j = 0; j < w; j++) dst[(k * h + i) * w + j] = src[(k * h + i) * w + (w - 1 - j)]!;
 }

@@ -13,11 +13,22 @@ import { dataDim, type ModelSpec } from "../models/registry.ts";
 import { Rng } from "../rng.ts";
 import { type Sde, sdeByName } from "../sde/index.ts";
 
-/** Where training examples come from: `sample(n, rng)` returns n rows [n·dim]. */
+/** A batch of training examples: n rows [n·dim] and, for labeled data, their classes [n]. */
+export interface Batch {
+  x: Float32Array | Float64Array;
+  y?: Int32Array;
+}
+
+/** Where training examples come from: `sample(n, rng)` draws a batch (with replacement). */
 export interface TrainData {
   readonly dim: number;
-  sample(n: number, rng: Rng): Float64Array;
+  /** Number of classes of the labels, when the data is labeled. */
+  readonly classes?: number;
+  sample(n: number, rng: Rng): Batch;
 }
+
+/** Unlabeled data from a function that returns rows [n·dim]. */
+export const unlabeled = (dim: number, rows: (n: number, rng: Rng) => Float64Array): TrainData => ({ dim, sample: (n, rng) => ({ x: rows(n, rng) }) });
 
 /** Everything that defines a run; stored in the checkpoint's config.json. */
 export interface TrainConfig {
@@ -79,7 +90,10 @@ export async function train(cfg: TrainConfig, data: TrainData, opts: TrainOption
     if (opts.signal?.aborted) { stopped = true; break; }
     const step = trainer.step;
     const rng = new Rng(cfg.seed).fork(step);
-    const feeds = { x0: data.sample(cfg.batch, rng), ...drawNoise(cfg.objective, cfg.batch, dim, rng, cfg.objectiveOptions), ...drawBatch(cfg.objective, spec, sde, cfg.batch, rng, cfg.objectiveOptions) };
+    const batch = data.sample(cfg.batch, rng);
+    if (spec.classes && !batch.y) throw new Error(`the model is class-conditional (${spec.classes} classes) but the training data has no labels`);
+    const feeds: Record<string, E.HostArray> = { x0: batch.x, ...drawNoise(cfg.objective, cfg.batch, dim, rng, cfg.objectiveOptions), ...drawBatch(cfg.objective, spec, sde, cfg.batch, rng, cfg.objectiveOptions) };
+    if (spec.classes) feeds.y = BigInt64Array.from(batch.y!, (v) => BigInt(v));
     const r = await trainer.trainStep(feeds);
     if (!Number.isFinite(r.loss)) throw new Error(`training diverged at step ${step + 1} (loss ${r.loss}); lower the learning rate or enable gradient clipping`);
     losses.push(r.loss);
