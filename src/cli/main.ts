@@ -2,6 +2,7 @@
 import { Command, CommanderError } from "commander";
 import "../node.ts";
 import { registerDemo } from "./demo.ts";
+import { registerEvaluate } from "./evaluate.ts";
 import { registerLikelihood } from "./likelihood.ts";
 import { registerPlot } from "./plot.ts";
 import { registerSample } from "./sample.ts";
@@ -16,6 +17,7 @@ registerTrain(program);
 registerSample(program);
 registerLikelihood(program);
 registerPlot(program);
+registerEvaluate(program);
 registerDemo(program);
 
 try {

@@ -31,8 +31,14 @@ export function registerSample(program: Command): void {
     .option("--trajectories <file>", "also write a PNG of sample paths (2-D)")
     .option("--no-ema", "use the raw parameters instead of their EMA")
     .option("--json", "print a JSON summary");
-  for (const o of SAMPLER_FLAGS) cmd.option(`--${kebab(o.name)} <${o.type === "enum" ? o.values!.join("|") : o.type}>`, `${o.doc} (default ${o.default})`);
+  addSamplerFlags(cmd);
   cmd.action(async (f: Record<string, string | boolean | undefined>) => runSample(f));
+}
+
+/** Adds every sampler option (--steps, --snr, --method, …) to a command. */
+export function addSamplerFlags(cmd: Command): Command {
+  for (const o of SAMPLER_FLAGS) cmd.option(`--${kebab(o.name)} <${o.type === "enum" ? o.values!.join("|") : o.type}>`, `${o.doc} (default ${o.default})`);
+  return cmd;
 }
 
 /** The sampler options given on the command line, checked against what the chosen sampler accepts. */
@@ -88,6 +94,8 @@ async function writeSamples(out: string, x: Float64Array, src: ScoreSource): Pro
     await writeFileAtomic(out, scatterPlot({ samples: x, data: referencePoints(src), logDensity: logDensityOf(src), title: `samples — ${src.label}` }));
   } else await writePointsFile(out, asPoints(x, src.model.dim));
 }
+
+export { classLabels };
 
 /** --class K (every sample) or all (0, 1, …, cycling over 10 classes unless the model says otherwise). */
 function classLabels(v: string, n: number): Int32Array {
