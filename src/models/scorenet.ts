@@ -45,8 +45,11 @@ export function scoreNet(cfg: ScoreNetConfig, ps: E.ParamScope, x: E.Tensor, c: 
   const [c1, c2, c3, c4] = cfg.channels;
   const emb = dense(ps.scope("embed.1"), gaussianFourier(ps.scope("embed.0"), c, cfg.embed, cfg.fourierScale), cfg.embed);
   const e = E.silu(addLabelEmbedding(ps, emb, labels));
-  const block = (h: E.Tensor, i: number, groups: number) => {
+  const block = (h: E.Tensor, i: number, maxGroups: number) => {
     const n = h.shape[1]!;
+    // The tutorial's 4 / 32 groups; narrow models keep ≥ 2 channels per group, since the embedding is a
+    // per-channel shift that a one-channel group would normalize away.
+    const groups = Math.min(maxGroups, Math.max(1, Math.floor(n / 2)));
     const t = E.reshape(dense(ps.scope(`dense.${i}`), e, n), [-1, n, 1, 1]);
     return E.silu(groupNormLayer(ps.scope(`norms.${i}`), E.add(h, t), groups));
   };
