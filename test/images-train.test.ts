@@ -7,7 +7,7 @@ import { join } from "node:path";
 import "../src/node.ts";
 import * as E from "../src/engine/index.ts";
 import { EngineNetwork } from "../src/models/network.ts";
-import { scoreNetSpec, traceNetwork } from "../src/models/registry.ts";
+import { ncsnppSpec, scoreNetSpec, traceNetwork } from "../src/models/registry.ts";
 import { Rng } from "../src/rng.ts";
 import { sdeByName } from "../src/sde/index.ts";
 import { openTrainData } from "../src/tasks/sources.ts";
@@ -55,4 +55,15 @@ test("class-conditional ScoreNet: labels reach the network, and a missing label 
   const diff = (a: Float64Array, b: Float64Array, lo: number, hi: number) => { let m = 0; for (let i = lo; i < hi; i++) m = Math.max(m, Math.abs(a[i]! - b[i]!)); return m; };
   assert.ok(diff(out3, out7, 0, 784) > 1e-4, "changing the label did not change the output");
   assert.equal(diff(out3, out7, 784, 1568), 0, "a row's output depends on another row's label");
+});
+
+test("the NCSN++-style residual U-Net (attention at the lowest resolution) keeps shapes and learns", async () => {
+  const spec = ncsnppSpec([1, 28, 28], { channels: [8, 16], embed: 16 });
+  const ps = E.ParamScope.create();
+  const out = traceNetwork(spec, ps, E.input("x", [3, 1, 28, 28]), E.input("c", [3]));
+  assert.deepEqual(out.shape, [3, 1, 28, 28]);
+  assert.ok(ps.specs().some((s) => s.name.includes("attn")), "no attention layer");
+  const res = await train({ ...cfgFor(spec), batch: 4 }, await openTrainData("mnist"), { steps: 60 });
+  const mean = (a: number[]) => a.reduce((s, v) => s + v, 0) / a.length;
+  assert.ok(mean(res.losses.slice(-10)) < 0.7 * mean(res.losses.slice(0, 10)), `loss ${mean(res.losses.slice(0, 10)).toFixed(1)} → ${mean(res.losses.slice(-10)).toFixed(1)}`);
 });

@@ -3,7 +3,7 @@ import { access } from "node:fs/promises";
 import { join } from "node:path";
 import type { Command } from "commander";
 import { OBJECTIVES, checkObjective } from "../losses/objectives.ts";
-import { type ModelSpec, mlpSpec, scoreNetSpec } from "../models/registry.ts";
+import { type ModelSpec, mlpSpec, ncsnppSpec, scoreNetSpec } from "../models/registry.ts";
 import { PARAMETERIZATIONS, SDE_NAMES, type Parameterization } from "../sde/index.ts";
 import { type ImageDataOptions, type SourcedData, openTrainData } from "../tasks/sources.ts";
 import { type TrainConfig, loadRun, train } from "../tasks/train.ts";
@@ -30,7 +30,7 @@ export function registerTrain(program: Command): void {
     .option("--sde <name>", `forward SDE: ${SDE_NAMES.join(", ")}`, "vp")
     .option("--loss <name>", `objective: ${OBJECTIVES.join(", ")}`, "dsm")
     .option("--steps <n>", "total training steps", "5000")
-    .option("--model <arch>", "network: mlp (points) or scorenet (28×28 images); default by data")
+    .option("--model <arch>", "network: mlp (points), scorenet (the tutorial U-Net, 28×28 images) or ncsnpp (residual U-Net with attention); default by data")
     .option("--batch <n>", "batch size (default 512 for points, 32 for images)")
     .option("--lr <x>", "Adam learning rate (default 2e-3 for points, 2e-4 for images)")
     .option("--warmup <n>", "learning-rate warmup steps", "100")
@@ -96,11 +96,15 @@ function configFromFlags(f: TrainFlags, data: SourcedData, dataOpts: ImageDataOp
   const param = choiceOpt("--param", f.param, PARAMETERIZATIONS) as Parameterization;
   if (f.conditional && !data.classes) throw new UsageError(`--conditional needs labeled data; ${f.data} has no labels${f.data.match(/ubyte|idx|\.gz$/) ? " (pass --labels FILE)" : ""}`);
   const classes = f.conditional ? data.classes : undefined;
-  const model = choiceOpt("--model", f.model ?? d.model, ["mlp", "scorenet"] as const);
+  const model = choiceOpt("--model", f.model ?? d.model, ["mlp", "scorenet", "ncsnpp"] as const);
   let spec: ModelSpec;
   if (model === "mlp") {
     if (data.images) throw new UsageError("--model mlp is for points; use --model scorenet for images");
     spec = mlpSpec(data.dim, { hidden: numberOpt("--hidden", f.hidden, { int: true, min: 1 })!, layers: numberOpt("--layers", f.layers, { int: true, min: 1 })! }, { parameterization: param });
+  } else if (model === "ncsnpp") {
+    const im = data.images;
+    if (!im || im.h % 4 !== 0 || im.w % 4 !== 0) throw new UsageError(`--model ncsnpp needs images whose sides are divisible by 4${im ? `, got ${im.h}×${im.w} (pass --size)` : ""}`);
+    spec = ncsnppSpec([im.c, im.h, im.w], {}, { parameterization: param, classes });
   } else {
     const im = data.images;
     if (!im || im.h !== 28 || im.w !== 28) throw new UsageError(`--model scorenet needs 28×28 images${im ? `, got ${im.h}×${im.w} (pass --size 28)` : ""}`);

@@ -6,9 +6,10 @@
 import type * as E from "../engine/index.ts";
 import type { Parameterization, Sde } from "../sde/index.ts";
 import { MLP_DEFAULTS, type MlpConfig, mlpScoreNet } from "./mlp.ts";
+import { NCSNPP_DEFAULTS, type NcsnppConfig, ncsnpp } from "./ncsnpp.ts";
 import { SCORENET_DEFAULTS, type ScoreNetConfig, scoreNet } from "./scorenet.ts";
 
-export type ArchConfig = MlpConfig | ScoreNetConfig;
+export type ArchConfig = MlpConfig | ScoreNetConfig | NcsnppConfig;
 
 export interface ModelSpec {
   arch: ArchConfig;
@@ -33,6 +34,12 @@ export function scoreNetSpec(over: Partial<ScoreNetConfig> = {}, rest: Partial<M
   return { arch, dataShape: [arch.inChannels, 28, 28], parameterization: "eps", condition: "time", dtype: "float32", ...rest };
 }
 
+/** Spec of the small NCSN++-style residual U-Net for C×H×W images (H, W divisible by 4 by default). */
+export function ncsnppSpec(dataShape: [number, number, number], over: Partial<NcsnppConfig> = {}, rest: Partial<ModelSpec> = {}): ModelSpec {
+  const arch = { ...NCSNPP_DEFAULTS, ...over, inChannels: dataShape[0], kind: "ncsnpp" as const };
+  return { arch, dataShape: [...dataShape], parameterization: "eps", condition: "time", dtype: "float32", ...rest };
+}
+
 /**
  * Traces the network: x [n, ...dataShape], c [n] (time or log σ), y [n] int64 class labels (for
  * class-conditional specs) → raw output [n, ...dataShape].
@@ -46,7 +53,8 @@ export function traceNetwork(spec: ModelSpec, ps: E.ParamScope, x: E.Tensor, c: 
       if (labels) throw new Error("the MLP score model is unconditional; class labels need an image model (scorenet)");
       return mlpScoreNet(spec.arch, ps, x, c);
     case "scorenet": return scoreNet(spec.arch, ps, x, c, labels);
-    default: throw new Error(`unknown model architecture '${(spec.arch as { kind: string }).kind}'; use one of: mlp, scorenet`);
+    case "ncsnpp": return ncsnpp(spec.arch, ps, x, c, labels);
+    default: throw new Error(`unknown model architecture '${(spec.arch as { kind: string }).kind}'; use one of: mlp, scorenet, ncsnpp`);
   }
 }
 
