@@ -106,3 +106,19 @@ test("bad input: one clear line naming the problem, exit code 1, no stack trace"
   }
   assert.deepEqual((await readdir(dir)).sort(), ["mix.json"], "a failed command left files behind");
 });
+
+test("encode with likelihood --latent, decode with sample --from --sampler ode: the points come back", async () => {
+  const dir = await tmp();
+  const spec = join(dir, "mix.json"), input = join(dir, "x.json"), z = join(dir, "z.json"), back = join(dir, "back.json");
+  await writeFile(spec, JSON.stringify(MIX));
+  const x = [[-1.2, 0.3], [1.1, 0.9], [0.4, -0.2]];
+  await writeFile(input, JSON.stringify(x));
+  const enc = await cli(["likelihood", "--score", `oracle:${spec}`, "--sde", "vp", "--input", input, "--latent", z, "--eps", "1e-3"]);
+  assert.equal(enc.code, 0, enc.stderr);
+  const dec = await cli(["sample", "--score", `oracle:${spec}`, "--sde", "vp", "--sampler", "ode", "--eps", "1e-3", "--from", z, "--out", back]);
+  assert.equal(dec.code, 0, dec.stderr);
+  const got = JSON.parse(await readFile(back, "utf8")) as number[][];
+  const zs = JSON.parse(await readFile(z, "utf8")) as number[][];
+  assert.ok(zs.some((p, i) => Math.hypot(p[0]! - x[i]![0]!, p[1]! - x[i]![1]!) > 0.5), "the latents equal the inputs: nothing was encoded");
+  got.forEach((p, i) => assert.ok(Math.hypot(p[0]! - x[i]![0]!, p[1]! - x[i]![1]!) < 1e-3, `point ${i}: ${p} vs ${x[i]}`));
+});

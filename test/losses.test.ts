@@ -18,9 +18,9 @@ import { train, unlabeled } from "../src/tasks/train.ts";
 const MIX = { weights: [0.3, 0.7], means: [[-1.5, 0], [1, 1]], stds: [[0.3, 0.5], [0.6, 0.3]] };
 
 /** √(Σ_t s(t)²‖ŝ − s‖² / Σ_t s(t)²‖s‖²) over x_t ~ p_t at several t: the σ²-weighted relative score error. */
-async function scoreError(sdeName: string, params: ParamTree, param: "eps" | "score", times = [0.05, 0.2, 0.5, 1]): Promise<number> {
+async function scoreError(sdeName: string, params: ParamTree, spec: ReturnType<typeof mlpSpec>, times = [0.05, 0.2, 0.5, 1]): Promise<number> {
   const sde = sdeByName(sdeName), oracle = mixtureOracle(MIX, sde);
-  const net = asScoreModel(new EngineNetwork(mlpSpec(2, {}, { parameterization: param }), params, sde), sde, param);
+  const net = asScoreModel(new EngineNetwork(spec, params, sde), sde, spec.parameterization);
   const rng = new Rng(9);
   let err = 0, ref = 0;
   for (const t of times) {
@@ -32,27 +32,28 @@ async function scoreError(sdeName: string, params: ParamTree, param: "eps" | "sc
   return Math.sqrt(err / ref);
 }
 
-const runs: { objective: Objective; sde: string; param?: "eps" | "score"; bound: number }[] = [
+const runs: { objective: Objective; sde: string; param?: "eps" | "score"; bound: number; logsigma?: boolean }[] = [
   { objective: "dsm", sde: "vp", bound: 0.15 },
   { objective: "dsm", sde: "ve", param: "score", bound: 0.2 },
   { objective: "dsm-likelihood", sde: "subvp", bound: 0.2 },
   { objective: "ddpm", sde: "vp", bound: 0.15 },
-  { objective: "ncsn", sde: "ve", param: "score", bound: 0.25 },
+  { objective: "ncsn", sde: "ve", param: "score", bound: 0.25, logsigma: true },
   { objective: "ssm", sde: "vp", bound: 0.25 },
   { objective: "ssm-vr", sde: "vp", bound: 0.2 },
 ];
 
 for (const r of runs) {
   test(`${r.objective} on ${r.sde} learns the exact mixture score`, async () => {
-    const spec = mlpSpec(2, {}, { parameterization: r.param ?? "eps" });
+    // NCSN: the noise-level-conditioned variant (log σ input)
+    const spec = r.logsigma ? mlpSpec(2, { fourierScale: 0.5 }, { parameterization: r.param ?? "eps", condition: "logsigma" }) : mlpSpec(2, {}, { parameterization: r.param ?? "eps" });
     const oracle = mixtureOracle(MIX, sdeByName(r.sde));
     const res = await train({ model: spec, sde: r.sde, objective: r.objective, optimizer: { kind: "adam", lr: 2e-3, emaDecay: 0.99, clipNorm: 1 }, batch: 256, seed: 0 },
       unlabeled(2, (n, rng) => oracle.sampleData(rng, n)), { steps: 800 });
     // NCSN learns only its L noise levels: evaluate there (levels 2, 4, 6, 8 of 10 here).
     const sde = sdeByName(r.sde);
     const times = r.objective === "ncsn" ? [1, 3, 5, 7].map((i) => timeOfStd(sde, ncsnSigmas({ levels: 10, sigmaMin: sde.std(1e-5), sigmaMax: sde.std(1) })[i]!, 1e-5)) : undefined;
-    const before = await scoreError(r.sde, trainInit(spec), r.param ?? "eps", times);
-    const after = await scoreError(r.sde, res.emaParams, r.param ?? "eps", times);
+    const before = await scoreError(r.sde, trainInit(spec), spec, times);
+    const after = await scoreError(r.sde, res.emaParams, spec, times);
     assert.ok(after < r.bound && after < before / 3, `weighted relative score error ${before.toFixed(3)} untrained → ${after.toFixed(3)} trained (bound ${r.bound})`);
   });
 }

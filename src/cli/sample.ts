@@ -1,7 +1,7 @@
 /** `scoregen sample`: draw samples from a trained run or an oracle with any registered sampler. */
 import { extname } from "node:path";
 import type { Command } from "commander";
-import { asPoints, writePointsFile } from "../data/points.ts";
+import { asPoints, readPointsFile, writePointsFile } from "../data/points.ts";
 import { TOY2D_NAMES, sampleToy2D } from "../data/toy2d.ts";
 import { writeFileAtomic } from "../io/files.ts";
 import { Rng } from "../rng.ts";
@@ -27,6 +27,7 @@ export function registerSample(program: Command): void {
     .option("--n <n>", "number of samples", "1000")
     .option("--seed <n>", "random seed", "0")
     .option("--gif <file>", "also write an animated GIF of the reverse process (2-D points or image grids)")
+    .option("--from <file>", "start from these states at t = T instead of prior draws (.json/.csv; e.g. latents from likelihood --latent: with --sampler ode this decodes them); sets --n")
     .option("--class <k|all>", "class-conditional models: the class of every sample, or all (cycling 0, 1, …)")
     .option("--trajectories <file>", "also write a PNG of sample paths (2-D)")
     .option("--no-ema", "use the raw parameters instead of their EMA")
@@ -60,18 +61,20 @@ async function runSample(f: Record<string, string | boolean | undefined>): Promi
   if (![".json", ".csv", ".png"].includes(ext)) throw new UsageError(`--out must end in .json, .csv or .png, got '${out}'`);
   const sampler = String(f.sampler);
   const options = samplerOptions(sampler, f);
-  const n = numberOpt("--n", String(f.n), { int: true, min: 1 })!, seed = numberOpt("--seed", String(f.seed), { int: true, min: 0 })!;
+  const start = f.from ? await readPointsFile(String(f.from)) : undefined;
+  const n = start ? start.n : numberOpt("--n", String(f.n), { int: true, min: 1 })!, seed = numberOpt("--seed", String(f.seed), { int: true, min: 0 })!;
   const labels = f.class === undefined ? undefined : classLabels(String(f.class), n);
   const src = await openScoreSource(String(f.score), f.sde as string | undefined, { ema: f.ema !== false, labels });
   if (src.run?.model.classes && !labels) throw new UsageError(`this model is class-conditional (${src.run.model.classes} classes): pass --class K or --class all`);
   if (labels && labels.some((k) => k >= (src.run?.model.classes ?? 0))) throw new UsageError(`--class ${f.class} is not a class of this model (${src.run?.model.classes ? `0 to ${src.run.model.classes - 1}` : "it is unconditional"})`);
+  if (start && start.dim !== src.model.dim) throw new UsageError(`${f.from} holds rows of dimension ${start.dim}, but the model is for dimension ${src.model.dim}`);
   const image = imageShape(src);
   const twoD = src.model.dim === 2;
   if (!image && !twoD && (ext === ".png" || f.gif || f.trajectories)) throw new UsageError(`PNG plots, --gif and --trajectories need 2-D points or images; this model has dimension ${src.model.dim}`);
   if (image && f.trajectories) throw new UsageError("--trajectories is for 2-D points; use --gif to watch images form");
   const bar = progressBar(`sample ${sampler}`, 1000, ["nfe"]);
   const run = await sampleByName(src.model, src.sde, sampler, {
-    n, seed, options, frames: f.gif || f.trajectories ? 60 : 0,
+    n, seed, options, frames: f.gif || f.trajectories ? 60 : 0, xT: start?.data,
     onStep: (i) => bar.update(Math.round(1000 * (1 - i.t / src.sde.T)), { nfe: src.model.nfe }),
   });
   bar.stop();

@@ -100,7 +100,9 @@ function configFromFlags(f: TrainFlags, data: SourcedData, dataOpts: ImageDataOp
   let spec: ModelSpec;
   if (model === "mlp") {
     if (data.images) throw new UsageError("--model mlp is for points; use --model scorenet for images");
-    spec = mlpSpec(data.dim, { hidden: numberOpt("--hidden", f.hidden, { int: true, min: 1 })!, layers: numberOpt("--layers", f.layers, { int: true, min: 1 })! }, { parameterization: param });
+    // NCSN conditions on the noise level (log σ) rather than on time; its Fourier scale suits log σ's span.
+    const ncsn = f.loss === "ncsn";
+    spec = mlpSpec(data.dim, { hidden: numberOpt("--hidden", f.hidden, { int: true, min: 1 })!, layers: numberOpt("--layers", f.layers, { int: true, min: 1 })!, ...(ncsn ? { fourierScale: 0.5 } : {}) }, { parameterization: param, condition: ncsn ? "logsigma" : "time" });
   } else if (model === "ncsnpp") {
     const im = data.images;
     if (!im || im.h % 4 !== 0 || im.w % 4 !== 0) throw new UsageError(`--model ncsnpp needs images whose sides are divisible by 4${im ? `, got ${im.h}×${im.w} (pass --size)` : ""}`);

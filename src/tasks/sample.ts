@@ -18,10 +18,11 @@ export interface SampleRun {
   seconds: number;
 }
 
-export async function sampleByName(model: ScoreModel, sde: Sde, sampler: string, opts: { n: number; seed: number; frames?: number; options?: AnySamplerOptions; onStep?: (i: StepInfo) => void }): Promise<SampleRun> {
+/** `xT` [n·dim]: start from these states at t = T (e.g. latents to decode) instead of prior draws. */
+export async function sampleByName(model: ScoreModel, sde: Sde, sampler: string, opts: { n: number; seed: number; frames?: number; options?: AnySamplerOptions; onStep?: (i: StepInfo) => void; xT?: Float64Array }): Promise<SampleRun> {
   const entry = getSampler(sampler);
   const rng = new Rng(opts.seed);
-  const xT = sde.priorSample(rng.fork(1), opts.n, model.dim);
+  const xT = opts.xT ? Float64Array.from(opts.xT) : sde.priorSample(rng.fork(1), opts.n, model.dim);
   const want = opts.frames ?? 0;
   const frames: Float64Array[] = want > 0 ? [xT.slice()] : [];
   const times: number[] = want > 0 ? [sde.T] : [];
