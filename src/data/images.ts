@@ -15,6 +15,7 @@ import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 import { PNG } from "pngjs";
 import { Rng } from "../rng.ts";
+import { bpdOffset, uniformDequantize } from "./dequantize.ts";
 import { readIdxFile, type IdxArray } from "./idx.ts";
 
 /** A batch or data set of images, NCHW. */
@@ -89,19 +90,15 @@ export function imageSetToBytes(set: ImageSet, range: PixelRange = "[-1,1]"): Ui
  */
 export function dequantize(set: ImageSet, rng: Rng, range: PixelRange = "[-1,1]"): ImageSet {
   checkRange(range);
-  const data = new Float32Array(set.data.length);
-  for (let i = 0; i < data.length; i++) {
-    const b = Math.min(255, Math.max(0, Math.round(unscaleIntensity(set.data[i]!, range))));
-    const y = (b + rng.uniform()) / 256;
-    data[i] = range === "[0,1]" ? y : 2 * y - 1;
-  }
-  return withData(set, data);
+  const bytes = Float64Array.from(set.data, (v) => Math.min(255, Math.max(0, Math.round(unscaleIntensity(v, range)))));
+  const { x } = uniformDequantize(bytes, set.n, rng, range === "[0,1]" ? { scale: 1 / 256, shift: 0 } : { scale: 2 / 256, shift: -1 });
+  return withData(set, Float32Array.from(x));
 }
 
 /** Bits/dim to add to −log p/(D ln 2) for uniformly dequantized data in `range` (see {@link dequantize}). */
 export function dequantizationBpdOffset(range: PixelRange): number {
   checkRange(range);
-  return range === "[0,1]" ? 8 : 7;
+  return bpdOffset(range === "[0,1]" ? 1 / 256 : 2 / 256);
 }
 
 function withData(set: ImageSet, data: Float32Array, labels = set.labels): ImageSet {
