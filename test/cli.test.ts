@@ -91,7 +91,7 @@ test("bad input: one clear line naming the problem, exit code 1, no stack trace"
     [["sample", "--score", `oracle:${spec}`, "--sampler", "magic", "--out", join(dir, "a.json")], /unknown sampler "magic"; use one of em, pc, ald, ancestral, ode, ddim/],
     [["sample", "--score", `oracle:${spec}`, "--sampler", "ode", "--snr", "0.1", "--out", join(dir, "a.json")], /--snr does not apply to the ode sampler/],
     [["sample", "--score", `oracle:${join(dir, "nope.json")}`, "--out", join(dir, "a.json")], /cannot read oracle spec .*nope\.json/],
-    [["sample", "--score", join(dir, "no-run"), "--out", join(dir, "a.json")], /checkpoint folder not found: .*no-run/],
+    [["sample", "--score", join(dir, "no-run"), "--out", join(dir, "a.json")], /no training run at .*no-run: pass a folder written by `scoregen train --out DIR`/],
     [["sample", "--score", `oracle:${spec}`, "--n", "-3", "--out", join(dir, "a.json")], /--n must be an integer ≥ 1, got '-3'/],
     [["sample", "--score", `oracle:${spec}`, "--out", join(dir, "a.txt")], /--out must end in \.json, \.csv or \.png/],
     [["train", "--data", "spirals", "--out", join(dir, "r")], /unknown data 'spirals'/],

@@ -39,7 +39,9 @@ export async function openScoreSource(source: string, sdeName?: string, opts: { 
     const oracle = new MixtureOracle(parseMixtureSpec(json), sde);
     return { model: oracle, sde, label: source, oracle };
   }
-  const { cfg, params, step } = await loadRun(source, opts.ema ?? true);
+  const { cfg, params, step } = await loadRun(source, opts.ema ?? true).catch((e: Error) => {
+    throw /checkpoint folder not found/.test(e.message) ? new Error(`no training run at ${source}: pass a folder written by \`scoregen train --out DIR\`, or oracle:SPEC.json for an exact Gaussian mixture`) : e;
+  });
   if (sdeName && sdeName !== cfg.sde) throw new Error(`the model in ${source} was trained with the ${cfg.sde} SDE; drop --sde or pass --sde ${cfg.sde}`);
   const sde = sdeByName(cfg.sde);
   const model = asScoreModel(new EngineNetwork(cfg.model, params, sde, cfg.model.classes ? opts.labels : undefined), sde, cfg.model.parameterization);
