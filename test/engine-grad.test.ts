@@ -100,3 +100,34 @@ test("trace-time shape errors name the op and both shapes", () => {
   assert.throws(() => E.conv2d(E.input("x", [1, 3, 8, 8]), E.input("w", [4, 2, 3, 3])), /conv2d: input \[1, 3, 8, 8\] has 3 channels but weight \[4, 2, 3, 3\] expects 2/);
   assert.throws(() => E.reshape(a, [5]), /reshape: cannot reshape \[2, 3\] to \[5\]/);
 });
+
+test("second order through group norm: gradient of a loss containing the input-VJP of a GN block", async () => {
+  await gradCheck({
+    name: "d/dθ Σ(vᵀ ∂GN(conv(x))/∂x)²",
+    shapes: [[2, 2, 4, 4], [4, 2, 3, 3], [4], [4], [2, 4, 4, 4]],
+    skip: [4],
+    build: ([x, w, gamma, beta, v]) => {
+      const y = E.silu(E.groupNorm(E.conv2d(x!, w!, { padding: 1 }), 2, gamma!, beta!));
+      const [jv] = E.vjp([y], [v!], [x!]);
+      return E.mul(jv!, jv!);
+    },
+  });
+});
+
+test("group norm's float32 lowering (InstanceNormalization) agrees with the float64 reductions", async () => {
+  const { Rng } = await import("../src/rng.ts");
+  const rng = new Rng(8);
+  const xv = rng.normals(2 * 6 * 5 * 5) as Float64Array, gv = rng.normals(2 * 6 * 5 * 5) as Float64Array;
+  const run = async (dt: "float32" | "float64") => {
+    const x = E.input("x", [2, 6, 5, 5], dt), g = E.input("g", [2, 6, 5, 5], dt);
+    const y = E.groupNormalize(x, 3);
+    const [gx] = E.vjp([y], [g], [x]);
+    return (await E.compile({ inputs: [x, g], outputs: { y, gx: gx! } })).run({ x: xv, g: gv });
+  };
+  const a = await run("float64"), b = await run("float32");
+  for (const k of ["y", "gx"]) {
+    let err = 0;
+    (a[k] as Float64Array).forEach((v, i) => { err = Math.max(err, Math.abs(v - (b[k] as Float32Array)[i]!)); });
+    assert.ok(err < 1e-4, `${k}: max error ${err}`);
+  }
+});

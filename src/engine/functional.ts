@@ -2,8 +2,8 @@
  * Composite ops built from primitives (so their gradients, and gradients of gradients, follow
  * from the primitives' rules): softplus, SiLU/swish, log-sum-exp, group norm, dense layers.
  */
-import { abs, add, div, exp, log, matmul, max, mean, mul, relu, reshape, sigmoid, sqrt, stopGradient, sub, sum, transpose } from "./ops.ts";
-import { type Tensor, TraceError, fmtShape } from "./tensor.ts";
+import { abs, add, exp, groupNormalize, log, matmul, max, mul, relu, reshape, sigmoid, stopGradient, sub, sum, transpose } from "./ops.ts";
+import type { Tensor } from "./tensor.ts";
 
 export const square = (x: Tensor) => mul(x, x);
 
@@ -25,13 +25,8 @@ export function logSumExp(x: Tensor, axes: readonly number[], keepdims = false):
  * group, then scaled by gamma [C] and shifted by beta [C]. Biased variance, as in PyTorch.
  */
 export function groupNorm(x: Tensor, groups: number, gamma: Tensor, beta: Tensor, eps = 1e-5): Tensor {
-  const [n, c] = x.shape as [number, number];
-  if (x.rank < 2 || c % groups !== 0) throw new TraceError("groupNorm", `${c} channels of ${fmtShape(x.shape)} do not split into ${groups} groups`);
-  const g = reshape(x, [n, groups, -1]);
-  const mu = mean(g, [2], true);
-  const d = sub(g, mu);
-  const v = mean(mul(d, d), [2], true);
-  const y = reshape(div(d, sqrt(add(v, eps))), x.shape);
+  const y = groupNormalize(x, groups, eps);
+  const c = x.shape[1]!;
   const bshape = [1, c, ...x.shape.slice(2).map(() => 1)];
   return add(mul(y, reshape(gamma, bshape)), reshape(beta, bshape));
 }

@@ -22,10 +22,12 @@ const ELEM: Record<DType, number> = {
   bool: onnx.TensorProto.DataType.BOOL,
 };
 
-type Attr = number | number[] | string;
+/** An ONNX attribute value: int, ints, string, or { f } for a float. */
+type Attr = number | number[] | string | { f: number };
 function attribute(name: string, v: Attr) {
   const T = onnx.AttributeProto.AttributeType;
   if (typeof v === "string") return { name, type: T.STRING, s: new TextEncoder().encode(v) };
+  if (typeof v === "object" && !Array.isArray(v)) return { name, type: T.FLOAT, f: v.f };
   if (Array.isArray(v)) return { name, type: T.INTS, ints: v };
   return { name, type: T.INT, i: v };
 }
@@ -89,11 +91,27 @@ function lowerNode(e: Emitter, t: Tensor, ins: string[]): string {
     case "reduceMax": return e.node("ReduceMax", ins, { axes: a.axes as number[], keepdims: a.keepdims ? 1 : 0 });
     case "matmul": return e.node("MatMul", ins);
     case "softmax": return e.node("Softmax", ins, { axis: a.axis as number });
+    case "groupNormalize": return lowerGroupNormalize(e, t, ins[0]!);
     case "conv": return lowerConv(e, t, ins);
     case "convBackInput": return lowerBackInput(e, t, ins);
     case "convBackWeight": return lowerBackWeight(e, t, ins);
     default: throw new TraceError("lower", `no ONNX lowering for op '${t.op}'`);
   }
+}
+
+/** [N, C, …] viewed as [N, G, m]: float32 → InstanceNormalization over m (unit scale, zero bias); float64 → reductions. */
+function lowerGroupNormalize(e: Emitter, t: Tensor, x: string): string {
+  const G = t.attrs.groups as number, eps = t.attrs.eps as number, n = t.shape[0]!;
+  const g = e.node("Reshape", [x, e.ints([n, G, t.size / (n * G)])]);
+  let y: string;
+  if (t.dtype === "float32") {
+    y = e.node("InstanceNormalization", [g, e.init("float32", [G], new Float32Array(G).fill(1)), e.init("float32", [G], new Float32Array(G))], { epsilon: { f: eps } });
+  } else {
+    const d = e.node("Sub", [g, e.node("ReduceMean", [g], { axes: [2], keepdims: 1 })]);
+    const v = e.node("ReduceMean", [e.node("Mul", [d, d])], { axes: [2], keepdims: 1 });
+    y = e.node("Div", [d, e.node("Sqrt", [e.node("Add", [v, e.scalar(t.dtype, eps)])])]);
+  }
+  return e.node("Reshape", [y, e.ints(t.shape)]);
 }
 
 // ---------------------------------------------------------------- convolutions

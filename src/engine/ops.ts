@@ -226,6 +226,19 @@ export function softmax(x: Tensor, axis = -1): Tensor {
   return new Tensor("softmax", [x], x.shape, x.dtype, { axis: normAxis("softmax", axis, x.rank) });
 }
 
+// ---------------------------------------------------------------- normalization
+
+/**
+ * Group normalization without the affine part: x [N, C, ...] → x̂ = (x − μ_g)/√(σ²_g + eps), with the
+ * biased mean and variance over each group of C/G channels × spatial positions. One primitive (with
+ * a closed-form VJP) instead of a chain of reductions keeps the training graph small.
+ */
+export function groupNormalize(x: Tensor, groups: number, eps = 1e-5): Tensor {
+  const c = x.shape[1];
+  if (x.rank < 2 || c === undefined || !Number.isInteger(groups) || groups < 1 || c % groups !== 0) throw new TraceError("groupNorm", `${c} channels of ${fmtShape(x.shape)} do not split into ${groups} groups`);
+  return new Tensor("groupNormalize", [x], x.shape, x.dtype, { groups, eps });
+}
+
 // ---------------------------------------------------------------- VJP rules
 
 const a0 = (n: Tensor) => n.inputs[0]!;
@@ -316,6 +329,16 @@ defineVjp("reduceMax", (n, g) => {
 defineVjp("matmul", (n, g, need) => {
   const [a, b] = n.inputs as [Tensor, Tensor];
   return [need[0] ? sumTo(matmul(g, mT(b)), a.shape) : undefined, need[1] ? sumTo(matmul(mT(a), g), b.shape) : undefined];
+});
+defineVjp("groupNormalize", (n, g) => {
+  // x̂ = (x − μ)/σ per group of m values: dx = (g − mean(g) − x̂·mean(g·x̂))/σ (all over the group)
+  const x = a0(n), G = n.attrs.groups as number, eps = n.attrs.eps as number;
+  const grouped = (t: Tensor) => reshape(t, [x.shape[0]!, G, -1]);
+  const xg = grouped(x), yg = grouped(n), gg = grouped(g);
+  const d = sub(xg, mean(xg, [2], true));
+  const sigma = sqrt(add(mean(mul(d, d), [2], true), eps));
+  const inner = sub(sub(gg, mean(gg, [2], true)), mul(yg, mean(mul(gg, yg), [2], true)));
+  return [reshape(div(inner, sigma), x.shape)];
 });
 defineVjp("softmax", (n, g) => {
   const gy = mul(g, n);
