@@ -67,3 +67,13 @@ test("the NCSN++-style residual U-Net (attention at the lowest resolution) keeps
   const mean = (a: number[]) => a.reduce((s, v) => s + v, 0) / a.length;
   assert.ok(mean(res.losses.slice(-10)) < 0.7 * mean(res.losses.slice(0, 10)), `loss ${mean(res.losses.slice(0, 10)).toFixed(1)} → ${mean(res.losses.slice(-10)).toFixed(1)}`);
 });
+
+test("ScoreNet's GroupNorm group counts are the tutorial's: 4, 32, 32, 32, 32, 32, 32", () => {
+  const ps = E.ParamScope.create();
+  const out = traceNetwork(scoreNetSpec(), ps, E.input("x", [1, 1, 28, 28]), E.input("c", [1]));
+  const groups: number[] = [];
+  const seen = new Set<number>();
+  const visit = (t: E.Tensor) => { if (seen.has(t.id)) return; seen.add(t.id); t.inputs.forEach(visit); if (t.op === "groupNormalize") groups.push(t.attrs.groups as number); };
+  visit(out);
+  assert.deepEqual(groups, [4, 32, 32, 32, 32, 32, 32]);
+});

@@ -47,9 +47,10 @@ export function scoreNet(cfg: ScoreNetConfig, ps: E.ParamScope, x: E.Tensor, c: 
   const e = E.silu(addLabelEmbedding(ps, emb, labels));
   const block = (h: E.Tensor, i: number, maxGroups: number) => {
     const n = h.shape[1]!;
-    // The tutorial's 4 / 32 groups; narrow models keep ≥ 2 channels per group, since the embedding is a
-    // per-channel shift that a one-channel group would normalize away.
-    const groups = Math.min(maxGroups, Math.max(1, Math.floor(n / 2)));
+    // Exactly the tutorial's 4 / 32 groups (its GroupNorm(32, 32) block has one channel per group).
+    // Models narrower than that keep ≥ 2 channels per group: the embedding is a per-channel shift,
+    // which a one-channel group would normalize away.
+    const groups = n >= maxGroups ? maxGroups : Math.max(1, Math.floor(n / 2));
     const t = E.reshape(dense(ps.scope(`dense.${i}`), e, n), [-1, n, 1, 1]);
     return E.silu(groupNormLayer(ps.scope(`norms.${i}`), E.add(h, t), groups));
   };
