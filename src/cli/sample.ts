@@ -79,7 +79,7 @@ async function runSample(f: Record<string, string | boolean | undefined>): Promi
   });
   bar.stop();
   if (image) {
-    if (ext === ".png") await writeFileAtomic(out, imageGrid(run.x, { ...image, title: `${sampler} — ${n} samples` }));
+    if (ext === ".png") await writeFileAtomic(out, imageGrid(run.x, { ...image, title: `${sampler}: ${n} samples` }));
     else await writePointsFile(out, asPoints(run.x, src.model.dim));
     if (f.gif) await writeFileAtomic(String(f.gif), encodeGif(run.frames.map((x, k) => renderImageGrid(x.subarray(0, Math.min(n, 64) * src.model.dim), { ...image, title: `t = ${run.times[k]!.toFixed(3)}` })), { delayMs: 80, lastDelayMs: 2000 }));
   } else {
@@ -94,7 +94,7 @@ async function runSample(f: Record<string, string | boolean | undefined>): Promi
 
 async function writeSamples(out: string, x: Float64Array, src: ScoreSource): Promise<void> {
   if (out.toLowerCase().endsWith(".png")) {
-    await writeFileAtomic(out, scatterPlot({ samples: x, data: referencePoints(src), logDensity: logDensityOf(src), title: `samples — ${src.label}` }));
+    await writeFileAtomic(out, scatterPlot({ samples: x, data: referencePoints(src), logDensity: logDensityOf(src), title: `samples: ${src.label}` }));
   } else await writePointsFile(out, asPoints(x, src.model.dim));
 }
 
