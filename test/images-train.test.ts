@@ -77,3 +77,15 @@ test("ScoreNet's GroupNorm group counts are the tutorial's: 4, 32, 32, 32, 32, 3
   visit(out);
   assert.deepEqual(groups, [4, 32, 32, 32, 32, 32, 32]);
 });
+
+test("--dequantize: training images get fresh uniform noise inside their 8-bit bins", async () => {
+  const plain = await openTrainData("mnist"), deq = await openTrainData("mnist", { dequantize: true });
+  const a = plain.sample(4, new Rng(2)).x, b = deq.sample(4, new Rng(2)).x;
+  let moved = 0;
+  for (let i = 0; i < a.length; i++) {
+    const bin = Math.round((a[i]! + 1) * 127.5); // the 8-bit value of the clean pixel
+    assert.ok(b[i]! >= (2 * bin) / 256 - 1 - 1e-6 && b[i]! <= (2 * (bin + 1)) / 256 - 1 + 1e-6, `pixel ${i}: ${b[i]} outside the bin of ${bin}`);
+    if (b[i] !== a[i]) moved++;
+  }
+  assert.ok(moved > 0.99 * a.length, "dequantization left pixels unchanged");
+});

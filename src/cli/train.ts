@@ -13,7 +13,7 @@ import { progressBar } from "./progress.ts";
 interface TrainFlags {
   data: string; sde: string; loss: string; steps: string; out: string; batch?: string; lr?: string; warmup: string;
   clip: string; ema: string; seed: string; hidden: string; layers: string; param: string; checkpointEvery?: string; resume?: boolean; json?: boolean;
-  model?: string; range: string; flip?: boolean; size?: string; labels?: string; conditional?: boolean;
+  model?: string; range: string; flip?: boolean; dequantize?: boolean; size?: string; labels?: string; conditional?: boolean;
 }
 
 /** Defaults that depend on the kind of data: 2-D points or images. */
@@ -43,6 +43,7 @@ export function registerTrain(program: Command): void {
     .option("--checkpoint-every <n>", "checkpoint interval in steps (default 1000 for points, 500 for images)")
     .option("--range <r>", "image pixel scaling: [-1,1] or [0,1]", "[-1,1]")
     .option("--flip", "random horizontal flips of images")
+    .option("--dequantize", "add uniform dequantization noise to every training image (better bits/dim)")
     .option("--size <n>", "resize/crop images to n×n (PNG folders, IDX files)")
     .option("--labels <file>", "IDX label file for an IDX image file")
     .option("--conditional", "train a class-conditional model (needs labeled images)")
@@ -86,7 +87,7 @@ async function runTrain(f: TrainFlags): Promise<void> {
 }
 
 function imageOptions(f: TrainFlags): ImageDataOptions {
-  return { range: choiceOpt("--range", f.range, ["[-1,1]", "[0,1]"] as const), flip: f.flip ?? false, size: numberOpt("--size", f.size, { int: true, min: 1 }), labels: f.labels };
+  return { range: choiceOpt("--range", f.range, ["[-1,1]", "[0,1]"] as const), flip: f.flip ?? false, dequantize: f.dequantize ?? false, size: numberOpt("--size", f.size, { int: true, min: 1 }), labels: f.labels };
 }
 
 function configFromFlags(f: TrainFlags, data: SourcedData, dataOpts: ImageDataOptions): TrainConfig {

@@ -4,7 +4,7 @@
  *   data:   a built-in 2-D dataset name, a .csv / .json file of points, "mnist", an IDX file or a PNG folder
  */
 import { readFile, stat } from "node:fs/promises";
-import { type ImageSet, type PixelRange, loadIdxImages, loadMnist, loadPngFolder } from "../data/images.ts";
+import { type ImageSet, type PixelRange, dequantize, loadIdxImages, loadMnist, loadPngFolder } from "../data/images.ts";
 import { readPointsFile } from "../data/points.ts";
 import { TOY2D_NAMES, toy2d } from "../data/toy2d.ts";
 import { EngineNetwork } from "../models/network.ts";
@@ -54,6 +54,8 @@ export interface ImageDataOptions {
   range?: PixelRange;
   /** Random horizontal flips during training. */
   flip?: boolean;
+  /** Uniformly dequantize each training image (fresh noise per draw), as for likelihood training. */
+  dequantize?: boolean;
   /** Resize/crop images to size×size (PNG folders and IDX files; MNIST is 28). */
   size?: number;
   /** Channels for PNG folders (1 or 3). */
@@ -80,7 +82,7 @@ export async function openTrainData(spec: string, opts: ImageDataOptions = {}): 
     return { ...rowsWithReplacement(p.data, p.n, p.dim), describe: `${p.n} points of dimension ${p.dim} from ${spec}` };
   }
   const images = await openImageSet(spec, opts);
-  return { ...imageData(images, opts.flip ?? false), describe: `${images.n} images ${images.c}×${images.h}×${images.w} from ${spec}`, images };
+  return { ...imageData(images, opts.flip ?? false, opts.dequantize ? opts.range ?? "[-1,1]" : undefined), describe: `${images.n} images ${images.c}×${images.h}×${images.w} from ${spec}`, images };
 }
 
 /** The images behind an image data spec (see openTrainData), scaled to opts.range. */
@@ -101,8 +103,8 @@ function rowsWithReplacement(data: Float64Array, n: number, dim: number): TrainD
   });
 }
 
-/** Batches of images drawn with replacement (and optionally flipped), with their labels. */
-function imageData(set: ImageSet, flip: boolean): TrainData {
+/** Batches of images drawn with replacement (optionally flipped and dequantized in `dequantizeRange`), with their labels. */
+function imageData(set: ImageSet, flip: boolean, dequantizeRange?: PixelRange): TrainData {
   const dim = set.c * set.h * set.w;
   const classes = set.labels ? Math.max(...set.labels) + 1 : undefined;
   return {
@@ -117,7 +119,8 @@ function imageData(set: ImageSet, flip: boolean): TrainData {
         else x.set(row, i * dim);
         if (y) y[i] = set.labels![r]!;
       }
-      return y ? { x, y } : { x };
+      const xs = dequantizeRange ? dequantize({ n, c: set.c, h: set.h, w: set.w, data: x }, rng, dequantizeRange).data : x;
+      return y ? { x: xs, y } : { x: xs };
     },
   };
 }
