@@ -2,7 +2,7 @@
 import { extname } from "node:path";
 import type { Command } from "commander";
 import { asPoints, readPointsFile, writePointsFile } from "../data/points.ts";
-import { TOY2D_NAMES, sampleToy2D } from "../data/toy2d.ts";
+import { TOY2D_NAMES, sampleToy2D, toy2d } from "../data/toy2d.ts";
 import { writeFileAtomic } from "../io/files.ts";
 import { Rng } from "../rng.ts";
 import { SAMPLERS, SAMPLER_NAMES, getSampler, type AnySamplerOptions } from "../sampling/registry.ts";
@@ -86,7 +86,9 @@ async function runSample(f: Record<string, string | boolean | undefined>): Promi
     await writeSamples(out, run.x, src);
     if (f.gif) await writeFileAtomic(String(f.gif), pointCloudGif(run.frames, { reference: referencePoints(src), captions: run.times.map((t) => `t = ${t.toFixed(3)}`), delayMs: 80, lastDelayMs: 1500 }));
   }
-  if (f.trajectories) await writeFileAtomic(String(f.trajectories), trajectoryPlot(pathsFromFrames(run.frames.map((x) => x.subarray(0, 2 * Math.min(n, 48)))), { logDensity: logDensityOf(src), title: `${sampler} trajectories` }));
+  // a few paths show stochastic motion; deterministic (ODE/DDIM) paths stay readable in larger numbers
+  const paths = Math.min(n, sampler === "ode" || sampler === "ddim" ? 40 : 10);
+  if (f.trajectories) await writeFileAtomic(String(f.trajectories), trajectoryPlot(pathsFromFrames(run.frames.map((x) => x.subarray(0, 2 * paths))), { logDensity: logDensityOf(src), title: `${sampler} trajectories` }));
   const summary = { out, n, sampler, nfe: run.nfe, seconds: Math.round(run.seconds * 100) / 100, score: src.label };
   if (f.json) console.log(JSON.stringify(summary));
   else console.log(`wrote ${n} samples to ${out} (${sampler}, ${run.nfe} score evaluations, ${summary.seconds} s)`);
@@ -123,9 +125,10 @@ function referencePoints(src: ScoreSource): Float64Array | undefined {
   return (TOY2D_NAMES as readonly string[]).includes(name) ? sampleToy2D(name, 2000, rng) : undefined;
 }
 
-/** The exact data log-density (oracle only), for shading plots. */
+/** The exact data log-density, for shading plots: the oracle's, or that of the run's built-in dataset when known. */
 function logDensityOf(src: ScoreSource): ((x: number, y: number) => number) | undefined {
   const o = src.oracle;
-  if (!o) return undefined;
-  return (x, y) => o.logProb(Float64Array.of(x, y), 1e-5, 1)[0]!;
+  if (o) return (x, y) => o.logProb(Float64Array.of(x, y), 1e-5, 1)[0]!;
+  const name = String(src.run?.data?.source ?? "");
+  return (TOY2D_NAMES as readonly string[]).includes(name) ? toy2d(name).logDensity : undefined;
 }

@@ -76,8 +76,8 @@ export async function runDemo(o: DemoOptions): Promise<DemoReport> {
     "samples_ode.png": scatterPlot({ data, samples: ode.x, logDensity, bounds, title: "probability-flow ODE (RK45)" }),
     "score_t0.05.png": await scoreFieldPng(model, 0.05, { bounds, logDensity, title: "learned score at t = 0.05" }),
     "score_t0.5.png": await scoreFieldPng(model, 0.5, { bounds, title: "learned score at t = 0.5" }),
-    "trajectories_sde.png": trajectoryPlot(pathsFromFrames(pc.frames.map((x) => x.subarray(0, 64))), { logDensity, bounds, title: "reverse-SDE trajectories (PC)" }),
-    "trajectories_ode.png": trajectoryPlot(pathsFromFrames(ode.frames.map((x) => x.subarray(0, 64))), { logDensity, bounds, title: "probability-flow ODE trajectories" }),
+    "trajectories_sde.png": trajectoryPlot(pathsFromFrames(pc.frames.map((x) => x.subarray(0, 2 * 10))), { logDensity, bounds, title: "reverse-SDE trajectories (PC)" }),
+    "trajectories_ode.png": trajectoryPlot(pathsFromFrames(ode.frames.map((x) => x.subarray(0, 2 * 40))), { logDensity, bounds, title: "probability-flow ODE trajectories" }),
     "reverse_process.gif": pointCloudGif(pc.frames, { reference: data, bounds, captions: pc.times.map((t) => `t = ${t.toFixed(3)}`), delayMs: 80, lastDelayMs: 1500 }),
   };
   for (const [name, bytes] of Object.entries(files)) await writeFileAtomic(join(o.outDir, name), bytes);
