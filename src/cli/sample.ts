@@ -36,9 +36,16 @@ export function registerSample(program: Command): void {
   cmd.action(async (f: Record<string, string | boolean | undefined>) => runSample(f));
 }
 
+/** "default X", or the default of each sampler that takes the option when they differ. */
+function defaultsText(name: string): string {
+  const per = Object.values(SAMPLERS).flatMap((s) => s.options.filter((o) => o.name === name).map((o) => [s.name, o.default] as const));
+  const distinct = new Set(per.map(([, d]) => d));
+  return distinct.size === 1 ? `default ${per[0]![1]}` : `default: ${per.map(([s, d]) => `${s} ${d}`).join("; ")}`;
+}
+
 /** Adds every sampler option (--steps, --snr, --method, …) to a command. */
 export function addSamplerFlags(cmd: Command): Command {
-  for (const o of SAMPLER_FLAGS) cmd.option(`--${kebab(o.name)} <${o.type === "enum" ? o.values!.join("|") : o.type}>`, `${o.doc} (default ${o.default})`);
+  for (const o of SAMPLER_FLAGS) cmd.option(`--${kebab(o.name)} <${o.type === "enum" ? o.values!.join("|") : o.type}>`, `${o.doc} (${defaultsText(o.name)})`);
   return cmd;
 }
 
