@@ -24,37 +24,35 @@ function checkBetas(owner: string, betaMin: number, betaMax: number, T: number):
 }
 
 /**
- * Variance-preserving SDE (DDPM's continuous limit, Song et al. 2021 eq. 11):
- * dx = −½β(t)x dt + sqrt(β(t)) dw. Marginal (eq. 29): a(t) = exp(−½∫β), s(t)² = 1 − a(t)².
- * Prior: N(0, I).
+ * The linear-β family shared by VP and sub-VP: drift −½β(t)x, mean coefficient a(t) = exp(−½∫β);
+ * the two differ only in g(t) and s(t), given here as functions of β(t) and log a(t). Prior N(0, I).
  */
-export function vpSde(opts: VpOptions = {}): Sde {
+function linearBetaSde(name: "vp" | "subvp", owner: string, opts: VpOptions,
+  diffusion: (beta: number, logA: number) => number, std: (logA: number) => number): Sde {
   const betaMin = opts.betaMin ?? 0.1, betaMax = opts.betaMax ?? 20, T = opts.T ?? 1;
-  checkBetas("VP SDE", betaMin, betaMax, T);
+  checkBetas(owner, betaMin, betaMax, T);
   const { beta, logMeanCoef } = linearBeta(betaMin, betaMax, T);
   return linearSde({
-    name: "vp", T, N: opts.N ?? 1000, eps: opts.eps ?? 1e-3, priorStd: 1,
+    name, T, N: opts.N ?? 1000, eps: opts.eps ?? 1e-3, priorStd: 1,
     driftCoef: (t) => -0.5 * beta(t),
-    diffusion: (t) => Math.sqrt(beta(t)),
+    diffusion: (t) => diffusion(beta(t), logMeanCoef(t)),
     meanCoef: (t) => Math.exp(logMeanCoef(t)),
-    std: (t) => Math.sqrt(-Math.expm1(2 * logMeanCoef(t))),
+    std: (t) => std(logMeanCoef(t)),
   });
+}
+
+/**
+ * Variance-preserving SDE (DDPM's continuous limit, Song et al. 2021 eq. 11):
+ * dx = −½β(t)x dt + sqrt(β(t)) dw. Marginal (eq. 29): a(t) = exp(−½∫β), s(t)² = 1 − a(t)².
+ */
+export function vpSde(opts: VpOptions = {}): Sde {
+  return linearBetaSde("vp", "VP SDE", opts, (beta) => Math.sqrt(beta), (logA) => Math.sqrt(-Math.expm1(2 * logA)));
 }
 
 /**
  * Sub-VP SDE (Song et al. 2021 eq. 12): dx = −½β(t)x dt + sqrt(β(t)(1 − exp(−2∫β))) dw.
  * Marginal (eq. 33): a(t) = exp(−½∫β), s(t) = 1 − a(t)² (the std, not the variance).
- * Prior: N(0, I).
  */
 export function subVpSde(opts: VpOptions = {}): Sde {
-  const betaMin = opts.betaMin ?? 0.1, betaMax = opts.betaMax ?? 20, T = opts.T ?? 1;
-  checkBetas("sub-VP SDE", betaMin, betaMax, T);
-  const { beta, logMeanCoef } = linearBeta(betaMin, betaMax, T);
-  return linearSde({
-    name: "subvp", T, N: opts.N ?? 1000, eps: opts.eps ?? 1e-3, priorStd: 1,
-    driftCoef: (t) => -0.5 * beta(t),
-    diffusion: (t) => Math.sqrt(beta(t) * -Math.expm1(4 * logMeanCoef(t))),
-    meanCoef: (t) => Math.exp(logMeanCoef(t)),
-    std: (t) => -Math.expm1(2 * logMeanCoef(t)),
-  });
+  return linearBetaSde("subvp", "sub-VP SDE", opts, (beta, logA) => Math.sqrt(beta * -Math.expm1(4 * logA)), (logA) => -Math.expm1(2 * logA));
 }
