@@ -133,7 +133,7 @@ function rowsWithZero(e: Emitter, x: string, n: number, c: number, h: number, w:
  * n·Hs·Ws + hs·Ws + ws, or the zero row when (hs, ws) = map(ht, i), map(wt, j) falls outside.
  * Returns [n·Ht·Wt, kh·kw·C] (tap-major, channel-minor).
  */
-function gatherPatches(e: Emitter, rows: string, c: number, n: number, src: [number, number], dst: [number, number], k: [number, number],
+function gatherPatches(e: Emitter, rows: string, c: number, n: number, src: [number, number], dst: [number, number], k: readonly [number, number],
   mapH: (ht: number, i: number) => number, mapW: (wt: number, j: number) => number): string {
   const [hs, ws] = src, [ht, wt] = dst, [kh, kw] = k;
   const zeroRow = n * hs * ws;
@@ -158,6 +158,19 @@ const backMap = (s: number, p: number, d: number) => (t: number, i: number) => {
   return q % s === 0 ? q / s : -1;
 };
 
+type TapMap = (stride: number, pad: number, dilation: number) => (t: number, i: number) => number;
+
+/**
+ * The patch matrix of NCHW tensor `src` [n, c, srcHW] for every pixel of a dstHW grid under
+ * geometry g, with `map` (forwardMap or backMap) giving the source index of each tap:
+ * [n·Ht·Wt, kh·kw·c].
+ */
+function convPatches(e: Emitter, src: string, dtype: DType, n: number, c: number, srcHW: readonly [number, number], dstHW: readonly [number, number], g: ConvGeometry, map: TapMap): string {
+  const rows = rowsWithZero(e, src, n, c, srcHW[0], srcHW[1], dtype);
+  return gatherPatches(e, rows, c, n, [...srcHW], [...dstHW], [...g.kHW],
+    map(g.stride[0], g.pads[0], g.dilation[0]), map(g.stride[1], g.pads[1], g.dilation[1]));
+}
+
 function nchwFromRows(e: Emitter, m: string, n: number, h: number, w: number, c: number): string {
   return e.node("Transpose", [e.node("Reshape", [m, e.ints([n, h, w, c])])], { perm: [0, 3, 1, 2] });
 }
@@ -168,9 +181,7 @@ function convIm2col(e: Emitter, t: Tensor, x: string, w: string): string {
   const [n, c] = xs.shape as [number, number];
   const o = ws.shape[0]!;
   const [ho, wo] = convOutHW(g);
-  const rows = rowsWithZero(e, x, n, c, g.inHW[0], g.inHW[1], t.dtype);
-  const cols = gatherPatches(e, rows, c, n, [...g.inHW], [ho, wo], [...g.kHW] as [number, number],
-    forwardMap(g.stride[0], g.pads[0], g.dilation[0]), forwardMap(g.stride[1], g.pads[1], g.dilation[1]));
+  const cols = convPatches(e, x, t.dtype, n, c, g.inHW, [ho, wo], g, forwardMap);
   const wm = e.node("Reshape", [e.node("Transpose", [w], { perm: [2, 3, 1, 0] }), e.ints([g.kHW[0] * g.kHW[1] * c, o])]);
   return nchwFromRows(e, e.node("MatMul", [cols, wm]), n, ho, wo, o);
 }
@@ -188,9 +199,7 @@ function lowerBackInput(e: Emitter, t: Tensor, ins: string[]): string {
   const n = gys.shape[0]!;
   const [ho, wo] = convOutHW(g);
   if (t.dtype === "float64") {
-    const rows = rowsWithZero(e, gy, n, o, ho, wo, t.dtype);
-    const cols = gatherPatches(e, rows, o, n, [ho, wo], [...g.inHW], [...g.kHW] as [number, number],
-      backMap(g.stride[0], g.pads[0], g.dilation[0]), backMap(g.stride[1], g.pads[1], g.dilation[1]));
+    const cols = convPatches(e, gy, t.dtype, n, o, [ho, wo], g.inHW, g, backMap);
     const wb = e.node("Reshape", [e.node("Transpose", [w], { perm: [2, 3, 0, 1] }), e.ints([g.kHW[0] * g.kHW[1] * o, c])]);
     return nchwFromRows(e, e.node("MatMul", [cols, wb]), n, g.inHW[0], g.inHW[1], c);
   }
@@ -214,9 +223,7 @@ function lowerBackWeight(e: Emitter, t: Tensor, ins: string[]): string {
   const o = gys.shape[1]!;
   const [ho, wo] = convOutHW(g);
   const [kh, kw] = g.kHW;
-  const rows = rowsWithZero(e, x, n, c, g.inHW[0], g.inHW[1], t.dtype);
-  const cols = gatherPatches(e, rows, c, n, [...g.inHW], [ho, wo], [kh, kw],
-    forwardMap(g.stride[0], g.pads[0], g.dilation[0]), forwardMap(g.stride[1], g.pads[1], g.dilation[1]));
+  const cols = convPatches(e, x, t.dtype, n, c, g.inHW, [ho, wo], g, forwardMap);
   const gm = e.node("Reshape", [e.node("Transpose", [gy], { perm: [0, 2, 3, 1] }), e.ints([n * ho * wo, o])]);
   const dw = e.node("Gemm", [gm, cols], { transA: 1 }); // [O, kh·kw·C]
   return e.node("Transpose", [e.node("Reshape", [dw, e.ints([o, kh, kw, c])])], { perm: [0, 3, 1, 2] });
