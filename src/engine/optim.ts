@@ -109,10 +109,12 @@ export class Trainer {
       const p = params.get(s.name);
       if (!p) throw new Error(`Trainer: no initial value for parameter '${s.name}'`);
       state[paramFeed(s.name)] = p.data.slice();
-      for (const t of built.stateInputs) if (t.attrs.name === slot("m", s.name) || t.attrs.name === slot("v", s.name)) state[t.attrs.name] = zeros(p.data.length);
-      if (config.emaDecay !== undefined) state[slot("ema", s.name)] = p.data.slice();
     }
-    state.step = zeros(1);
+    // Optimizer state, as the graph declares it: moments and the step start at zero, the EMA at the parameters.
+    for (const t of built.stateInputs) {
+      const name = t.attrs.name as string;
+      state[name] = name.startsWith("ema:") ? state[paramFeed(name.slice("ema:".length))]!.slice() : zeros(t.size);
+    }
     return new Trainer(program, specs, state, config);
   }
 
