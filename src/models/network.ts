@@ -15,10 +15,13 @@ export class EngineNetwork implements RawNetwork {
   private readonly progs = new Map<string, Promise<E.Program>>();
   private readonly feeds: Record<string, Float>;
   private readonly cond: (t: number) => number;
+  /** The bound class labels as the int64 feed, converted once. */
+  private readonly labelFeed?: BigInt64Array;
 
   /** `labels` [n] bind a class-conditional model to one class per row of every batch it evaluates. */
   constructor(readonly spec: ModelSpec, params: ParamTree, sde: Sde, private readonly labels?: Int32Array) {
     if ((spec.classes ?? 0) > 0 !== (labels !== undefined)) throw new Error(spec.classes ? `the model is class-conditional (${spec.classes} classes): give a class label per sample` : "class labels were given but the model is unconditional");
+    if (labels) this.labelFeed = BigInt64Array.from(labels, (v) => BigInt(v));
     this.dim = dataDim(spec);
     this.cond = conditionFor(spec, sde);
     this.feeds = {};
@@ -50,9 +53,9 @@ export class EngineNetwork implements RawNetwork {
   /** Conditioning feeds: c (from t) and, for conditional models, the bound labels. */
   private condFeeds(t: Float64Array, n: number): Record<string, Float | BigInt64Array> {
     const feeds: Record<string, Float | BigInt64Array> = { c: this.conditions(t) };
-    if (this.labels) {
-      if (this.labels.length !== n) throw new Error(`the model was given ${this.labels.length} class labels but evaluates batches of ${n}`);
-      feeds.y = BigInt64Array.from(this.labels, (v) => BigInt(v));
+    if (this.labelFeed) {
+      if (this.labelFeed.length !== n) throw new Error(`the model was given ${this.labelFeed.length} class labels but evaluates batches of ${n}`);
+      feeds.y = this.labelFeed;
     }
     return feeds;
   }
