@@ -2,7 +2,7 @@
 import { extname } from "node:path";
 import type { Command } from "commander";
 import { asPoints, readPointsFile, writePointsFile } from "../data/points.ts";
-import { TOY2D_NAMES, sampleToy2D, toy2d } from "../data/toy2d.ts";
+import { findToy2D } from "../data/toy2d.ts";
 import { writeFileAtomic } from "../io/files.ts";
 import { Rng } from "../rng.ts";
 import { SAMPLERS, SAMPLER_NAMES, getSampler, type AnySamplerOptions } from "../sampling/registry.ts";
@@ -107,10 +107,8 @@ async function writeSamples(out: string, x: Float64Array, src: ScoreSource): Pro
   } else await writePointsFile(out, asPoints(x, src.model.dim));
 }
 
-export { classLabels };
-
-/** --class K (every sample) or all (0, 1, …, cycling over 10 classes unless the model says otherwise). */
-function classLabels(v: string, n: number): Int32Array {
+/** --class K (every sample) or all (0, 1, …, 9, cycling). */
+export function classLabels(v: string, n: number): Int32Array {
   if (v === "all") return Int32Array.from({ length: n }, (_, i) => i % 10);
   const k = numberOpt("--class", v, { int: true, min: 0 })!;
   return new Int32Array(n).fill(k);
@@ -128,14 +126,12 @@ export function imageShape(src: ScoreSource): { channels: 1 | 3; height: number;
 function referencePoints(src: ScoreSource): Float64Array | undefined {
   const rng = new Rng(12345);
   if (src.oracle) return src.oracle.sampleData(rng, 2000);
-  const name = String(src.run?.data?.source ?? "");
-  return (TOY2D_NAMES as readonly string[]).includes(name) ? sampleToy2D(name, 2000, rng) : undefined;
+  return findToy2D(String(src.run?.data?.source ?? ""))?.sample(2000, rng);
 }
 
 /** The exact data log-density, for shading plots: the oracle's, or that of the run's built-in dataset when known. */
 function logDensityOf(src: ScoreSource): ((x: number, y: number) => number) | undefined {
   const o = src.oracle;
   if (o) return (x, y) => o.logProb(Float64Array.of(x, y), 1e-5, 1)[0]!;
-  const name = String(src.run?.data?.source ?? "");
-  return (TOY2D_NAMES as readonly string[]).includes(name) ? toy2d(name).logDensity : undefined;
+  return findToy2D(String(src.run?.data?.source ?? ""))?.logDensity;
 }

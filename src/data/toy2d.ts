@@ -282,9 +282,15 @@ export const TOY2D: Readonly<Record<Toy2DName, Toy2DInfo>> = {
   scurve: { name: "scurve", sample: sCurve, extent: 3.5, description: "s-curve: two 3/4-circles of radius 1.5 centered (0, ±1.5), noise std 0.1" },
 };
 
+/** The built-in dataset called `name`, or undefined when there is none (no error). */
+export function findToy2D(name: string): Toy2DInfo | undefined {
+  return Object.prototype.hasOwnProperty.call(TOY2D, name) ? TOY2D[name as Toy2DName] : undefined;
+}
+
 /** Looks up a dataset by name; an unknown name throws an error listing the valid names. */
 export function toy2d(name: string): Toy2DInfo {
-  if (Object.prototype.hasOwnProperty.call(TOY2D, name)) return TOY2D[name as Toy2DName];
+  const info = findToy2D(name);
+  if (info) return info;
   throw new Error(`unknown 2-D dataset "${name}"; valid names: ${TOY2D_NAMES.join(", ")}`);
 }
 

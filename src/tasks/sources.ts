@@ -6,7 +6,7 @@
 import { readFile, stat } from "node:fs/promises";
 import { type ImageSet, type PixelRange, dequantize, loadIdxImages, loadMnist, loadPngFolder } from "../data/images.ts";
 import { readPointsFile } from "../data/points.ts";
-import { TOY2D_NAMES, toy2d } from "../data/toy2d.ts";
+import { TOY2D_NAMES, findToy2D } from "../data/toy2d.ts";
 import { EngineNetwork } from "../models/network.ts";
 import { MixtureOracle, parseMixtureSpec } from "../oracle/index.ts";
 import type { Rng } from "../rng.ts";
@@ -73,8 +73,8 @@ export type SourcedData = TrainData & { describe: string; extent?: number; image
  * digits), an IDX image file (MNIST/Fashion-MNIST format, gzipped or not) or a folder of PNG images.
  */
 export async function openTrainData(spec: string, opts: ImageDataOptions = {}): Promise<SourcedData> {
-  if ((TOY2D_NAMES as readonly string[]).includes(spec)) {
-    const info = toy2d(spec);
+  const info = findToy2D(spec);
+  if (info) {
     return { ...unlabeled(2, info.sample), describe: info.description, extent: info.extent };
   }
   if (/\.(csv|json)$/i.test(spec)) {
