@@ -12,6 +12,7 @@ import { Rng } from "../src/rng.ts";
 import { sdeByName } from "../src/sde/index.ts";
 import { openTrainData } from "../src/tasks/sources.ts";
 import { type TrainConfig, train } from "../src/tasks/train.ts";
+import { trainToFolder } from "../src/tasks/train-node.ts";
 
 const tiny = (classes?: number) => scoreNetSpec({ channels: [4, 8, 8, 8], embed: 16 }, { classes });
 const cfgFor = (spec: ReturnType<typeof tiny>, seed = 0): TrainConfig => ({ model: spec, sde: "vp", objective: "dsm", batch: 8, seed, optimizer: { kind: "adam", lr: 3e-3, warmup: 0, clipNorm: 1, emaDecay: 0.9 }, data: { source: "mnist" } });
@@ -36,9 +37,9 @@ test("resuming an image run from its checkpoint reproduces the uninterrupted los
   const dir = await mkdtemp(join(tmpdir(), "scoregen-resume-"));
   const data = await openTrainData("mnist", { flip: true });
   const cfg = cfgFor(tiny(), 5);
-  await train(cfg, data, { steps: 6, outDir: join(dir, "a"), checkpointEvery: 3 });
-  const resumed = await train(cfg, data, { steps: 10, outDir: join(dir, "a"), resume: true });
-  const straight = await train(cfg, data, { steps: 10, outDir: join(dir, "b") });
+  await trainToFolder(cfg, data, { steps: 6, outDir: join(dir, "a"), checkpointEvery: 3 });
+  const resumed = await trainToFolder(cfg, data, { steps: 10, outDir: join(dir, "a"), resume: true });
+  const straight = await trainToFolder(cfg, data, { steps: 10, outDir: join(dir, "b") });
   assert.deepEqual(resumed.losses, straight.losses.slice(6));
   assert.equal(await readFile(join(dir, "a", "loss.csv"), "utf8"), await readFile(join(dir, "b", "loss.csv"), "utf8"));
 });

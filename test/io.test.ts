@@ -11,9 +11,10 @@ import {
 import { writeFileAtomic, writeJsonAtomic, readJsonFile, readSafetensorsFile, writeSafetensorsFile } from "../src/io/files.ts";
 import {
   computeFans, calculateGain, zeros, ones, normal, uniform, xavierUniform, xavierNormal, kaimingUniform, kaimingNormal,
-  varianceScaling, torchDefaultWeight, torchDefaultBias, saveCheckpoint, loadCheckpoint, paramCount, cloneParams,
+  varianceScaling, torchDefaultWeight, torchDefaultBias, paramCount, cloneParams,
   type ParamTree,
 } from "../src/io/params.ts";
+import { saveCheckpoint, loadCheckpoint } from "../src/io/checkpoint.ts";
 
 async function tempDir(): Promise<string> {
   return mkdtemp(join(tmpdir(), "scoregen-io-"));
@@ -327,7 +328,8 @@ describe("checkpoints", () => {
       };
       const config = { model: "mlp", channels: [8, 16], sigma: { min: 0.01, max: 50 } };
       await saveCheckpoint(dir, { params, config, step: 1234, extra });
-      assert.deepEqual((await readdir(dir)).sort(), ["config.json", "model.safetensors"]);
+      assert.deepEqual((await readdir(dir)).sort(), ["checkpoints", "config.json"]);
+      assert.deepEqual(await readdir(join(dir, "checkpoints")), ["step-00001234.safetensors"]);
       const ck = await loadCheckpoint(dir, params);
       assert.equal(ck.step, 1234);
       assert.deepEqual(ck.config, config);
@@ -350,7 +352,8 @@ describe("checkpoints", () => {
       assert.equal(ck2.step, 1300);
       assert.deepEqual([...ck2.params.get("down.0.conv.bias")!.data], new Array(8).fill(3));
       assert.equal(ck2.extra.size, 0);
-      assert.deepEqual((await readdir(dir)).sort(), ["config.json", "model.safetensors"]);
+      assert.deepEqual((await readdir(dir)).sort(), ["checkpoints", "config.json"]);
+      assert.deepEqual((await readdir(join(dir, "checkpoints"))).sort(), ["step-00001234.safetensors", "step-00001300.safetensors"]);
     } finally {
       await rm(join(dir, ".."), { recursive: true, force: true });
     }
@@ -371,7 +374,7 @@ describe("checkpoints", () => {
         assert.match(e.message, /missing "up\.0\.conv\.weight": expected shape \[1, 8, 3, 3\]/);
         assert.match(e.message, /unexpected "embed\.weight": found shape \[4, 6\]/);
         assert.doesNotMatch(e.message, /"down\.0\.conv\.bias"/);
-        assert.match(e.message, /Fix: .*config\.json/);
+        assert.match(e.message, /Fix: build the model with the configuration stored with the checkpoint/);
         return true;
       });
       // The same spec written as a record of shapes works too, and a matching spec loads.
@@ -381,11 +384,15 @@ describe("checkpoints", () => {
     }
   });
 
-  test("missing folder or file names the path; an interrupted save is detected", async () => {
+  test("missing folder or file names the path; an interrupted save of a version-1 folder is detected", async () => {
     const dir = await tempDir();
     try {
       await assert.rejects(loadCheckpoint(join(dir, "nope")), (e: Error) => e.message.includes(`checkpoint folder not found: ${join(dir, "nope")}`));
-      await saveCheckpoint(dir, { params: model(new Rng(3)), config: { a: 1 }, step: 5 });
+      // version 1 (scoregen before step-numbered checkpoints): model.safetensors + config.json
+      const p = model(new Rng(3));
+      await writeSafetensorsFile(join(dir, "model.safetensors"), new Map([...p].map(([k, t]) => [k, (t.data instanceof Float64Array ? { dtype: "F64" as const, shape: t.shape, data: t.data } : { dtype: "F32" as const, shape: t.shape, data: t.data })])), { format: "scoregen-checkpoint", version: "1", step: "5" });
+      await writeJsonAtomic(join(dir, "config.json"), { format: "scoregen-checkpoint", version: 1, step: 5, config: { a: 1 } });
+      assert.equal((await loadCheckpoint(dir)).step, 5);
       const cfg = JSON.parse(await readFile(join(dir, "config.json"), "utf8"));
       await writeFile(join(dir, "config.json"), JSON.stringify({ ...cfg, step: 4 }));
       await assert.rejects(loadCheckpoint(dir), /inconsistent: model\.safetensors is from step 5 but config\.json from step 4/);

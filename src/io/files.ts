@@ -4,9 +4,26 @@
  * complete new one, never a half-written file. On any failure the temporary file is removed.
  */
 import { randomBytes } from "node:crypto";
-import { open, readFile, rename, rm, mkdir, type FileHandle } from "node:fs/promises";
+import * as fsp from "node:fs/promises";
+import { type FileHandle, open, readFile, readdir, rm } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
+import { describeFsError, errnoOf } from "./fs-errors.ts";
 import { decodeSafetensors, encodeSafetensors, type SafeTensor, type SafetensorsMetadata } from "./safetensors.ts";
+
+/**
+ * The file-system calls that writes go through. The default is Node's; tests inject a layer that
+ * fails like a full disk (ENOSPC) where no small file system can be mounted.
+ */
+export interface FileSystem {
+  open: typeof fsp.open;
+  rename: typeof fsp.rename;
+  rm: typeof fsp.rm;
+  mkdir: typeof fsp.mkdir;
+  stat: typeof fsp.stat;
+}
+
+/** Node's file system. */
+export const nodeFs: FileSystem = { open: fsp.open, rename: fsp.rename, rm: fsp.rm, mkdir: fsp.mkdir, stat: fsp.stat };
 
 /** Options for {@link writeFileAtomic}. */
 export interface AtomicWriteOptions {
@@ -14,6 +31,8 @@ export interface AtomicWriteOptions {
   mode?: number;
   /** Create the parent folder (recursively) if it is missing (default false). */
   mkdirs?: boolean;
+  /** File-system layer (default Node's). */
+  fs?: FileSystem;
 }
 
 /** The temporary name used next to `path`: `.<name>.<random>.tmp` in the same folder. */
@@ -33,11 +52,12 @@ export function isAtomicTempName(name: string): boolean {
  */
 export async function writeFileAtomic(path: string, data: Uint8Array | string, options: AtomicWriteOptions = {}): Promise<void> {
   const dir = dirname(path);
-  if (options.mkdirs) await mkdir(dir, { recursive: true });
+  const fs = options.fs ?? nodeFs;
+  if (options.mkdirs) await fs.mkdir(dir, { recursive: true }).catch((e: unknown) => { throw new Error(describeFsError(e, dir, "create the folder"), { cause: e }); });
   const tmp = tempPathFor(path);
   let handle: FileHandle | undefined;
   try {
-    handle = await open(tmp, "wx", options.mode ?? 0o644);
+    handle = await fs.open(tmp, "wx", options.mode ?? 0o644);
     const bytes = typeof data === "string" ? new TextEncoder().encode(data) : data;
     let written = 0;
     while (written < bytes.length) {
@@ -48,13 +68,11 @@ export async function writeFileAtomic(path: string, data: Uint8Array | string, o
     await handle.sync();
     await handle.close();
     handle = undefined;
-    await rename(tmp, path);
+    await fs.rename(tmp, path);
   } catch (e) {
     if (handle !== undefined) await handle.close().catch(() => undefined);
-    await rm(tmp, { force: true }).catch(() => undefined);
-    const err = e as NodeJS.ErrnoException;
-    const hint = err.code === "ENOENT" ? ` (does the folder ${dir} exist?)` : err.code === "EISDIR" ? " (a folder is in the way)" : "";
-    throw new Error(`could not write ${path}: ${err.message}${hint}`, { cause: e });
+    await fs.rm(tmp, { force: true }).catch(() => undefined);
+    throw new Error(errnoOf(e) ? describeFsError(e, path, "write") : `could not write ${path}: ${(e as Error).message}`, { cause: e });
   }
   await fsyncDir(dir);
 }
@@ -133,4 +151,16 @@ export async function readSafetensorsFile(path: string): Promise<ReturnType<type
     throw new Error(err.code === "ENOENT" ? `file not found: ${path}` : `could not read ${path}: ${err.message}`, { cause: e });
   }
   return decodeSafetensors(bytes, path);
+}
+
+/**
+ * Remove the temporaries that an interrupted {@link writeFileAtomic} left in `dir` (only names of
+ * the form `.<name>.<pid>.<hex>.tmp`). Call it only while holding the folder's lock: another live
+ * writer's temporary would otherwise be deleted under it. Returns the names removed.
+ */
+export async function removeStaleTemporaries(dir: string): Promise<string[]> {
+  const names = await readdir(dir).catch(() => [] as string[]);
+  const stale = names.filter(isAtomicTempName);
+  for (const n of stale) await rm(join(dir, n), { force: true });
+  return stale;
 }

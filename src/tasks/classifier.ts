@@ -4,7 +4,8 @@
  */
 import * as E from "../engine/index.ts";
 import type { ImageSet } from "../data/images.ts";
-import { type ParamTree, loadCheckpoint, saveCheckpoint } from "../io/params.ts";
+import { loadCheckpoint, saveCheckpoint } from "../io/checkpoint.ts";
+import type { ParamTree } from "../io/params.ts";
 import { CLASSIFIER_FEATURES, crossEntropy, traceClassifier } from "../models/classifier.ts";
 import { Rng } from "../rng.ts";
 

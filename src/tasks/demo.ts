@@ -7,6 +7,7 @@ import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
 import { EIGHT_GAUSSIANS, mixtureLogDensity, toy2d } from "../data/toy2d.ts";
 import { writeFileAtomic } from "../io/files.ts";
+import { openRunFolder } from "../io/run-folder.ts";
 import { logLikelihood } from "../likelihood/index.ts";
 import { EngineNetwork } from "../models/network.ts";
 import { mlpSpec } from "../models/registry.ts";
@@ -16,6 +17,7 @@ import { htmlSummary, pathsFromFrames, pointCloudGif, scatterPlot, squareBounds,
 import { scoreFieldPng } from "./plots.ts";
 import { sampleByName } from "./sample.ts";
 import { type TrainConfig, train, unlabeled } from "./train.ts";
+import { SCORE_RUN } from "./train-node.ts";
 
 export interface DemoOptions {
   outDir: string;
@@ -47,10 +49,15 @@ export async function runDemo(o: DemoOptions): Promise<DemoReport> {
     optimizer: { kind: "adam", lr: 2e-3, warmup: 100, clipNorm: 1, emaDecay: 0.999 },
   };
   const t0 = performance.now();
-  const res = await train(cfg, unlabeled(2, info.sample), {
-    steps: o.steps, outDir: join(o.outDir, "run"), checkpointEvery: o.steps,
-    onStep: ({ step, loss }) => { if (step % 25 === 0 || step === o.steps) o.onProgress?.("train", step, o.steps, { loss: loss.toFixed(3) }); },
-  });
+  // The demo replaces its own run from an earlier demo (but no other kind of folder, and not while another process writes it).
+  const folder = await openRunFolder(join(o.outDir, "run"), { kind: SCORE_RUN, command: "scoregen demo" });
+  const res = await (async () => {
+    await folder.discard();
+    return train(cfg, unlabeled(2, info.sample), {
+      steps: o.steps, store: folder, checkpointEvery: o.steps,
+      onStep: ({ step, loss }) => { if (step % 25 === 0 || step === o.steps) o.onProgress?.("train", step, o.steps, { loss: loss.toFixed(3) }); },
+    });
+  })().finally(() => folder.close());
   const trainSeconds = (performance.now() - t0) / 1000;
   const model = asScoreModel(new EngineNetwork(cfg.model, res.emaParams, sde), sde, "eps");
   const logDensity = (x: number, y: number) => mixtureLogDensity(EIGHT_GAUSSIANS, [x, y]);

@@ -12,7 +12,8 @@ import { MixtureOracle, parseMixtureSpec } from "../oracle/index.ts";
 import type { Rng } from "../rng.ts";
 import type { ScoreModel } from "../score.ts";
 import { type Sde, asScoreModel, sdeByName } from "../sde/index.ts";
-import { type TrainConfig, type TrainData, loadRun, unlabeled } from "./train.ts";
+import { type TrainConfig, type TrainData, unlabeled } from "./train.ts";
+import { loadRun } from "./train-node.ts";
 
 export interface ScoreSource {
   model: ScoreModel;

@@ -3,15 +3,18 @@
  * checkpoints every K steps and at the end (or on abort), a loss log, and exact resumption:
  * every random number of step k comes from Rng(seed).fork(k), so a resumed run replays the
  * same stream an uninterrupted one would have drawn.
+ *
+ * Platform-neutral: checkpoints and the loss log go through a {@link RunStore} (a locked folder
+ * of atomic files in Node, see src/io/run-folder.ts and train-node.ts; memory in tests).
  */
-import { appendFile, mkdir, readFile, writeFile } from "node:fs/promises";
-import { join } from "node:path";
 import * as E from "../engine/index.ts";
-import { type ParamTree, loadCheckpoint, saveCheckpoint } from "../io/params.ts";
+import type { ParamTree } from "../io/params.ts";
 import { type Objective, type ObjectiveOptions, drawBatch, drawNoise, traceLoss } from "../losses/objectives.ts";
 import { dataDim, type ModelSpec } from "../models/registry.ts";
 import { Rng } from "../rng.ts";
 import { type Sde, sdeByName } from "../sde/index.ts";
+import { DivergenceMonitor } from "./divergence.ts";
+import type { RunStore, StateTensor } from "./run-store.ts";
 
 /** A batch of training examples: n rows [n·dim] and, for labeled data, their classes [n]. */
 export interface Batch {
@@ -46,14 +49,16 @@ export interface TrainConfig {
 export interface TrainOptions {
   /** Train until this many total steps. */
   steps: number;
-  /** Checkpoint folder (written every `checkpointEvery` steps and at the end). */
-  outDir?: string;
+  /** Where checkpoints and the loss log go (written every `checkpointEvery` steps and at the end). */
+  store?: RunStore;
   checkpointEvery?: number;
-  /** Continue from the checkpoint in outDir if there is one. */
+  /** Continue from the store's newest checkpoint if there is one. */
   resume?: boolean;
-  /** Stop early (e.g. Ctrl-C): the loop saves a checkpoint and returns. */
+  /** Stop early (e.g. a signal): the loop saves a checkpoint and returns with `stopped`. */
   signal?: AbortSignal;
   onStep?: (info: { step: number; loss: number; gradNorm: number }) => void;
+  /** Warnings that do not stop training (e.g. the loss staying far above its best). */
+  onWarning?: (message: string) => void;
 }
 
 export interface TrainResult {
@@ -74,17 +79,21 @@ export async function train(cfg: TrainConfig, data: TrainData, opts: TrainOption
   const ps = E.ParamScope.create(spec.dtype);
   const { loss, inputs } = traceLoss(cfg.objective, spec, ps, cfg.batch);
   let init = ps.init(new Rng(cfg.seed).fork(0xfeed));
-  let saved: Record<string, E.HostArray> | undefined;
-  if (opts.resume && opts.outDir) {
-    const ck = await loadCheckpoint(opts.outDir, init).catch((e: Error) => (/not found|missing/.test(e.message) ? undefined : Promise.reject(e)));
-    if (ck) { init = ck.params; saved = Object.fromEntries([...ck.extra].map(([k, t]) => [k, t.data as E.HostArray])); }
+  const ck = opts.resume ? await opts.store?.loadLatest() : undefined;
+  if (ck) {
+    const problems = diffShapes(ck.params, init);
+    if (problems.length) throw new Error(`the checkpoint at step ${ck.step} does not match the model of its config:\n${problems.map((p) => `  - ${p}`).join("\n")}\nFix: resume with the settings the run was trained with, or start a new run`);
+    init = ck.params;
   }
   const trainer = await E.Trainer.create(ps, loss, inputs, init, cfg.optimizer);
-  if (saved) trainer.loadState({ ...saved, ...Object.fromEntries([...init].map(([k, p]) => [E.paramFeed(k), p.data])) });
+  if (ck) trainer.loadState({ ...Object.fromEntries([...ck.extra].map(([k, t]) => [k, t.data as E.HostArray])), ...Object.fromEntries([...init].map(([k, p]) => [E.paramFeed(k), p.data])) });
   const losses: number[] = [];
-  const save = () => (opts.outDir ? saveRun(opts.outDir, cfg, trainer) : Promise.resolve());
-  if (opts.outDir) await startLossLog(opts.outDir, trainer.step);
+  const store = opts.store;
+  let saved = trainer.step;
+  const save = async () => { if (store && trainer.step !== saved) { await store.save(checkpointOf(cfg, trainer)); saved = trainer.step; } };
+  await store?.startLossLog(trainer.step);
   const every = opts.checkpointEvery ?? 1000;
+  const monitor = new DivergenceMonitor();
   let stopped = false;
   while (trainer.step < opts.steps) {
     if (opts.signal?.aborted) { stopped = true; break; }
@@ -95,9 +104,11 @@ export async function train(cfg: TrainConfig, data: TrainData, opts: TrainOption
     const feeds: Record<string, E.HostArray> = { x0: batch.x, ...drawNoise(cfg.objective, cfg.batch, dim, rng, cfg.objectiveOptions), ...drawBatch(cfg.objective, spec, sde, cfg.batch, rng, cfg.objectiveOptions) };
     if (spec.classes) feeds.y = BigInt64Array.from(batch.y!, (v) => BigInt(v));
     const r = await trainer.trainStep(feeds);
-    if (!Number.isFinite(r.loss)) throw new Error(`training diverged at step ${step + 1} (loss ${r.loss}); lower the learning rate or enable gradient clipping`);
+    if (!Number.isFinite(r.loss)) throw new Error(`training diverged at step ${step + 1} (loss ${r.loss}); lower the learning rate or enable gradient clipping${saved > 0 ? ` (the checkpoint of step ${saved} is kept)` : ""}`);
     losses.push(r.loss);
-    if (opts.outDir) await appendFile(join(opts.outDir, "loss.csv"), `${step + 1},${r.loss},${r.gradNorm}\n`);
+    await store?.appendLoss([{ step: step + 1, loss: r.loss, gradNorm: r.gradNorm }]);
+    const warning = monitor.push(step + 1, r.loss);
+    if (warning) opts.onWarning?.(`${warning}; lower the learning rate (--lr) or enable gradient clipping (--clip)`);
     opts.onStep?.({ step: step + 1, ...r });
     if (trainer.step % every === 0) await save();
   }
@@ -105,31 +116,21 @@ export async function train(cfg: TrainConfig, data: TrainData, opts: TrainOption
   return { params: trainer.params(), emaParams: trainer.params(true), losses, step: trainer.step, stopped };
 }
 
-/** Checkpoint = parameters + optimizer state (moments, EMA, step) as extras + the run config. */
-async function saveRun(dir: string, cfg: TrainConfig, trainer: E.Trainer): Promise<void> {
-  const state = trainer.stateTensors();
-  const extra = Object.fromEntries(Object.entries(state).filter(([k]) => !k.startsWith("p:")).map(([k, v]) => [k, { shape: [v.length], data: v as Float32Array }]));
-  await saveCheckpoint(dir, { params: trainer.params(), config: cfg, step: trainer.step, extra });
-}
-
-/** loss.csv (step,loss,grad_norm): a fresh header, or on resume only the lines up to `step`. */
-async function startLossLog(dir: string, step: number): Promise<void> {
-  await mkdir(dir, { recursive: true });
-  const path = join(dir, "loss.csv");
-  const old = step > 0 ? await readFile(path, "utf8").catch(() => "") : "";
-  const kept = old.split("\n").filter((l) => /^\d+,/.test(l) && Number(l.split(",")[0]) <= step);
-  await writeFile(path, ["step,loss,grad_norm", ...kept].join("\n") + "\n");
-}
-
-/** A trained model from a checkpoint folder: its config and (EMA, when kept) parameters. */
-export async function loadRun(dir: string, preferEma = true): Promise<{ cfg: TrainConfig; params: ParamTree; step: number }> {
-  const ck = await loadCheckpoint(dir);
-  const cfg = ck.config as TrainConfig;
-  if (!cfg || typeof cfg !== "object" || !("model" in cfg)) throw new Error(`${dir}/config.json is not a scoregen training run (no "model" section)`);
-  const params: ParamTree = new Map();
-  for (const [name, p] of ck.params) {
-    const ema = preferEma ? ck.extra.get(`ema:${name}`) : undefined;
-    params.set(name, ema ? { shape: p.shape, data: ema.data as Float32Array } : p);
+/** Missing, unexpected or mis-shaped parameters of `found` against the model's `want`. */
+function diffShapes(found: ParamTree, want: ParamTree): string[] {
+  const out: string[] = [];
+  for (const [k, p] of want) {
+    const f = found.get(k);
+    if (!f) out.push(`missing "${k}" [${p.shape}]`);
+    else if (f.shape.join() !== p.shape.join()) out.push(`"${k}" is [${f.shape}] in the checkpoint but [${p.shape}] in the model`);
   }
-  return { cfg, params, step: ck.step };
+  for (const k of found.keys()) if (!want.has(k)) out.push(`unexpected "${k}"`);
+  return out;
+}
+
+/** Checkpoint = parameters + optimizer state (moments, EMA, step) as extras + the run config. */
+function checkpointOf(cfg: TrainConfig, trainer: E.Trainer) {
+  const state = trainer.stateTensors();
+  const extra = new Map<string, StateTensor>(Object.entries(state).filter(([k]) => !k.startsWith("p:")).map(([k, v]) => [k, { shape: [v.length], data: v as StateTensor["data"] }]));
+  return { step: trainer.step, config: cfg, params: trainer.params(), extra };
 }

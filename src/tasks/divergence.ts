@@ -1,0 +1,37 @@
+/**
+ * Divergence watch for a training loss: NaN stops training elsewhere; this catches a loss that
+ * stays finite but far above the best it reached (e.g. too large a learning rate bouncing the
+ * parameters around). Compares moving averages so that minibatch noise does not trigger it.
+ */
+export class DivergenceMonitor {
+  private readonly buf: number[] = [];
+  private sum = 0;
+  private best = Infinity;
+  private bestStep = 0;
+  private above = 0;
+  private warned = false;
+
+  /**
+   * @param window steps per moving average (and how long the loss must stay high)
+   * @param factor "far above": mean > best + (factor − 1)·|best|
+   */
+  constructor(private readonly window = 50, private readonly factor = 3) {}
+
+  /** Feed one loss; returns a warning the first time the average has stayed far above its best for a whole window. */
+  push(step: number, loss: number): string | undefined {
+    this.buf.push(loss);
+    this.sum += loss;
+    if (this.buf.length > this.window) this.sum -= this.buf.shift()!;
+    if (this.buf.length < this.window) return undefined;
+    const mean = this.sum / this.window;
+    if (mean < this.best) { this.best = mean; this.bestStep = step; }
+    const far = mean > this.best + (this.factor - 1) * Math.abs(this.best);
+    this.above = far ? this.above + 1 : 0;
+    if (!far) this.warned = false;
+    if (this.above < this.window || this.warned) return undefined;
+    this.warned = true;
+    return `the training loss may be diverging: its average over the last ${this.window} steps is ${fmt(mean)} at step ${step}, far above its best ${fmt(this.best)} (step ${this.bestStep})`;
+  }
+}
+
+const fmt = (x: number) => (Math.abs(x) >= 1e4 || Math.abs(x) < 1e-3 ? x.toExponential(3) : x.toPrecision(4));
