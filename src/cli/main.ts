@@ -1,6 +1,7 @@
 /** The scoregen command line. Errors print one line (no stack trace; SCOREGEN_DEBUG=1 shows it) and exit 1. */
 import { Command, CommanderError } from "commander";
 import "../node.ts";
+import { describeFsError } from "../io/fs-errors.ts";
 import { registerDemo } from "./demo.ts";
 import { registerEvaluate } from "./evaluate.ts";
 import { registerLikelihood } from "./likelihood.ts";
@@ -24,7 +25,9 @@ try {
   await program.parseAsync(process.argv);
 } catch (e) {
   if (e instanceof CommanderError) process.exit(e.exitCode);
-  const msg = e instanceof Error ? e.message : String(e);
+  // A raw file-system error (no message of ours around it) gets its path and a fix.
+  const raw = e instanceof Error && /^E[A-Z]+: /.test(e.message);
+  const msg = raw ? describeFsError(e, undefined, "access") : e instanceof Error ? e.message : String(e);
   process.stderr.write(`scoregen: error: ${msg}\n`);
   if (process.env.SCOREGEN_DEBUG && e instanceof Error) process.stderr.write(`${e.stack}\n`);
   process.exit(1);

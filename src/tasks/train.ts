@@ -44,6 +44,8 @@ export interface TrainConfig {
   seed: number;
   /** Free-form description of the data (name, file), for the record. */
   data?: Record<string, unknown>;
+  /** How the run was asked to go (target steps, checkpoint cadence, checkpoints kept), for resuming it. */
+  schedule?: { steps: number; checkpointEvery: number; keep: number };
 }
 
 export interface TrainOptions {
