@@ -8,9 +8,10 @@ import { sampleQuality } from "../tasks/evaluate.ts";
 import { sampleByName } from "../tasks/sample.ts";
 import { openImageSet, openScoreSource } from "../tasks/sources.ts";
 import { imageGrid } from "../viz/index.ts";
-import { UsageError, choiceOpt, numberOpt } from "./errors.ts";
+import { UsageError, choiceOpt, numberOpt, seedOpt } from "./errors.ts";
+import { checkDistinct, checkExtension } from "./validate.ts";
 import { progressBar } from "./progress.ts";
-import { addSamplerFlags, classLabels, imageShape, samplerOptions } from "./sample.ts";
+import { addSamplerFlags, checkSampleMemory, classLabels, imageShape, samplerOptions } from "./sample.ts";
 
 export function registerEvaluate(program: Command): void {
   program.command("classifier")
@@ -20,10 +21,10 @@ export function registerEvaluate(program: Command): void {
     .option("--seed <n>", "random seed", "0")
     .option("--json", "print a JSON report")
     .action(async (f: { out: string; steps: string; seed: string; json?: boolean }) => {
-      const steps = numberOpt("--steps", f.steps, { int: true, min: 1 })!;
+      const steps = numberOpt("--steps", f.steps, { int: true, min: 1, max: 1e9 })!, seed = seedOpt("--seed", f.seed);
       const [train, heldOut] = await Promise.all([openImageSet("mnist", { split: "train" }), openImageSet("mnist", { split: "test" })]);
       const bar = progressBar("classifier", steps, ["loss"]);
-      const r = await trainClassifier(train, heldOut, { steps, seed: numberOpt("--seed", f.seed, { int: true, min: 0 })!, outDir: f.out, onStep: (s, loss) => { if (s % 20 === 0) bar.update(s, { loss: loss.toFixed(3) }); } });
+      const r = await trainClassifier(train, heldOut, { steps, seed, outDir: f.out, onStep: (s, loss) => { if (s % 20 === 0) bar.update(s, { loss: loss.toFixed(3) }); } });
       bar.stop();
       if (f.json) console.log(JSON.stringify(r));
       else console.log(`classifier trained for ${r.steps} steps in ${r.seconds.toFixed(0)} s: held-out accuracy ${(100 * r.heldOutAccuracy).toFixed(2)} % on ${heldOut.n} digits; saved to ${f.out}`);
@@ -44,6 +45,8 @@ export function registerEvaluate(program: Command): void {
   addSamplerFlags(ev);
   ev.action(async (f: Record<string, string | boolean | undefined>) => {
     if (!f.samples === !f.score) throw new UsageError("give exactly one of --samples FILE or --score DIR");
+    if (f.grid) checkExtension("--grid", String(f.grid), [".png"]);
+    checkDistinct({ "--grid": f.grid as string | undefined }, { "--samples": f.samples as string | undefined });
     const { classifier, accuracy } = await Classifier.load(String(f.classifier));
     let x: ArrayLike<number>, n: number, range: PixelRange;
     if (f.samples) {
@@ -52,13 +55,14 @@ export function registerEvaluate(program: Command): void {
       x = p.data; n = p.n; range = choiceOpt("--range", String(f.range), ["[-1,1]", "[0,1]"] as const);
     } else {
       n = numberOpt("--n", String(f.n), { int: true, min: 2 })!;
+      checkSampleMemory("--n", n, 784, 0);
       const labels = f.class === undefined ? undefined : classLabels(String(f.class), n);
       const src = await openScoreSource(String(f.score), undefined, { labels });
       const shape = imageShape(src);
       if (!shape || shape.channels !== 1 || shape.height !== 28) throw new UsageError(`${f.score} is not a model of 28×28 grayscale digits`);
       range = shape.range[0] === 0 ? "[0,1]" : "[-1,1]";
       const bar = progressBar(`sample ${f.sampler}`, 1000, []);
-      const run = await sampleByName(src.model, src.sde, String(f.sampler), { n, seed: numberOpt("--seed", String(f.seed), { int: true, min: 0 })!, options: samplerOptions(String(f.sampler), f), onStep: (i) => bar.update(Math.round(1000 * (1 - i.t / src.sde.T))) });
+      const run = await sampleByName(src.model, src.sde, String(f.sampler), { n, seed: seedOpt("--seed", String(f.seed)), options: samplerOptions(String(f.sampler), f), onStep: (i) => bar.update(Math.round(1000 * (1 - i.t / src.sde.T))) });
       bar.stop();
       x = run.x;
     }

@@ -9,7 +9,9 @@ import type { PixelRange } from "../data/images.ts";
 import { imageBitsPerDim } from "../tasks/image-likelihood.ts";
 import { type ScoreSource, openImageSet, openScoreSource } from "../tasks/sources.ts";
 import { progressBar } from "./progress.ts";
-import { UsageError, choiceOpt, numberOpt } from "./errors.ts";
+import { UsageError, choiceOpt, numberOpt, seedOpt } from "./errors.ts";
+import { checkSampleMemory } from "./sample.ts";
+import { checkDistinct, checkExtension } from "./validate.ts";
 
 interface LikFlags { score: string; input?: string; data?: string; n: string; dataSeed: string; repeats: string; sde?: string; divergence: string; probe: string; probes: string; rtol: string; atol: string; eps: string; seed: string; latent?: string; ema: boolean; json?: boolean }
 
@@ -37,19 +39,24 @@ export function registerLikelihood(program: Command): void {
 }
 
 async function runLikelihood(f: LikFlags): Promise<void> {
+  if (f.latent) checkExtension("--latent", f.latent, [".json", ".csv"]);
+  checkDistinct({ "--latent": f.latent }, { "--input": f.input });
+  const n = numberOpt("--n", f.n, { int: true, min: 1 })!;
   const src = await openScoreSource(f.score, f.sde, { ema: f.ema });
+  checkSampleMemory("--n", n, src.model.dim, 2);
   if (f.data === "mnist") return runImageBpd(f, src);
   if (!f.input === !f.data) throw new UsageError("give exactly one of --input FILE or --data NAME");
   const truth = f.data ? toy2d(f.data) : undefined;
-  const pts = truth ? asPoints(truth.sample(numberOpt("--n", f.n, { int: true, min: 1 })!, new Rng(numberOpt("--data-seed", f.dataSeed, { int: true, min: 0 })!)), 2) : await readPointsFile(f.input!);
+  const pts = truth ? asPoints(truth.sample(n, new Rng(seedOpt("--data-seed", f.dataSeed))), 2) : await readPointsFile(f.input!);
   if (pts.dim !== src.model.dim) throw new UsageError(`${f.input ?? f.data} holds points of dimension ${pts.dim}, but the model is for dimension ${src.model.dim}`);
   const t0 = performance.now();
   const r = await logLikelihood(src.model, src.sde, pts.data, pts.n, {
     divergence: choiceOpt("--divergence", f.divergence, ["auto", "exact", "hutchinson"] as const),
     probe: choiceOpt("--probe", f.probe, ["rademacher", "gaussian"] as const),
-    probes: numberOpt("--probes", f.probes, { int: true, min: 1 }),
-    rtol: numberOpt("--rtol", f.rtol, { min: 0 }), atol: numberOpt("--atol", f.atol, { min: 0 }), eps: numberOpt("--eps", f.eps, { min: 0 }),
-    rng: new Rng(numberOpt("--seed", f.seed, { int: true, min: 0 })!),
+    probes: numberOpt("--probes", f.probes, { int: true, min: 1, max: 1e5 }),
+    rtol: numberOpt("--rtol", f.rtol, { min: 0, minExclusive: true, max: 1 }), atol: numberOpt("--atol", f.atol, { min: 0, minExclusive: true, max: 1 }),
+    eps: numberOpt("--eps", f.eps, { min: 0, minExclusive: true, max: src.sde.T, maxExclusive: true }),
+    rng: new Rng(seedOpt("--seed", f.seed)),
   });
   if (f.latent) await writePointsFile(f.latent, asPoints(r.z, pts.dim));
   const seconds = (performance.now() - t0) / 1000;

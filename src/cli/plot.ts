@@ -6,6 +6,7 @@ import { scoreFieldPng } from "../tasks/plots.ts";
 import { openScoreSource } from "../tasks/sources.ts";
 import { squareBounds } from "../viz/index.ts";
 import { numberOpt } from "./errors.ts";
+import { checkExtension, checkMemory } from "./validate.ts";
 
 export function registerPlot(program: Command): void {
   const plot = program.command("plot").description("pictures of a 2-D score model");
@@ -14,13 +15,17 @@ export function registerPlot(program: Command): void {
     .requiredOption("--score <dir|oracle:spec.json>", "a training-run folder, or oracle:SPEC.json")
     .requiredOption("--out <file.png>", "PNG to write")
     .option("--sde <name>", `SDE for an oracle (${SDE_NAMES.join(", ")})`)
-    .option("--t <t>", "diffusion time", "0.1")
+    .option("--t <t>", "diffusion time, in [eps, T] of the SDE (T = 1 for the built-in SDEs)", "0.1")
     .option("--extent <x>", "half-width of the square window", "4")
     .option("--grid <n>", "arrows per side", "25")
     .action(async (f: { score: string; out: string; sde?: string; t: string; extent: string; grid: string }) => {
+      checkExtension("--out", f.out, [".png"]);
+      const grid = numberOpt("--grid", f.grid, { int: true, min: 2, max: 10000 })!;
+      checkMemory("--grid", grid, `a ${grid}×${grid} grid of arrows`, grid * grid * 2 * 8 * 6, grid * grid * 2 * 8);
+      const extent = numberOpt("--extent", f.extent, { min: 0, minExclusive: true, max: 1e6 })!;
       const src = await openScoreSource(f.score, f.sde);
-      const t = numberOpt("--t", f.t, { min: 0 })!;
-      const png = await scoreFieldPng(src.model, t, { bounds: squareBounds(numberOpt("--extent", f.extent, { min: 0 })!), nx: numberOpt("--grid", f.grid, { int: true, min: 2 }) });
+      const t = numberOpt("--t", f.t, { min: src.sde.eps, max: src.sde.T })!;
+      const png = await scoreFieldPng(src.model, t, { bounds: squareBounds(extent), nx: grid });
       await writeFileAtomic(f.out, png);
       console.log(`wrote ${f.out}`);
     });

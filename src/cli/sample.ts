@@ -1,5 +1,4 @@
 /** `scoregen sample`: draw samples from a trained run or an oracle with any registered sampler. */
-import { extname } from "node:path";
 import type { Command } from "commander";
 import { asPoints, readPointsFile, writePointsFile } from "../data/points.ts";
 import { findToy2D } from "../data/toy2d.ts";
@@ -10,7 +9,8 @@ import { SDE_NAMES } from "../sde/index.ts";
 import { sampleByName } from "../tasks/sample.ts";
 import { openScoreSource, type ScoreSource } from "../tasks/sources.ts";
 import { encodeGif, imageGrid, pathsFromFrames, pointCloudGif, renderImageGrid, scatterPlot, trajectoryPlot } from "../viz/index.ts";
-import { UsageError, choiceOpt, numberOpt } from "./errors.ts";
+import { UsageError, choiceOpt, numberOpt, seedOpt } from "./errors.ts";
+import { checkDistinct, checkExtension, checkMemory } from "./validate.ts";
 import { progressBar } from "./progress.ts";
 
 /** Every sampler option, as --kebab-case flags; each sampler accepts the subset its registry entry lists. */
@@ -49,6 +49,13 @@ export function addSamplerFlags(cmd: Command): Command {
   return cmd;
 }
 
+/** Allowed ranges of the numeric sampler options (eps is checked against the SDE's T by the sampler). */
+const OPTION_RANGES: Record<string, { min?: number; max?: number; minExclusive?: boolean }> = {
+  steps: { min: 1, max: 1e7 }, correctorSteps: { min: 0, max: 1e4 }, eps: { min: 0, minExclusive: true },
+  snr: { min: 0, minExclusive: true }, stepLr: { min: 0, minExclusive: true }, eta: { min: 0, max: 10 },
+  rtol: { min: 0, minExclusive: true, max: 1 }, atol: { min: 0, minExclusive: true, max: 1 },
+};
+
 /** The sampler options given on the command line, checked against what the chosen sampler accepts. */
 export function samplerOptions(sampler: string, f: Record<string, unknown>): AnySamplerOptions {
   const entry = getSampler(sampler);
@@ -57,25 +64,28 @@ export function samplerOptions(sampler: string, f: Record<string, unknown>): Any
     const v = f[o.name];
     if (v === undefined) continue;
     if (!entry.options.some((a) => a.name === o.name)) throw new UsageError(`--${kebab(o.name)} does not apply to the ${sampler} sampler (it takes: ${entry.options.map((a) => `--${kebab(a.name)}`).join(", ")})`);
-    out[o.name] = o.type === "enum" ? choiceOpt(`--${kebab(o.name)}`, String(v), o.values!) : numberOpt(`--${kebab(o.name)}`, String(v), { int: o.type === "int", min: 0 });
+    out[o.name] = o.type === "enum" ? choiceOpt(`--${kebab(o.name)}`, String(v), o.values!) : numberOpt(`--${kebab(o.name)}`, String(v), { int: o.type === "int", ...(OPTION_RANGES[o.name] ?? { min: 0 }) });
   }
   return out as AnySamplerOptions;
 }
 
 async function runSample(f: Record<string, string | boolean | undefined>): Promise<void> {
   const out = String(f.out);
-  const ext = extname(out).toLowerCase();
-  if (![".json", ".csv", ".png"].includes(ext)) throw new UsageError(`--out must end in .json, .csv or .png, got '${out}'`);
+  const ext = checkExtension("--out", out, [".json", ".csv", ".png"]);
+  if (f.gif) checkExtension("--gif", String(f.gif), [".gif"]);
+  if (f.trajectories) checkExtension("--trajectories", String(f.trajectories), [".png"]);
+  checkDistinct({ "--out": out, "--gif": f.gif as string | undefined, "--trajectories": f.trajectories as string | undefined }, { "--from": f.from as string | undefined });
   const sampler = String(f.sampler);
   const options = samplerOptions(sampler, f);
   const start = f.from ? await readPointsFile(String(f.from)) : undefined;
-  const n = start ? start.n : numberOpt("--n", String(f.n), { int: true, min: 1 })!, seed = numberOpt("--seed", String(f.seed), { int: true, min: 0 })!;
+  const n = start ? start.n : numberOpt("--n", String(f.n), { int: true, min: 1 })!, seed = seedOpt("--seed", String(f.seed));
   const labels = f.class === undefined ? undefined : classLabels(String(f.class), n);
   const src = await openScoreSource(String(f.score), f.sde as string | undefined, { ema: f.ema !== false, labels });
   if (src.run?.model.classes && !labels) throw new UsageError(`this model is class-conditional (${src.run.model.classes} classes): pass --class K or --class all`);
   if (labels && labels.some((k) => k >= (src.run?.model.classes ?? 0))) throw new UsageError(`--class ${f.class} is not a class of this model (${src.run?.model.classes ? `0 to ${src.run.model.classes - 1}` : "it is unconditional"})`);
   if (start && start.dim !== src.model.dim) throw new UsageError(`${f.from} holds rows of dimension ${start.dim}, but the model is for dimension ${src.model.dim}`);
   const image = imageShape(src);
+  checkSampleMemory("--n", n, src.model.dim, f.gif || f.trajectories ? 62 : 0);
   const twoD = src.model.dim === 2;
   if (!image && !twoD && (ext === ".png" || f.gif || f.trajectories)) throw new UsageError(`PNG plots, --gif and --trajectories need 2-D points or images; this model has dimension ${src.model.dim}`);
   if (image && f.trajectories) throw new UsageError("--trajectories is for 2-D points; use --gif to watch images form");
@@ -105,6 +115,15 @@ async function writeSamples(out: string, x: Float64Array, src: ScoreSource): Pro
   if (out.toLowerCase().endsWith(".png")) {
     await writeFileAtomic(out, scatterPlot({ samples: x, data: referencePoints(src), logDensity: logDensityOf(src), title: `samples: ${src.label}` }));
   } else await writePointsFile(out, asPoints(x, src.model.dim));
+}
+
+/**
+ * Refuse an n whose arrays cannot be allocated: a sampler holds ~8 float64 arrays of n·dim (state,
+ * mean, score, noise, RK stages), plus `frames` snapshots for a GIF or trajectories.
+ */
+export function checkSampleMemory(flag: string, n: number, dim: number, frames = 0): void {
+  const one = n * dim * 8;
+  checkMemory(flag, n, `${n} samples of dimension ${dim}`, one * (8 + frames), one);
 }
 
 /** --class K (every sample) or all (0, 1, …, 9, cycling). */

@@ -46,10 +46,21 @@ export async function denoiseFinal(mode: Denoise, x: Float64Array, xMean: Float6
   return out;
 }
 
-/** Throws a clear error if the state has a non-finite entry (a sampler diverged). */
-export function checkFinite(owner: string, x: Float64Array, step: number, t: number): void {
-  const bad = x.findIndex((v) => !Number.isFinite(v));
-  if (bad >= 0) {
-    throw new Error(`${owner}: samples became non-finite (${x[bad]} at index ${bad}) at step ${step}, t=${t}; use more steps or a smaller step size (snr / stepLr), and check the score model`);
+/** A state entry beyond this many prior standard deviations means the sampler has blown up. */
+export const ABSURD_STATE_FACTOR = 1e6;
+
+/** The largest |x| a sane state may hold: {@link ABSURD_STATE_FACTOR} × the prior's std. */
+export const stateLimit = (sde: Sde): number => ABSURD_STATE_FACTOR * sde.priorStd;
+
+/**
+ * Throws a clear error if the state has a non-finite entry or one with |x| > `limit` (see
+ * {@link stateLimit}): the sampler diverged, and going on would only write garbage.
+ */
+export function checkFinite(owner: string, x: Float64Array, step: number, t: number, limit = Infinity): void {
+  for (let i = 0; i < x.length; i++) {
+    const v = x[i]!;
+    if (Number.isFinite(v) && Math.abs(v) <= limit) continue;
+    const what = Number.isFinite(v) ? `absurdly large (${v.toExponential(2)} at index ${i}, beyond ${limit.toExponential(0)} = ${ABSURD_STATE_FACTOR.toExponential(0)} × the prior std)` : `non-finite (${v} at index ${i})`;
+    throw new Error(`${owner}: samples became ${what} at step ${step}, t=${t}; the sampler diverged: use more steps or a smaller step size (snr / stepLr), and check the score model`);
   }
 }

@@ -1,7 +1,7 @@
 import type { ScoreModel } from "../score.ts";
 import { probabilityFlowDriftFromScore } from "../sde/reverse.ts";
 import type { Sde } from "../sde/types.ts";
-import { checkFinite, denoiseFinal, initialState, resolveCommon } from "./common.ts";
+import { checkFinite, denoiseFinal, initialState, resolveCommon, stateLimit } from "./common.ts";
 import { solveOde, type OdeMethod, type OdeOptions } from "./ode-solver.ts";
 import type { Sampler } from "./types.ts";
 import { scoreAt } from "./util.ts";
@@ -34,11 +34,11 @@ export const odeSampler: Sampler<OdeSamplerOptions> = async (model, sde, opts) =
   const { n, dim, eps, denoise } = resolveCommon("ODE sampler", model, sde, opts, 100);
   const x0 = initialState(sde, opts, dim);
   const total = (opts.method ?? "rk45") === "rk45" ? undefined : (opts.steps ?? 100);
-  const onStep = opts.onStep && ((step: number, t: number, y: Float64Array) => opts.onStep!({ step, total, t, x: y }));
+  const onStep = (step: number, t: number, y: Float64Array) => { checkFinite("ODE sampler", y, step, t, stateLimit(sde)); opts.onStep?.({ step, total, t, x: y }); };
   const r = await integrateProbabilityFlow(model, sde, x0, n, sde.T, eps, {
     method: opts.method, rtol: opts.rtol, atol: opts.atol, steps: opts.steps ?? 100, onStep,
   });
-  checkFinite("ODE sampler", r.x, r.steps - 1, eps);
+  checkFinite("ODE sampler", r.x, r.steps - 1, eps, stateLimit(sde));
   const x = await denoiseFinal(denoise, r.x, r.x, model, sde, eps, n);
   return { x, nfe: model.nfe - startNfe };
 };

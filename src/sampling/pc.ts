@@ -1,6 +1,6 @@
 import type { ScoreModel } from "../score.ts";
 import type { Sde } from "../sde/types.ts";
-import { checkFinite, denoiseFinal, initialState, resolveCommon } from "./common.ts";
+import { checkFinite, denoiseFinal, initialState, resolveCommon, stateLimit } from "./common.ts";
 import { correctorByName, type CorrectorName } from "./correctors.ts";
 import { predictorByName, type AncestralVariance, type PredictorName } from "./predictors.ts";
 import type { CommonSampleOptions, Corrector, Predictor, SampleResult, Sampler, StepContext } from "./types.ts";
@@ -27,7 +27,7 @@ export async function runPredictorCorrector(
     const t = times[i]!, s = times[i + 1]!;
     if (corrector) ({ x, xMean } = await corrector.update(x, t, s, ctx));
     if (predictor) ({ x, xMean } = await predictor.update(x, t, s, ctx));
-    checkFinite(owner, x, i, t);
+    checkFinite(owner, x, i, t, stateLimit(sde));
     opts.onStep?.({ step: i, total, t: predictor ? s : t, x });
   }
   x = await denoiseFinal(denoise, x, xMean, model, sde, eps, n);

@@ -4,7 +4,9 @@
  */
 import * as E from "../engine/index.ts";
 import type { ImageSet } from "../data/images.ts";
-import { loadCheckpoint, saveCheckpoint } from "../io/checkpoint.ts";
+import { loadCheckpoint } from "../io/checkpoint.ts";
+import { openRunFolder } from "../io/run-folder.ts";
+import type { RunStore } from "./run-store.ts";
 import type { ParamTree } from "../io/params.ts";
 import { CLASSIFIER_FEATURES, crossEntropy, traceClassifier } from "../models/classifier.ts";
 import { Rng } from "../rng.ts";
@@ -12,10 +14,23 @@ import { Rng } from "../rng.ts";
 export interface ClassifierReport { steps: number; heldOutAccuracy: number; seconds: number }
 
 const BATCH = 64;
+/** The kind stored in a classifier's folder. */
+export const CLASSIFIER_KIND = "mnist-classifier";
 
 /** Trains on `train` (labels required), reports accuracy on `heldOut`, and saves to `outDir`. */
 export async function trainClassifier(train: ImageSet, heldOut: ImageSet, o: { steps: number; seed: number; outDir: string; onStep?: (step: number, loss: number) => void }): Promise<ClassifierReport> {
   if (!train.labels || !heldOut.labels) throw new Error("training a classifier needs labeled images");
+  // Lock the folder first: refuse a folder that holds a training run (or another classifier) before any work.
+  const folder = await openRunFolder(o.outDir, { kind: CLASSIFIER_KIND, command: "scoregen classifier" });
+  try {
+    if (folder.existing) throw new Error(`${o.outDir} already holds an MNIST classifier (step ${folder.existing.step}); delete it or choose another --out`);
+    return await fit(train as ImageSet & { labels: Int32Array }, heldOut as ImageSet & { labels: Int32Array }, o, folder);
+  } finally {
+    await folder.close();
+  }
+}
+
+async function fit(train: ImageSet & { labels: Int32Array }, heldOut: ImageSet & { labels: Int32Array }, o: { steps: number; seed: number; onStep?: (step: number, loss: number) => void }, folder: RunStore): Promise<ClassifierReport> {
   const t0 = performance.now();
   const ps = E.ParamScope.create();
   const x = E.input("x", [BATCH, 1, 28, 28]), onehot = E.input("onehot", [BATCH, 10]);
@@ -39,7 +54,7 @@ export async function trainClassifier(train: ImageSet, heldOut: ImageSet, o: { s
   let correct = 0;
   for (let i = 0; i < heldOut.n; i++) if (argmax(probs, i) === heldOut.labels[i]) correct++;
   const report = { steps: o.steps, heldOutAccuracy: correct / heldOut.n, seconds: (performance.now() - t0) / 1000 };
-  await saveCheckpoint(o.outDir, { params, config: { kind: "mnist-classifier", range: "[-1,1]", ...report }, step: o.steps });
+  await folder.save({ params, config: { kind: CLASSIFIER_KIND, range: "[-1,1]", ...report }, step: o.steps, extra: new Map() });
   return report;
 }
 
@@ -60,7 +75,7 @@ export class Classifier {
   static async load(dir: string): Promise<{ classifier: Classifier; accuracy: number }> {
     const ck = await loadCheckpoint(dir);
     const cfg = ck.config as { kind?: string; heldOutAccuracy?: number };
-    if (cfg?.kind !== "mnist-classifier") throw new Error(`${dir} is not a scoregen MNIST classifier (train one with: scoregen classifier --out ${dir})`);
+    if (cfg?.kind !== CLASSIFIER_KIND) throw new Error(`${dir} is not a scoregen MNIST classifier (train one with: scoregen classifier --out ${dir})`);
     return { classifier: new Classifier(ck.params), accuracy: cfg.heldOutAccuracy ?? NaN };
   }
 

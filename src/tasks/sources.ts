@@ -3,7 +3,7 @@
  *   score:  a training-run folder (checkpoint + config), or "oracle:SPEC.json" (exact Gaussian mixture)
  *   data:   a built-in 2-D dataset name, a .csv / .json file of points, "mnist", an IDX file or a PNG folder
  */
-import { readFile, stat } from "node:fs/promises";
+import { readFile, readdir, stat } from "node:fs/promises";
 import { type ImageSet, type PixelRange, dequantize, loadIdxImages, loadMnist, loadPngFolder } from "../data/images.ts";
 import { readPointsFile } from "../data/points.ts";
 import { TOY2D_NAMES, findToy2D } from "../data/toy2d.ts";
@@ -80,6 +80,7 @@ export async function openTrainData(spec: string, opts: ImageDataOptions = {}): 
   }
   if (/\.(csv|json)$/i.test(spec)) {
     const p = await readPointsFile(spec);
+    if (p.n === 0) throw new Error(`${spec} holds no points; training needs at least one row of data`);
     return { ...rowsWithReplacement(p.data, p.n, p.dim), describe: `${p.n} points of dimension ${p.dim} from ${spec}` };
   }
   const images = await openImageSet(spec, opts);
@@ -88,10 +89,23 @@ export async function openTrainData(spec: string, opts: ImageDataOptions = {}): 
 
 /** The images behind an image data spec (see openTrainData), scaled to opts.range. */
 export async function openImageSet(spec: string, opts: ImageDataOptions = {}): Promise<ImageSet> {
+  const set = await openImages(spec, opts);
+  if (set.n === 0) throw new Error(`${spec} holds no images; training and evaluation need at least one`);
+  return set;
+}
+
+/**
+ * A folder of PNGs is labeled by its subfolders (one per class) when it has any, else it is a flat
+ * folder of unlabeled images.
+ */
+async function openImages(spec: string, opts: ImageDataOptions): Promise<ImageSet> {
   const range = opts.range ?? "[-1,1]";
   if (spec === "mnist") return loadMnist({ split: opts.split ?? "train", range });
   const st = await stat(spec).catch(() => undefined);
-  if (st?.isDirectory()) return loadPngFolder(spec, { range, size: opts.size, channels: opts.channels, labels: "subfolders" });
+  if (st?.isDirectory()) {
+    const hasSubfolders = (await readdir(spec, { withFileTypes: true })).some((e) => e.isDirectory());
+    return loadPngFolder(spec, { range, size: opts.size, channels: opts.channels, labels: hasSubfolders ? "subfolders" : "none" });
+  }
   if (st?.isFile() && /(idx\d?-ubyte|\.idx\d?)(\.gz)?$|\.gz$/i.test(spec)) return loadIdxImages(spec, opts.labels, { range, size: opts.size });
   throw new Error(`unknown data '${spec}': use a built-in 2-D dataset (${TOY2D_NAMES.join(", ")}), a .csv/.json file of points, "mnist", an IDX image file, or a folder of PNG images`);
 }
