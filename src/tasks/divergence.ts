@@ -15,7 +15,7 @@ export class DivergenceMonitor {
    * @param window steps per moving average (and how long the loss must stay high)
    * @param factor "far above": mean > best + (factor − 1)·|best|
    */
-  constructor(private readonly window = 50, private readonly factor = 3) {}
+  constructor(private readonly window = 50, private readonly factor = 2) {}
 
   /** Feed one loss; returns a warning the first time the average has stayed far above its best for a whole window. */
   push(step: number, loss: number): string | undefined {
