@@ -18,7 +18,7 @@
  */
 import { readdir, stat } from "node:fs/promises";
 import { join } from "node:path";
-import { type ParamArray, type ParamSpec, type ParamTree, diffParams, paramProblems } from "./params.ts";
+import { type ParamArray, type ExpectedParams, type ParamTree, diffParams, paramProblems } from "../engine/init.ts";
 import { dtypeOfArray, type SafeTensor, type SafetensorsMetadata } from "./safetensors.ts";
 import { type FileSystem, nodeFs, readJsonFile, readSafetensorsFile, toJsonStrict, writeJsonAtomic, writeSafetensorsFile } from "./files.ts";
 
@@ -177,7 +177,7 @@ export async function checkpointKind(dir: string): Promise<{ kind: RunKind; step
  * missing, unexpected and mis-shaped tensor and how to fix it. Parameters come back as stored
  * (Float32Array or Float64Array); extra tensors without their `extra/` prefix.
  */
-export async function loadCheckpoint(dir: string, expected?: ParamSpec): Promise<Checkpoint> {
+export async function loadCheckpoint(dir: string, expected?: ExpectedParams): Promise<Checkpoint> {
   await requireFolder(dir);
   const manifest = await readManifest(dir);
   const files = await listCheckpoints(dir);
@@ -198,7 +198,7 @@ export async function loadCheckpoint(dir: string, expected?: ParamSpec): Promise
 }
 
 /** A version-1 folder: model.safetensors + config.json, both stamped with the step. */
-async function loadVersion1(dir: string, manifest: Awaited<ReturnType<typeof readManifest>>, expected?: ParamSpec): Promise<Checkpoint> {
+async function loadVersion1(dir: string, manifest: Awaited<ReturnType<typeof readManifest>>, expected?: ExpectedParams): Promise<Checkpoint> {
   const hint = `a checkpoint folder holds ${CHECKPOINT_CONFIG} and ${CHECKPOINT_DIR}/ (or, from older scoregen, ${CHECKPOINT_WEIGHTS})`;
   const weightsPath = join(dir, CHECKPOINT_WEIGHTS), configPath = join(dir, CHECKPOINT_CONFIG);
   if (!manifest) throw new Error(`checkpoint file missing: ${configPath}; ${hint}`);
@@ -213,7 +213,7 @@ async function loadVersion1(dir: string, manifest: Awaited<ReturnType<typeof rea
   return finish(tensors, metadata, { config: manifest.config, step, kind: manifest.kind ?? kindOfConfig(manifest.config), file: weightsPath, version: 1 }, expected);
 }
 
-function finish(tensors: Map<string, SafeTensor>, metadata: SafetensorsMetadata, rest: Omit<Checkpoint, "params" | "extra" | "metadata">, expected?: ParamSpec): Checkpoint {
+function finish(tensors: Map<string, SafeTensor>, metadata: SafetensorsMetadata, rest: Omit<Checkpoint, "params" | "extra" | "metadata">, expected?: ExpectedParams): Checkpoint {
   const params: ParamTree = new Map();
   const extra = new Map<string, SafeTensor>();
   const badDtype: string[] = [];

@@ -7,7 +7,7 @@ import type { ImageSet } from "../data/images.ts";
 import { loadCheckpoint } from "../io/checkpoint.ts";
 import { openRunFolder } from "../io/run-folder.ts";
 import type { RunStore } from "./run-store.ts";
-import type { ParamTree } from "../io/params.ts";
+import type { ParamTree } from "../engine/init.ts";
 import { CLASSIFIER_FEATURES, crossEntropy, traceClassifier } from "../models/classifier.ts";
 import { Rng } from "../rng.ts";
 

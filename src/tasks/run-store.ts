@@ -4,7 +4,7 @@
  * src/io/run-folder.ts (a locked folder of atomic checkpoints), and {@link memoryRunStore} keeps
  * everything in memory (tests, the browser).
  */
-import type { ParamTree } from "../io/params.ts";
+import type { ParamTree } from "../engine/init.ts";
 
 /** A tensor stored with a checkpoint besides the parameters (optimizer moments, EMA, step). */
 export interface StateTensor { shape: number[]; data: Float32Array | Float64Array | BigInt64Array | Int32Array }

@@ -4,7 +4,7 @@
  */
 import * as E from "../engine/index.ts";
 import { loadCheckpoint } from "../io/checkpoint.ts";
-import { type ParamTree, diffParams } from "../io/params.ts";
+import { type ParamTree, diffParams } from "../engine/init.ts";
 import type { FileSystem } from "../io/files.ts";
 import { openRunFolder, type RunFolder } from "../io/run-folder.ts";
 import { type ModelSpec, traceNetwork } from "../models/registry.ts";

@@ -8,7 +8,7 @@
  * of atomic files in Node, see src/io/run-folder.ts and train-node.ts; memory in tests).
  */
 import * as E from "../engine/index.ts";
-import type { ParamTree } from "../io/params.ts";
+import type { ParamTree } from "../engine/init.ts";
 import { type Objective, type ObjectiveOptions, drawBatch, drawNoise, traceLoss } from "../losses/objectives.ts";
 import { dataDim, type ModelSpec } from "../models/registry.ts";
 import { Rng } from "../rng.ts";

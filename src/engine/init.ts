@@ -1,5 +1,5 @@
 /**
- * Parameter trees, seeded initializers and checkpoints.
+ * Parameter trees and seeded initializers (platform-neutral).
  *
  * A parameter tree is a flat `Map` from dotted names ("down.0.conv.weight") to row-major tensors.
  * Weight layouts follow PyTorch: dense `[out, in]`, conv `[O, C, kh, kw]` (conv-transpose weights
@@ -7,10 +7,10 @@
  *
  * Initializers draw from an explicit {@link Rng} in row-major order, so the same seed gives the
  * same numbers everywhere. Values are drawn in float64 and stored in the requested precision.
- *
- * Platform-neutral; checkpoints (files) live in checkpoint.ts.
+ * Checkpoint files (saveCheckpoint, loadCheckpoint) live in io/checkpoint.ts, on the Node side.
  */
 import type { Rng } from "../rng.ts";
+import { fmtShape, sizeOf } from "./tensor.ts";
 
 export type ParamArray = Float32Array | Float64Array;
 
@@ -25,17 +25,9 @@ export type ParamTree = Map<string, Param>;
 
 export type ParamDtype = "float32" | "float64";
 
-function numel(shape: readonly number[]): number {
-  let n = 1;
-  for (const d of shape) n *= d;
-  return n;
-}
-
-const fmtShape = (s: readonly number[]): string => `[${s.join(", ")}]`;
-
 function alloc(shape: readonly number[], dtype: ParamDtype = "float32"): ParamArray {
   for (const d of shape) if (!Number.isSafeInteger(d) || d < 0) throw new Error(`invalid shape ${fmtShape(shape)}: dimensions must be non-negative integers`);
-  const n = numel(shape);
+  const n = sizeOf(shape);
   return dtype === "float64" ? new Float64Array(n) : new Float32Array(n);
 }
 
@@ -46,7 +38,7 @@ function alloc(shape: readonly number[], dtype: ParamDtype = "float32"): ParamAr
  */
 export function computeFans(shape: readonly number[]): { fanIn: number; fanOut: number } {
   if (shape.length < 2) throw new Error(`fan-in/fan-out need a weight with at least 2 dimensions ([out, in] or [O, C, kh, kw]), got shape ${fmtShape(shape)}`);
-  const receptive = numel(shape.slice(2));
+  const receptive = sizeOf(shape.slice(2));
   return { fanIn: shape[1]! * receptive, fanOut: shape[0]! * receptive };
 }
 
@@ -199,13 +191,12 @@ const NAME_RE = /^[A-Za-z0-9_]+(\.[A-Za-z0-9_]+)*$/;
 export function checkParamName(name: string): void {
   if (!NAME_RE.test(name)) throw new Error(`invalid parameter name ${JSON.stringify(name)}: use dotted names of letters, digits and _ (e.g. "down.0.conv.weight")`);
 }
-
 /** Expected parameters: name → shape, or name → anything with a shape (e.g. a freshly initialized tree). */
-export type ParamSpec =
+export type ExpectedParams =
   | Map<string, readonly number[] | { shape: readonly number[] }>
   | Record<string, readonly number[] | { shape: readonly number[] }>;
 
-function specEntries(spec: ParamSpec): [string, readonly number[]][] {
+function specEntries(spec: ExpectedParams): [string, readonly number[]][] {
   const entries = spec instanceof Map ? [...spec] : Object.entries(spec);
   return entries.map(([k, v]) => [k, Array.isArray(v) ? (v as readonly number[]) : (v as { shape: readonly number[] }).shape]);
 }
@@ -214,7 +205,7 @@ function specEntries(spec: ParamSpec): [string, readonly number[]][] {
  * Compare a tree against a spec. Returns one line per problem (missing, unexpected, mis-shaped),
  * empty if they match.
  */
-export function diffParams(found: Map<string, { shape: readonly number[] }>, spec: ParamSpec): string[] {
+export function diffParams(found: Map<string, { shape: readonly number[] }>, spec: ExpectedParams): string[] {
   const problems: string[] = [];
   const expected = new Map(specEntries(spec));
   for (const [name, shape] of expected) {
@@ -234,7 +225,7 @@ export function diffParams(found: Map<string, { shape: readonly number[] }>, spe
 export function paramProblems(name: string, p: Param): string | undefined {
   if (!NAME_RE.test(name)) return `invalid parameter name ${JSON.stringify(name)}: use dotted names of letters, digits and _ (e.g. "down.0.conv.weight")`;
   if (!(p.data instanceof Float32Array || p.data instanceof Float64Array)) return `parameter "${name}" must be a Float32Array or Float64Array`;
-  if (p.data.length !== numel(p.shape)) return `parameter "${name}" has shape ${fmtShape(p.shape)} (${numel(p.shape)} elements) but ${p.data.length} values`;
+  if (p.data.length !== sizeOf(p.shape)) return `parameter "${name}" has shape ${fmtShape(p.shape)} (${sizeOf(p.shape)} elements) but ${p.data.length} values`;
   for (let i = 0; i < p.data.length; i++) if (!Number.isFinite(p.data[i]!)) return `parameter "${name}" has a non-finite value (${p.data[i]}) at index ${i}`;
   return undefined;
 }
