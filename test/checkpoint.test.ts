@@ -158,7 +158,7 @@ test("divergence watch: warns once when the average loss stays far above its bes
   const m = new DivergenceMonitor(10, 3);
   const warnings: string[] = [];
   for (let s = 1; s <= 100; s++) { const w = m.push(s, 1 / s + 0.1 * Math.sin(s)); if (w) warnings.push(w); }
-  assert.deepEqual(warnings, [], "a decreasing, noisy loss warned");
+  assert.equal(warnings.length, 0, "a decreasing, noisy loss warned");
   for (let s = 101; s <= 140; s++) { const w = m.push(s, 50); if (w) warnings.push(w); }
   assert.equal(warnings.length, 1);
   assert.match(warnings[0]!, /may be diverging: its average over the last 10 steps is 50\.00 at step \d+, far above its best/);
@@ -167,12 +167,12 @@ test("divergence watch: warns once when the average loss stays far above its bes
 test("training with too large a learning rate warns through onWarning (finite loss, no NaN); a sane one does not", async () => {
   const run = async (lr: number) => {
     const warnings: string[] = [];
-    const r = await train(cfg({ optimizer: { kind: "adam", lr, warmup: 100, clipNorm: 1 } }), moons, { steps: 600, onWarning: (w) => warnings.push(w) });
+    const r = await train(cfg({ seed: 0, optimizer: { kind: "adam", lr, warmup: 100, clipNorm: 1 } }), moons, { steps: 600, onWarning: (w) => warnings.push(w) });
     assert.ok(r.losses.every(Number.isFinite));
     return warnings;
   };
   const bad = await run(10);
   assert.ok(bad.length >= 1, "expected a divergence warning for lr 10");
-  assert.match(bad[0]!, /far above its best .*lower the learning rate/);
+  assert.match(bad[0]!, /may be diverging: .*lower the learning rate/);
   assert.deepEqual(await run(2e-3), []);
 });

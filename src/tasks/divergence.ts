@@ -1,7 +1,8 @@
 /**
  * Divergence watch for a training loss: NaN stops training elsewhere; this catches a loss that
- * stays finite but far above the best it reached (e.g. too large a learning rate bouncing the
- * parameters around). Compares moving averages so that minibatch noise does not trigger it.
+ * stays finite but far above the best it reached, or no lower than the untrained model's first
+ * loss (e.g. too large a learning rate bouncing the parameters around). Compares moving averages
+ * so that minibatch noise does not trigger it.
  */
 export class DivergenceMonitor {
   private readonly buf: number[] = [];
@@ -10,6 +11,8 @@ export class DivergenceMonitor {
   private bestStep = 0;
   private above = 0;
   private warned = false;
+  private first = NaN;
+  private steps = 0;
 
   /**
    * @param window steps per moving average (and how long the loss must stay high)
@@ -19,18 +22,22 @@ export class DivergenceMonitor {
 
   /** Feed one loss; returns a warning the first time the average has stayed far above its best for a whole window. */
   push(step: number, loss: number): string | undefined {
+    if (this.steps++ === 0) this.first = loss;
     this.buf.push(loss);
     this.sum += loss;
     if (this.buf.length > this.window) this.sum -= this.buf.shift()!;
     if (this.buf.length < this.window) return undefined;
     const mean = this.sum / this.window;
     if (mean < this.best) { this.best = mean; this.bestStep = step; }
-    const far = mean > this.best + (this.factor - 1) * Math.abs(this.best);
+    // far above the best average, or (after two windows) no better than the untrained model's first loss
+    const aboveBest = mean > this.best + (this.factor - 1) * Math.abs(this.best), aboveFirst = this.steps > 2 * this.window && mean > this.first;
+    const far = aboveBest || aboveFirst;
     this.above = far ? this.above + 1 : 0;
     if (!far) this.warned = false;
     if (this.above < this.window || this.warned) return undefined;
     this.warned = true;
-    return `the training loss may be diverging: its average over the last ${this.window} steps is ${fmt(mean)} at step ${step}, far above its best ${fmt(this.best)} (step ${this.bestStep})`;
+    const why = [aboveBest ? `far above its best ${fmt(this.best)} (step ${this.bestStep})` : "", aboveFirst ? `no lower than the untrained model's ${fmt(this.first)} (step ${step - this.steps + 1})` : ""].filter(Boolean).join(" and ");
+    return `the training loss may be diverging: its average over the last ${this.window} steps is ${fmt(mean)} at step ${step}, ${why}`;
   }
 }
 
