@@ -14,6 +14,7 @@ interface TrainFlags {
   data: string; sde: string; loss: string; steps: string; out: string; batch?: string; lr?: string; warmup: string;
   clip: string; ema: string; seed: string; hidden: string; layers: string; param: string; checkpointEvery?: string; resume?: boolean; json?: boolean;
   model?: string; range: string; flip?: boolean; dequantize?: boolean; size?: string; labels?: string; conditional?: boolean;
+  importance?: boolean; tMin?: string;
 }
 
 /** Defaults that depend on the kind of data: 2-D points or images. */
@@ -29,6 +30,8 @@ export function registerTrain(program: Command): void {
     .requiredOption("--out <dir>", "run folder for the checkpoint, config and loss log")
     .option("--sde <name>", `forward SDE: ${SDE_NAMES.join(", ")}`, "vp")
     .option("--loss <name>", `objective: ${OBJECTIVES.join(", ")}`, "dsm")
+    .option("--importance", "draw t with density ∝ g²/s² and reweight (Song et al. 2021b; lower variance for --loss dsm-likelihood)")
+    .option("--t-min <x>", "smallest training time t (truncation; default 1e-5)")
     .option("--steps <n>", "total training steps", "5000")
     .option("--model <arch>", "network: mlp (points), scorenet (the tutorial U-Net, 28×28 images) or ncsnpp (residual U-Net with attention); default by data")
     .option("--batch <n>", "batch size (default 512 for points, 32 for images)")
@@ -117,9 +120,19 @@ function configFromFlags(f: TrainFlags, data: SourcedData, dataOpts: ImageDataOp
     model: spec,
     sde: choiceOpt("--sde", f.sde, SDE_NAMES),
     objective: checkObjective(f.loss),
+    ...objectiveOptions(f),
     optimizer: { kind: "adam", lr: numberOpt("--lr", f.lr ?? d.lr, { min: 0 })!, warmup: numberOpt("--warmup", f.warmup, { int: true, min: 0 }), clipNorm: clip > 0 ? clip : undefined, emaDecay: ema > 0 ? ema : undefined },
     batch: numberOpt("--batch", f.batch ?? d.batch, { int: true, min: 1 })!,
     seed: numberOpt("--seed", f.seed, { int: true, min: 0 })!,
     data: { source: f.data, ...(data.images ? { options: dataOpts } : {}) },
   };
+}
+
+/** --importance and --t-min as the run's objective options (omitted when neither is given). */
+function objectiveOptions(f: TrainFlags): Pick<TrainConfig, "objectiveOptions"> {
+  if (!f.importance && f.tMin === undefined) return {};
+  if (f.importance && (f.loss === "ddpm" || f.loss === "ncsn")) throw new UsageError(`--importance applies to the continuous-time losses (dsm, dsm-likelihood, ssm, ssm-vr), not --loss ${f.loss}`);
+  const eps = numberOpt("--t-min", f.tMin, { min: 0 });
+  if (eps !== undefined && !(eps > 0 && eps < 1)) throw new UsageError(`--t-min must lie in (0, 1) (got ${f.tMin})`);
+  return { objectiveOptions: { ...(f.importance ? { importance: true } : {}), ...(eps !== undefined ? { eps } : {}) } };
 }
