@@ -126,7 +126,7 @@ describe("sampler mechanics", () => {
   });
 
   it("calls onStep once per step with decreasing times ending at eps", async () => {
-    for (const [name, steps] of [["pc", 15], ["ddim", 10], ["ode", 9], ["ald", 6]] as const) {
+    for (const [name, steps] of [["pc", 15], ["ddim", 10], ["ode", 9], ["ald", 6], ["dpmpp-2m", 7], ["heun", 5]] as const) {
       const sde = vpSde(), infos: StepInfo[] = [];
       await sample(name, small(sde), sde, {
         n: 4, rng: new Rng(2), steps, eps: 1e-3, method: "heun", correctorSteps: 1,
@@ -230,15 +230,15 @@ describe("sampler mechanics", () => {
 
 describe("sampler registry", () => {
   it("selects samplers by name and lists the valid ones on error", () => {
-    assert.deepEqual([...SAMPLER_NAMES], ["em", "pc", "ald", "ancestral", "ode", "ddim"]);
+    assert.deepEqual([...SAMPLER_NAMES], ["em", "pc", "ald", "ancestral", "ode", "ddim", "dpmpp-2m", "dpmpp-2s", "dpmpp-2m-sde", "heun"]);
     for (const name of SAMPLER_NAMES) assert.equal(getSampler(name).name, name);
-    assert.throws(() => getSampler("euler"), /unknown sampler "euler"; use one of em, pc, ald, ancestral, ode, ddim/);
+    assert.throws(() => getSampler("euler"), /unknown sampler "euler"; use one of em, pc, ald, ancestral, ode, ddim, dpmpp-2m, dpmpp-2s, dpmpp-2m-sde, heun/);
   });
 
   it("parses textual options with types and rejects unknown or malformed ones", () => {
     assert.deepEqual(parseSamplerOptions("pc", { snr: "0.2", steps: "500", corrector: "none" }), { snr: 0.2, steps: 500, corrector: "none" });
     assert.deepEqual(parseSamplerOptions("ode", { method: "heun", rtol: "1e-4" }), { method: "heun", rtol: 1e-4 });
-    assert.throws(() => parseSamplerOptions("ode", { snr: "0.1" }), /sampler "ode" has no option "snr"; its options are: steps, eps, denoise, method, rtol, atol/);
+    assert.throws(() => parseSamplerOptions("ode", { snr: "0.1" }), /sampler "ode" has no option "snr"; its options are: steps, eps, denoise, method, rtol, atol, schedule, rho/);
     assert.throws(() => parseSamplerOptions("pc", { steps: "12.5" }), /"steps" must be an integer/);
     assert.throws(() => parseSamplerOptions("pc", { snr: "abc" }), /"snr" must be a number/);
     assert.throws(() => parseSamplerOptions("ancestral", { variance: "big" }), /"variance" must be one of beta, posterior/);

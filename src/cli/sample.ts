@@ -19,7 +19,7 @@ const kebab = (s: string) => s.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
 
 export function registerSample(program: Command): void {
   const cmd = program.command("sample")
-    .description("draw samples with a score model: em, pc, ald, ancestral, ode or ddim")
+    .description("draw samples with a score model: em, pc, ald, ancestral, ode, ddim, dpmpp-2m, dpmpp-2s, dpmpp-2m-sde or heun")
     .requiredOption("--score <dir|oracle:spec.json>", "a training-run folder, or oracle:SPEC.json for an exact Gaussian mixture")
     .requiredOption("--out <file>", "output: .json (array of points), .csv or .png (2-D scatter plot, or an image grid for image models)")
     .option("--sde <name>", `SDE for an oracle (${SDE_NAMES.join(", ")}); a run folder uses its own`)
@@ -104,7 +104,7 @@ async function runSample(f: Record<string, string | boolean | undefined>): Promi
     if (f.gif) await writeFileAtomic(String(f.gif), pointCloudGif(run.frames, { reference: referencePoints(src), captions: run.times.map((t) => `t = ${t.toFixed(3)}`), delayMs: 80, lastDelayMs: 1500 }));
   }
   // a few paths show stochastic motion; deterministic (ODE/DDIM) paths stay readable in larger numbers
-  const paths = Math.min(n, sampler === "ode" || sampler === "ddim" ? 40 : 10);
+  const paths = Math.min(n, ["ode", "ddim", "dpmpp-2m", "dpmpp-2s", "heun"].includes(sampler) ? 40 : 10);
   if (f.trajectories) await writeFileAtomic(String(f.trajectories), trajectoryPlot(pathsFromFrames(run.frames.map((x) => x.subarray(0, 2 * paths))), { logDensity: logDensityOf(src), title: `${sampler} trajectories` }));
   const summary = { out, n, sampler, nfe: run.nfe, seconds: Math.round(run.seconds * 100) / 100, score: src.label };
   if (f.json) console.log(JSON.stringify(summary));

@@ -17,6 +17,7 @@ interface TrainFlags {
   data: string; sde: string; loss: string; steps: string; out: string; batch?: string; lr?: string; warmup: string;
   clip: string; ema: string; seed: string; hidden: string; layers: string; param: string; checkpointEvery?: string; keepCheckpoints: string; resume?: boolean; json?: boolean;
   model?: string; range: string; flip?: boolean; dequantize?: boolean; size?: string; labels?: string; conditional?: boolean; allowChange?: string;
+  importance?: boolean; tMin?: string;
 }
 
 /** Defaults that depend on the kind of data: 2-D points or images. */
@@ -32,6 +33,8 @@ export function registerTrain(program: Command): void {
     .requiredOption("--out <dir>", "run folder for the checkpoint, config and loss log")
     .option("--sde <name>", `forward SDE: ${SDE_NAMES.join(", ")}`, "vp")
     .option("--loss <name>", `objective: ${OBJECTIVES.join(", ")}`, "dsm")
+    .option("--importance", "draw t with density ∝ g²/s² and reweight (Song et al. 2021b; lower variance for --loss dsm-likelihood)")
+    .option("--t-min <x>", "smallest training time t (truncation; default 1e-5)")
     .option("--steps <n>", "total training steps", "5000")
     .option("--model <arch>", "network: mlp (points), scorenet (the tutorial U-Net, 28×28 images) or ncsnpp (residual U-Net with attention); default by data")
     .option("--batch <n>", "batch size (default 512 for points, 32 for images)")
@@ -243,9 +246,19 @@ function configFromFlags(f: TrainFlags, p: Parsed, data: SourcedData, dataOpts: 
     model: spec,
     sde: p.sde,
     objective: p.loss,
+    ...objectiveOptions(f),
     optimizer: { kind: "adam", lr: p.lr ?? Number(d.lr), warmup: p.warmup, clipNorm: clip > 0 ? clip : undefined, emaDecay: ema > 0 ? ema : undefined },
     batch: p.batch ?? Number(d.batch),
     seed: p.seed,
     data: { source: f.data, ...(data.images ? { options: dataOpts } : {}) },
   };
+}
+
+/** --importance and --t-min as the run's objective options (omitted when neither is given). */
+function objectiveOptions(f: TrainFlags): Pick<TrainConfig, "objectiveOptions"> {
+  if (!f.importance && f.tMin === undefined) return {};
+  if (f.importance && (f.loss === "ddpm" || f.loss === "ncsn")) throw new UsageError(`--importance applies to the continuous-time losses (dsm, dsm-likelihood, ssm, ssm-vr), not --loss ${f.loss}`);
+  const eps = numberOpt("--t-min", f.tMin, { min: 0 });
+  if (eps !== undefined && !(eps > 0 && eps < 1)) throw new UsageError(`--t-min must lie in (0, 1) (got ${f.tMin})`);
+  return { objectiveOptions: { ...(f.importance ? { importance: true } : {}), ...(eps !== undefined ? { eps } : {}) } };
 }

@@ -16,6 +16,7 @@ export interface OdeOptions {
   /** Relative tolerance for rk45 (default 1e-5). */ rtol?: number;
   /** Absolute tolerance for rk45 (default 1e-5). */ atol?: number;
   /** Number of steps for euler/heun (default 100). */ steps?: number;
+  /** Euler/Heun time grid t0 = times[0], …, t1 = times[last] (overrides steps; e.g. a named schedule). */ times?: Float64Array;
   /** Cap on rk45 steps, accepted + rejected (default 100000). */ maxSteps?: number;
   /** Initial rk45 step size |h| (default: chosen automatically, Hairer's algorithm). */ h0?: number;
   /** Called after every accepted step with the new time and state (do not modify y). */ onStep?: (step: number, t: number, y: Float64Array) => void;
@@ -120,12 +121,14 @@ async function dormandPrince(f: OdeFunction, y0: Float64Array, t0: number, t1: n
 
 /** Fixed-step explicit Euler or Heun (trapezoidal predictor–corrector, 2 evaluations per step). */
 async function fixedStep(f: OdeFunction, y0: Float64Array, t0: number, t1: number, o: OdeOptions, heun: boolean): Promise<OdeResult> {
-  const steps = o.steps ?? 100;
+  const steps = o.times ? o.times.length - 1 : o.steps ?? 100;
   if (!Number.isInteger(steps) || steps < 1) throw new Error(`ODE solver: "steps" must be a positive integer (got ${steps})`);
+  if (o.times && (o.times[0] !== t0 || o.times[steps] !== t1)) throw new Error(`ODE solver: "times" must run from t0=${t0} to t1=${t1} (got ${o.times[0]} … ${o.times[steps]})`);
   const h = (t1 - t0) / steps;
+  const at = (i: number) => (o.times ? o.times[i]! : i === steps ? t1 : t0 + i * h);
   let y = y0, nfe = 0;
   for (let i = 0; i < steps; i++) {
-    const t = t0 + i * h, tn = i === steps - 1 ? t1 : t0 + (i + 1) * h;
+    const t = at(i), tn = at(i + 1);
     const k1 = await f(t, y); nfe++;
     const yE = combine(y, tn - t, [1], [k1]);
     if (heun) { const k2 = await f(tn, yE); nfe++; y = combine(y, tn - t, [0.5, 0.5], [k1, k2]); } else y = yE;

@@ -3,6 +3,7 @@ import { probabilityFlowDriftFromScore } from "../sde/reverse.ts";
 import type { Sde } from "../sde/types.ts";
 import { checkFinite, denoiseFinal, initialState, resolveCommon, stateLimit } from "./common.ts";
 import { solveOde, type OdeMethod, type OdeOptions } from "./ode-solver.ts";
+import { scheduleTimes, type ScheduleOptions } from "./schedules.ts";
 import type { Sampler } from "./types.ts";
 import { scoreAt } from "./util.ts";
 
@@ -19,7 +20,7 @@ export async function integrateProbabilityFlow(
 }
 
 /** Options of the probability-flow ODE sampler. */
-export interface OdeSamplerOptions {
+export interface OdeSamplerOptions extends ScheduleOptions {
   /** "rk45" (adaptive Dormand–Prince, default), "euler" or "heun" (fixed `steps`, default 100). */ method?: OdeMethod;
   /** RK45 relative tolerance (default 1e-5). */ rtol?: number;
   /** RK45 absolute tolerance (default 1e-5). */ atol?: number;
@@ -33,10 +34,16 @@ export const odeSampler: Sampler<OdeSamplerOptions> = async (model, sde, opts) =
   const startNfe = model.nfe;
   const { n, dim, eps, denoise } = resolveCommon("ODE sampler", model, sde, opts, 100);
   const x0 = initialState(sde, opts, dim);
-  const total = (opts.method ?? "rk45") === "rk45" ? undefined : (opts.steps ?? 100);
+  const adaptive = (opts.method ?? "rk45") === "rk45";
+  if (adaptive && (opts.schedule !== undefined || opts.rho !== undefined)) {
+    throw new Error(`ODE sampler: "schedule"/"rho" set the grid of the fixed-step methods; use method "euler" or "heun" with them (rk45 chooses its own steps)`);
+  }
+  const total = adaptive ? undefined : (opts.steps ?? 100);
+  const times = adaptive ? undefined : scheduleTimes(opts.schedule ?? "uniform", sde, total!, eps, opts);
   const onStep = (step: number, t: number, y: Float64Array) => { checkFinite("ODE sampler", y, step, t, stateLimit(sde)); opts.onStep?.({ step, total, t, x: y }); };
   const r = await integrateProbabilityFlow(model, sde, x0, n, sde.T, eps, {
     method: opts.method, rtol: opts.rtol, atol: opts.atol, steps: opts.steps ?? 100, onStep,
+    times,
   });
   checkFinite("ODE sampler", r.x, r.steps - 1, eps, stateLimit(sde));
   const x = await denoiseFinal(denoise, r.x, r.x, model, sde, eps, n);

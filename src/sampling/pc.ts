@@ -4,6 +4,7 @@ import { checkFinite, denoiseFinal, initialState, resolveCommon, stateLimit } fr
 import { correctorByName, type CorrectorName } from "./correctors.ts";
 import { predictorByName, type AncestralVariance, type PredictorName } from "./predictors.ts";
 import type { CommonSampleOptions, Corrector, Predictor, SampleResult, Sampler, StepContext } from "./types.ts";
+import { scheduleTimes, type ScheduleName, type ScheduleOptions } from "./schedules.ts";
 import { checkPositiveInt, timeGrid } from "./util.ts";
 
 /**
@@ -35,7 +36,7 @@ export async function runPredictorCorrector(
 }
 
 /** Options of the PC sampler (also the knobs of the named samplers built on it). */
-export interface PcOptions {
+export interface PcOptions extends ScheduleOptions {
   /** Predictor (name or object; default "reverse-diffusion"). */ predictor?: PredictorName | Predictor;
   /** Corrector (name or object; default "langevin"). */ corrector?: CorrectorName | Corrector;
   /** Langevin signal-to-noise ratio r (default 0.16). */ snr?: number;
@@ -53,11 +54,16 @@ function resolveCorrector(c: PcOptions["corrector"], opts: PcOptions): Corrector
   return typeof c === "string" ? correctorByName(c, opts) : (c ?? null);
 }
 
-/** Uniform grid T → eps with `steps` steps (defaults from opts/sde). */
-function uniformTimes(owner: string, sde: Sde, opts: CommonSampleOptions, defaultSteps: number): Float64Array {
+/**
+ * The grid T → eps of `steps` steps (defaults from opts/sde) laid out by the named schedule
+ * (opts.schedule, else `defaultSchedule`; see ./schedules.ts).
+ */
+export function samplerTimes(owner: string, sde: Sde, opts: CommonSampleOptions & ScheduleOptions, defaultSteps: number, defaultSchedule: ScheduleName | ((sdeName: string) => ScheduleName) = "uniform"): Float64Array {
   const steps = opts.steps ?? defaultSteps;
   checkPositiveInt(owner, "steps", steps);
-  return timeGrid(sde.T, opts.eps ?? sde.eps, steps);
+  const eps = opts.eps ?? sde.eps;
+  if (!(eps > 0 && eps < sde.T)) throw new Error(`${owner}: "eps" must lie in (0, T=${sde.T}) (got ${eps})`);
+  return scheduleTimes(opts.schedule ?? (typeof defaultSchedule === "function" ? defaultSchedule(sde.name) : defaultSchedule), sde, steps, eps, opts);
 }
 
 /** Predictor–corrector sampler (default: reverse diffusion + Langevin, snr 0.16, sde.N steps). */
@@ -65,19 +71,19 @@ export const pcSampler: Sampler<PcOptions> = async (model, sde, opts) =>
   runPredictorCorrector(model, sde, opts,
     resolvePredictor(opts.predictor ?? "reverse-diffusion", opts, sde),
     resolveCorrector(opts.corrector ?? "langevin", opts),
-    uniformTimes("PC sampler", sde, opts, sde.N), "PC sampler");
+    samplerTimes("PC sampler", sde, opts, sde.N), "PC sampler");
 
 /** Euler–Maruyama on the reverse-time SDE (predictor only), sde.N steps by default. */
-export const eulerMaruyamaSampler: Sampler = async (model, sde, opts) =>
-  runPredictorCorrector(model, sde, opts, predictorByName("euler-maruyama", { sdeName: sde.name }), null, uniformTimes("Euler–Maruyama sampler", sde, opts, sde.N), "Euler–Maruyama sampler");
+export const eulerMaruyamaSampler: Sampler<ScheduleOptions> = async (model, sde, opts) =>
+  runPredictorCorrector(model, sde, opts, predictorByName("euler-maruyama", { sdeName: sde.name }), null, samplerTimes("Euler–Maruyama sampler", sde, opts, sde.N), "Euler–Maruyama sampler");
 
 /** Ancestral sampling (DDPM for VP, SMLD ancestral for VE; predictor only), sde.N steps by default. */
-export const ancestralSampler: Sampler<Pick<PcOptions, "variance">> = async (model, sde, opts) =>
-  runPredictorCorrector(model, sde, opts, predictorByName("ancestral", { variance: opts.variance, sdeName: sde.name }), null, uniformTimes("ancestral sampler", sde, opts, sde.N), "ancestral sampler");
+export const ancestralSampler: Sampler<Pick<PcOptions, "variance"> & ScheduleOptions> = async (model, sde, opts) =>
+  runPredictorCorrector(model, sde, opts, predictorByName("ancestral", { variance: opts.variance, sdeName: sde.name }), null, samplerTimes("ancestral sampler", sde, opts, sde.N), "ancestral sampler");
 
 /** DDIM (η = 0 deterministic, η > 0 stochastic; predictor only), 100 steps by default. */
-export const ddimSampler: Sampler<Pick<PcOptions, "eta">> = async (model, sde, opts) =>
-  runPredictorCorrector(model, sde, opts, predictorByName("ddim", { eta: opts.eta, sdeName: sde.name }), null, uniformTimes("DDIM sampler", sde, opts, 100), "DDIM sampler");
+export const ddimSampler: Sampler<Pick<PcOptions, "eta"> & ScheduleOptions> = async (model, sde, opts) =>
+  runPredictorCorrector(model, sde, opts, predictorByName("ddim", { eta: opts.eta, sdeName: sde.name }), null, samplerTimes("DDIM sampler", sde, opts, 100), "DDIM sampler");
 
 /**
  * Annealed Langevin dynamics (Song & Ermon 2019, Alg. 1): corrector only, `steps` noise levels

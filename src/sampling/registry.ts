@@ -6,12 +6,15 @@ import { ODE_METHODS } from "./ode-solver.ts";
 import { ALD_DEFAULTS, aldSampler, ancestralSampler, ddimSampler, eulerMaruyamaSampler, pcSampler, type PcOptions } from "./pc.ts";
 import { PREDICTOR_NAMES } from "./predictors.ts";
 import type { CommonSampleOptions, SampleResult, Sampler } from "./types.ts";
+import type { ChurnOptions } from "./edm.ts";
+import { FAST_DEFAULT_STEPS, dpmSolverPP2MSampler, dpmSolverPP2MSdeSampler, dpmSolverPP2SSampler, heunSampler } from "./fast.ts";
+import { SCHEDULE_NAMES, type ScheduleName } from "./schedules.ts";
 
-export type SamplerName = "em" | "pc" | "ald" | "ancestral" | "ode" | "ddim";
-export const SAMPLER_NAMES: readonly SamplerName[] = ["em", "pc", "ald", "ancestral", "ode", "ddim"];
+export type SamplerName = "em" | "pc" | "ald" | "ancestral" | "ode" | "ddim" | "dpmpp-2m" | "dpmpp-2s" | "dpmpp-2m-sde" | "heun";
+export const SAMPLER_NAMES: readonly SamplerName[] = ["em", "pc", "ald", "ancestral", "ode", "ddim", "dpmpp-2m", "dpmpp-2s", "dpmpp-2m-sde", "heun"];
 
 /** Every sampler-specific option (all optional); each sampler reads its own. */
-export type AnySamplerOptions = PcOptions & OdeSamplerOptions;
+export type AnySamplerOptions = PcOptions & OdeSamplerOptions & ChurnOptions;
 
 /** A command-line-settable option: its name, type, default (as text) and meaning. */
 export interface OptionSpec {
@@ -39,12 +42,23 @@ const COMMON: readonly OptionSpec[] = [
   num("eps", "sde.eps (1e-5 VE, 1e-3 VP/sub-VP)", "smallest time reached"),
   oneOf("denoise", ["none", "mean", "tweedie"], "none", "noise-free final step"),
 ];
+/** The time-grid options of every fixed-step sampler (default schedule per sampler). */
+const schedule = (def: ScheduleName | string): OptionSpec[] => [
+  oneOf("schedule", SCHEDULE_NAMES, def, "time grid: uniform t, quadratic (√t uniform), karras (σ^(1/ρ) uniform) or logsnr (log-SNR uniform)"),
+  num("rho", "7", "Karras schedule ρ"),
+];
+const CHURN: readonly OptionSpec[] = [
+  num("sChurn", "0", "EDM S_churn (0 = deterministic Alg. 1)"),
+  num("sTmin", "0", "EDM S_tmin: churn only where σ ≥ this"),
+  num("sTmax", "Infinity", "EDM S_tmax: churn only where σ ≤ this"),
+  num("sNoise", "1", "EDM S_noise: std multiplier of the churn noise"),
+];
 const VARIANCE = oneOf("variance", ["beta", "posterior"], "posterior for VE, beta otherwise", "ancestral reverse variance");
 const ETA = num("eta", "0", "DDIM stochasticity η (0 = deterministic)");
 
 /** The samplers by name (what a CLI selects with --sampler). */
 export const SAMPLERS: Readonly<Record<SamplerName, SamplerEntry>> = {
-  em: { name: "em", summary: "Euler–Maruyama on the reverse-time SDE", run: eulerMaruyamaSampler, options: [steps("sde.N (1000)"), ...COMMON] },
+  em: { name: "em", summary: "Euler–Maruyama on the reverse-time SDE", run: eulerMaruyamaSampler, options: [steps("sde.N (1000)"), ...COMMON, ...schedule("uniform")] },
   pc: {
     name: "pc", summary: "predictor–corrector (default reverse diffusion + Langevin)", run: pcSampler,
     options: [steps("sde.N (1000)"), ...COMMON,
@@ -52,7 +66,7 @@ export const SAMPLERS: Readonly<Record<SamplerName, SamplerEntry>> = {
       oneOf("corrector", CORRECTOR_NAMES, "langevin", "corrector"),
       num("snr", "0.16", "Langevin signal-to-noise ratio"),
       int("correctorSteps", "1 (10 for ald)", "corrector iterations per step"),
-      num("stepLr", "2e-5", "ALD base step ε"), ETA, VARIANCE],
+      num("stepLr", "2e-5", "ALD base step ε"), ETA, VARIANCE, ...schedule("uniform")],
   },
   ald: {
     name: "ald", summary: "annealed Langevin dynamics (NCSN)", run: aldSampler,
@@ -60,14 +74,30 @@ export const SAMPLERS: Readonly<Record<SamplerName, SamplerEntry>> = {
       int("correctorSteps", String(ALD_DEFAULTS.correctorSteps), "Langevin iterations per level"),
       num("stepLr", String(ALD_DEFAULTS.stepLr), "base step ε (step ε·σ_i²/σ_L²)")],
   },
-  ancestral: { name: "ancestral", summary: "ancestral sampling (DDPM / SMLD)", run: ancestralSampler, options: [steps("sde.N (1000)"), ...COMMON, VARIANCE] },
+  ancestral: { name: "ancestral", summary: "ancestral sampling (DDPM / SMLD)", run: ancestralSampler, options: [steps("sde.N (1000)"), ...COMMON, VARIANCE, ...schedule("uniform")] },
   ode: {
     name: "ode", summary: "probability-flow ODE (RK45 / Euler / Heun)", run: odeSampler,
     options: [steps("100 (euler/heun only)"), ...COMMON,
       oneOf("method", ODE_METHODS, "rk45", "ODE method"),
-      num("rtol", "1e-5", "RK45 relative tolerance"), num("atol", "1e-5", "RK45 absolute tolerance")],
+      num("rtol", "1e-5", "RK45 relative tolerance"), num("atol", "1e-5", "RK45 absolute tolerance"), ...schedule("uniform")],
   },
-  ddim: { name: "ddim", summary: "DDIM (η = 0 deterministic)", run: ddimSampler, options: [steps("100"), ...COMMON, ETA] },
+  ddim: { name: "ddim", summary: "DDIM (η = 0 deterministic)", run: ddimSampler, options: [steps("100"), ...COMMON, ETA, ...schedule("uniform")] },
+  "dpmpp-2m": {
+    name: "dpmpp-2m", summary: "DPM-Solver++(2M): multistep, data prediction, log-SNR time (1 nfe/step)", run: dpmSolverPP2MSampler,
+    options: [steps(String(FAST_DEFAULT_STEPS)), ...COMMON, ...schedule("logsnr for VE, quadratic for VP/sub-VP")],
+  },
+  "dpmpp-2s": {
+    name: "dpmpp-2s", summary: "DPM-Solver++(2S): singlestep second order (2 nfe/step)", run: dpmSolverPP2SSampler,
+    options: [steps(String(FAST_DEFAULT_STEPS)), ...COMMON, ...schedule("logsnr for VE, quadratic for VP/sub-VP")],
+  },
+  "dpmpp-2m-sde": {
+    name: "dpmpp-2m-sde", summary: "SDE-DPM-Solver++(2M): stochastic multistep (1 nfe/step)", run: dpmSolverPP2MSdeSampler,
+    options: [steps(String(FAST_DEFAULT_STEPS)), ...COMMON, ...schedule("logsnr for VE, quadratic for VP/sub-VP")],
+  },
+  heun: {
+    name: "heun", summary: "EDM Heun (Karras et al. 2022 Alg. 1; Alg. 2 with --s-churn) (2 nfe/step)", run: heunSampler,
+    options: [steps(String(FAST_DEFAULT_STEPS)), ...COMMON, ...schedule("karras"), ...CHURN],
+  },
 };
 
 /** The registry entry for `name`, or a clear error listing the valid names. */

@@ -62,6 +62,18 @@ export function scoreToOutput(param: Parameterization, sde: Sde, score: Float64A
   return res;
 }
 
+/**
+ * The data prediction x̂₀ = E[x₀ | x_t] from a score by Tweedie's formula,
+ * x̂₀ = (x + s(t)²·score)/a(t) — the inverse of the "x0" map above, so it is exact for networks of
+ * every parameterization once their output has become a score. x, score [n·dim] at one time t → [n·dim].
+ */
+export function dataPrediction(sde: Sde, x: Float64Array, score: Float64Array, t: number): Float64Array {
+  const { alpha, beta } = scoreCoefficients("x0", sde.meanCoef(t), sde.std(t));
+  const out = new Float64Array(x.length);
+  for (let i = 0; i < x.length; i++) out[i] = (score[i]! - beta * x[i]!) / alpha;
+  return out;
+}
+
 /** A network in its raw parameterization (e.g. an ε-predicting U-Net run by the engine). */
 export interface RawNetwork {
   readonly dim: number;

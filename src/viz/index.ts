@@ -6,6 +6,7 @@ export * from "./canvas.ts";
 export * from "./color.ts";
 export * from "./axes.ts";
 export * from "./render.ts";
+export * from "./lines.ts";
 export * from "./images.ts";
 export * from "./gif.ts";
 export * from "./html.ts";

@@ -5,6 +5,7 @@
 import { encodePng } from "./png.ts";
 import { type ScatterOptions, type ScoreFieldOptions, type TrajectoryOptions, type VectorField, renderScatter, renderScoreField, renderTrajectories } from "./render.ts";
 import { type ImageGridOptions, renderImageGrid } from "./images.ts";
+import { type LinePlotOptions, type LineSeries, renderLinePlot } from "./lines.ts";
 
 /** Scatter plot of data and samples (optional density heatmap) as PNG bytes; see {@link renderScatter}. */
 export function scatterPlot(opts: ScatterOptions): Buffer {
@@ -24,4 +25,9 @@ export function trajectoryPlot(paths: ArrayLike<number>[], opts: TrajectoryOptio
 /** A grid of C×H×W images as PNG bytes; see {@link renderImageGrid}. */
 export function imageGrid(images: ArrayLike<number> | ArrayLike<number>[], opts: ImageGridOptions): Buffer {
   return encodePng(renderImageGrid(images, opts));
+}
+
+/** Line plot (optionally log–log) as PNG bytes; see {@link renderLinePlot}. */
+export function linePlot(series: LineSeries[], opts: LinePlotOptions = {}): Buffer {
+  return encodePng(renderLinePlot(series, opts));
 }
