@@ -6,5 +6,6 @@ export * as sde from "./sde/index.ts";
 export * as sampling from "./sampling/index.ts";
 export * as likelihood from "./likelihood/index.ts";
 export * as oracle from "./oracle/index.ts";
+export * as controllable from "./controllable/index.ts";
 export { OBJECTIVES, type Objective, traceLoss, drawBatch, drawNoise } from "./losses/objectives.ts";
 export { mlpSpec, scoreNetSpec, traceNetwork, type ModelSpec } from "./models/registry.ts";

@@ -1,4 +1,4 @@
-export type { StepInfo, Denoise, CommonSampleOptions, SampleResult, Sampler, StepContext, Update, Predictor, Corrector } from "./types.ts";
+export type { Constraint, StepInfo, Denoise, CommonSampleOptions, SampleResult, Sampler, StepContext, Update, Predictor, Corrector } from "./types.ts";
 export {
   eulerMaruyamaPredictor, reverseDiffusionPredictor, ancestralPredictor, ddimPredictor, predictorByName,
   defaultAncestralVariance, PREDICTOR_NAMES, type PredictorName, type AncestralVariance,
@@ -15,3 +15,4 @@ export {
   SAMPLERS, SAMPLER_NAMES, getSampler, parseSamplerOptions, sample,
   type SamplerName, type SamplerEntry, type OptionSpec, type AnySamplerOptions,
 } from "./registry.ts";
+export { constrainedPredictor, constrainedCorrector } from "./constraint.ts";

@@ -28,17 +28,23 @@ export interface OdeSamplerOptions {
 /**
  * Probability-flow ODE sampler: x(T) ~ prior, integrate eq. 13 from T to eps. Deterministic given
  * x(T). `denoise: "tweedie"` adds one score evaluation; "mean" equals "none" (no noise to drop).
+ * With `opts.constraint` the constrained part follows a(t)·y + s(t)·z with ONE noise draw z per run
+ * (a smooth path the solver can follow), imposed at T and after every step, and equals y at the end.
  */
 export const odeSampler: Sampler<OdeSamplerOptions> = async (model, sde, opts) => {
   const startNfe = model.nfe;
   const { n, dim, eps, denoise } = resolveCommon("ODE sampler", model, sde, opts, 100);
-  const x0 = initialState(sde, opts, dim);
+  let x0 = initialState(sde, opts, dim);
   const total = (opts.method ?? "rk45") === "rk45" ? undefined : (opts.steps ?? 100);
   const onStep = opts.onStep && ((step: number, t: number, y: Float64Array) => opts.onStep!({ step, total, t, x: y }));
+  const c = opts.constraint, z = c ? (opts.rng.normals(n * dim) as Float64Array) : null;
+  const project = c ? (t: number, y: Float64Array) => c.impose(y, sde.meanCoef(t), sde.std(t), z) : undefined;
+  if (project) x0 = project(sde.T, x0);
   const r = await integrateProbabilityFlow(model, sde, x0, n, sde.T, eps, {
-    method: opts.method, rtol: opts.rtol, atol: opts.atol, steps: opts.steps ?? 100, onStep,
+    method: opts.method, rtol: opts.rtol, atol: opts.atol, steps: opts.steps ?? 100, onStep, project,
   });
   checkFinite("ODE sampler", r.x, r.steps - 1, eps);
-  const x = await denoiseFinal(denoise, r.x, r.x, model, sde, eps, n);
+  let x = await denoiseFinal(denoise, r.x, r.x, model, sde, eps, n);
+  if (c) x = c.impose(x, 1, 0, null);
   return { x, nfe: model.nfe - startNfe };
 };

@@ -1,0 +1,4 @@
+export { classifierGuided, classifierFreeGuided, MixtureClassifier, type NoisyClassifier } from "./guidance.ts";
+export { maskConstraint, sampleConstrained, sampleExactConditional, repeatRows, namedMask, MASK_NAMES, type MaskName } from "./inpaint.ts";
+export { grayConstraint, toGray, DECOUPLE } from "./colorize.ts";
+export { slerp, interpolate, type Interpolation } from "./interpolate.ts";
