@@ -161,7 +161,7 @@ describe("colorization (decoupled gray channel)", () => {
   it("the gray channel of every result equals the input's to float precision", async () => {
     // an RGB "image" mixture: 3×2×2, two components with different colors
     const d = 12, sde = vpSde();
-    const means = [...Array(d)].map((_, i) => (i < 4 ? 0.6 : i < 8 ? -0.2 : 0.1)).concat([...Array(d)].map((_, i) => (i < 4 ? -0.5 : i < 8 ? 0.4 : 0.3)));
+    const means = [...Array(d)].map((_, i): number => (i < 4 ? 0.6 : i < 8 ? -0.2 : 0.1)).concat([...Array(d)].map((_, i) => (i < 4 ? -0.5 : i < 8 ? 0.4 : 0.3)));
     const o = new MixtureOracle(new GaussianMixture(d, Float64Array.of(0.5, 0.5), Float64Array.from(means), "diag", new Float64Array(2 * d).fill(0.04)), sde);
     const n = 20, gray = Float64Array.from(new Rng(9).normals(n * 4), (v) => 0.3 * v);
     for (const [name, opts] of [["pc", { steps: 100 }], ["ode", {}]] as const) {

@@ -4,18 +4,10 @@
  * every sampler (and the likelihood, where the classifier gives its Hessian) uses them unchanged.
  */
 import { GaussianMixture } from "../oracle/mixture.ts";
-import type { ScoreModel } from "../score.ts";
-import type { Sde } from "../sde/types.ts";
+import type { NoisyClassifier, ScoreModel } from "../score.ts";
 
-/** A time-dependent (noise-conditional) classifier p_t(y | x(t)). */
-export interface NoisyClassifier {
-  /** Dimension of one input row. */ readonly dim: number;
-  /** Number of classes (labels 0 … classes−1). */ readonly classes: number;
-  /** log p_t(y_i | x_i) [n] and its gradient ∇ₓ log p_t(y_i | x_i) [n·dim]: x [n·dim], t [n], y [n]. */
-  logProbGrad(x: Float64Array, t: Float64Array, n: number, y: Int32Array): Promise<{ logp: Float64Array; grad: Float64Array }>;
-  /** Optional: the gradient and vᵀ∇ₓ² log p_t(y | x) per row (needed only for likelihoods of guided models). */
-  gradVjp?(x: Float64Array, t: Float64Array, n: number, y: Int32Array, v: Float64Array): Promise<{ grad: Float64Array; vjp: Float64Array }>;
-}
+export type { NoisyClassifier };
+import type { Sde } from "../sde/types.ts";
 
 /** Labels for a batch of n rows: one class for all, or one per row. */
 function labelsFor(y: number | Int32Array, n: number): Int32Array {

@@ -9,7 +9,7 @@ import { readPointsFile } from "../data/points.ts";
 import { TOY2D_NAMES, findToy2D } from "../data/toy2d.ts";
 import { EngineNetwork } from "../models/network.ts";
 import { MixtureOracle, parseMixtureSpec } from "../oracle/index.ts";
-import type { Rng } from "../rng.ts";
+import { Rng } from "../rng.ts";
 import type { ScoreModel } from "../score.ts";
 import { type Sde, asScoreModel, sdeByName } from "../sde/index.ts";
 import { type TrainConfig, type TrainData, loadRun, unlabeled } from "./train.ts";
@@ -127,4 +127,35 @@ function imageData(set: ImageSet, flip: boolean, dequantizeRange?: PixelRange): 
 
 function flipInto(src: Float32Array, dst: Float32Array, c: number, h: number, w: number): void {
   for (let k = 0; k < c; k++) for (let i = 0; i < h; i++) for (let j = 0; j < w; j++) dst[(k * h + i) * w + j] = src[(k * h + i) * w + (w - 1 - j)]!;
+}
+
+/** Labeled data for classifiers: batches with labels, a held-out set, and the shape of one example. */
+export interface LabeledData {
+  train: TrainData & { classes: number };
+  heldOut: { x: ArrayLike<number>; labels: Int32Array; n: number };
+  dataShape: number[];
+  describe: string;
+  /** Pixel range for images. */ range?: PixelRange;
+}
+
+/**
+ * Labeled data by name: "oracle:SPEC.json" (points of a Gaussian mixture labeled by component,
+ * 2,000 fresh held-out draws) or labeled images ("mnist", "mnist-color", IDX with --labels, PNG
+ * folders with one subfolder per class; the held-out digits are MNIST's test split).
+ */
+export async function openLabeledData(spec: string, opts: ImageDataOptions = {}): Promise<LabeledData> {
+  if (spec.startsWith("oracle:")) {
+    const mixture = (await openScoreSource(spec)).oracle!.mixture;
+    const held = mixture.sample(new Rng(0xbeef), 2000);
+    return {
+      train: { dim: mixture.dim, classes: mixture.K, sample: (n, rng) => { const s = mixture.sample(rng, n); return { x: s.x, y: s.labels }; } },
+      heldOut: { x: held.x, labels: held.labels, n: 2000 }, dataShape: [mixture.dim], describe: `${mixture.K}-component Gaussian mixture ${spec}`,
+    };
+  }
+  const range = opts.range ?? "[-1,1]";
+  const train = await openTrainData(spec, { ...opts, range, split: "train" });
+  if (!train.images?.labels || !train.classes) throw new Error(`${spec} has no labels; a classifier needs labeled data (mnist, mnist-color, an IDX file with --labels, a PNG folder with class subfolders, or oracle:SPEC.json)`);
+  const held = /^mnist/.test(spec) ? await openImageSet(spec, { ...opts, range, split: "test" }) : train.images;
+  const im = train.images;
+  return { train: { ...train, classes: train.classes }, heldOut: { x: held.data, labels: held.labels!, n: held.n }, dataShape: [im.c, im.h, im.w], describe: train.describe, range };
 }
