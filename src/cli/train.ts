@@ -13,7 +13,7 @@ import { progressBar } from "./progress.ts";
 interface TrainFlags {
   data: string; sde: string; loss: string; steps: string; out: string; batch?: string; lr?: string; warmup: string;
   clip: string; ema: string; seed: string; hidden: string; layers: string; param: string; checkpointEvery?: string; resume?: boolean; json?: boolean;
-  model?: string; range: string; flip?: boolean; dequantize?: boolean; size?: string; labels?: string; conditional?: boolean;
+  model?: string; range: string; flip?: boolean; dequantize?: boolean; size?: string; labels?: string; conditional?: boolean; labelDropout?: string;
 }
 
 /** Defaults that depend on the kind of data: 2-D points or images. */
@@ -47,6 +47,7 @@ export function registerTrain(program: Command): void {
     .option("--size <n>", "resize/crop images to n×n (PNG folders, IDX files)")
     .option("--labels <file>", "IDX label file for an IDX image file")
     .option("--conditional", "train a class-conditional model (needs labeled images)")
+    .option("--label-dropout <p>", "with --conditional: train with the null label at this rate (e.g. 0.1), for classifier-free guidance (sample --cfg W)")
     .option("--resume", "continue the run in --out (its saved settings are used; --steps sets the new total)")
     .option("--json", "print a JSON summary instead of text")
     .action(async (f: TrainFlags) => runTrain(f));
@@ -97,6 +98,8 @@ function configFromFlags(f: TrainFlags, data: SourcedData, dataOpts: ImageDataOp
   const param = choiceOpt("--param", f.param, PARAMETERIZATIONS) as Parameterization;
   if (f.conditional && !data.classes) throw new UsageError(`--conditional needs labeled data; ${f.data} has no labels${f.data.match(/ubyte|idx|\.gz$/) ? " (pass --labels FILE)" : ""}`);
   const classes = f.conditional ? data.classes : undefined;
+  const labelDropout = numberOpt("--label-dropout", f.labelDropout, { min: 0, max: 1 });
+  if (labelDropout !== undefined && !f.conditional) throw new UsageError("--label-dropout needs --conditional (it trains a class-conditional model that can also drop its label)");
   const model = choiceOpt("--model", f.model ?? d.model, ["mlp", "scorenet", "ncsnpp"] as const);
   let spec: ModelSpec;
   if (model === "mlp") {
@@ -107,11 +110,11 @@ function configFromFlags(f: TrainFlags, data: SourcedData, dataOpts: ImageDataOp
   } else if (model === "ncsnpp") {
     const im = data.images;
     if (!im || im.h % 4 !== 0 || im.w % 4 !== 0) throw new UsageError(`--model ncsnpp needs images whose sides are divisible by 4${im ? `, got ${im.h}×${im.w} (pass --size)` : ""}`);
-    spec = ncsnppSpec([im.c, im.h, im.w], {}, { parameterization: param, classes });
+    spec = ncsnppSpec([im.c, im.h, im.w], {}, { parameterization: param, classes, ...(labelDropout ? { labelDropout } : {}) });
   } else {
     const im = data.images;
     if (!im || im.h !== 28 || im.w !== 28) throw new UsageError(`--model scorenet needs 28×28 images${im ? `, got ${im.h}×${im.w} (pass --size 28)` : ""}`);
-    spec = scoreNetSpec({ inChannels: im.c }, { parameterization: param, classes });
+    spec = scoreNetSpec({ inChannels: im.c }, { parameterization: param, classes, ...(labelDropout ? { labelDropout } : {}) });
   }
   return {
     model: spec,
