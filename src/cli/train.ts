@@ -25,7 +25,7 @@ const DEFAULTS = {
 export function registerTrain(program: Command): void {
   program.command("train")
     .description("train a score model on data; DIR receives model.safetensors, config.json and loss.csv")
-    .requiredOption("--data <name|file|dir>", "built-in 2-D dataset (swissroll, moons, 8gaussians, checkerboard, rings, scurve), a .csv/.json file of points, mnist (the built-in digits), an IDX image file or a folder of PNG images")
+    .requiredOption("--data <name|file|dir>", "built-in 2-D dataset (swissroll, moons, 8gaussians, checkerboard, rings, scurve), a .csv/.json file of points, mnist (the built-in digits), mnist-color (the digits in color, for colorization), an IDX image file or a folder of PNG images")
     .requiredOption("--out <dir>", "run folder for the checkpoint, config and loss log")
     .option("--sde <name>", `forward SDE: ${SDE_NAMES.join(", ")}`, "vp")
     .option("--loss <name>", `objective: ${OBJECTIVES.join(", ")}`, "dsm")

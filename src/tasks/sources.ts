@@ -5,6 +5,7 @@
  */
 import { readFile, stat } from "node:fs/promises";
 import { type ImageSet, type PixelRange, dequantize, loadIdxImages, loadMnist, loadPngFolder } from "../data/images.ts";
+import { colorDigits } from "../data/colored-digits.ts";
 import { readPointsFile } from "../data/points.ts";
 import { TOY2D_NAMES, findToy2D } from "../data/toy2d.ts";
 import { EngineNetwork } from "../models/network.ts";
@@ -70,7 +71,7 @@ export type SourcedData = TrainData & { describe: string; extent?: number; image
 
 /**
  * Training data by name: a built-in 2-D dataset, a .csv/.json file of points, "mnist" (the built-in
- * digits), an IDX image file (MNIST/Fashion-MNIST format, gzipped or not) or a folder of PNG images.
+ * digits), "mnist-color" (the same digits as RGB: colored digit on a colored background, seeded), an IDX image file (MNIST/Fashion-MNIST format, gzipped or not) or a folder of PNG images.
  */
 export async function openTrainData(spec: string, opts: ImageDataOptions = {}): Promise<SourcedData> {
   const info = findToy2D(spec);
@@ -89,10 +90,11 @@ export async function openTrainData(spec: string, opts: ImageDataOptions = {}): 
 export async function openImageSet(spec: string, opts: ImageDataOptions = {}): Promise<ImageSet> {
   const range = opts.range ?? "[-1,1]";
   if (spec === "mnist") return loadMnist({ split: opts.split ?? "train", range });
+  if (spec === "mnist-color") return colorDigits(await loadMnist({ split: opts.split ?? "train", range }), range, opts.split === "test" ? 1 : 0);
   const st = await stat(spec).catch(() => undefined);
   if (st?.isDirectory()) return loadPngFolder(spec, { range, size: opts.size, channels: opts.channels, labels: "subfolders" });
   if (st?.isFile() && /(idx\d?-ubyte|\.idx\d?)(\.gz)?$|\.gz$/i.test(spec)) return loadIdxImages(spec, opts.labels, { range, size: opts.size });
-  throw new Error(`unknown data '${spec}': use a built-in 2-D dataset (${TOY2D_NAMES.join(", ")}), a .csv/.json file of points, "mnist", an IDX image file, or a folder of PNG images`);
+  throw new Error(`unknown data '${spec}': use a built-in 2-D dataset (${TOY2D_NAMES.join(", ")}), a .csv/.json file of points, "mnist", "mnist-color" (the digits colored, seeded), an IDX image file, or a folder of PNG images`);
 }
 
 function rowsWithReplacement(data: Float64Array, n: number, dim: number): TrainData {
