@@ -1,6 +1,7 @@
 /** The scoregen command line. Errors print one line (no stack trace; SCOREGEN_DEBUG=1 shows it) and exit 1. */
 import { Command, CommanderError } from "commander";
 import "../node.ts";
+import { registerControl } from "./control.ts";
 import { registerDemo } from "./demo.ts";
 import { registerEvaluate } from "./evaluate.ts";
 import { registerLikelihood } from "./likelihood.ts";
@@ -18,6 +19,7 @@ registerSample(program);
 registerLikelihood(program);
 registerPlot(program);
 registerEvaluate(program);
+registerControl(program);
 registerDemo(program);
 
 try {

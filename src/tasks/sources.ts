@@ -24,6 +24,8 @@ export interface ScoreSource {
   oracle?: MixtureOracle;
   /** The run's training config, when the source is a checkpoint. */
   run?: TrainConfig;
+  /** For class-conditional runs: the same network bound to other labels [n] (e.g. the null label). */
+  relabel?: (labels: Int32Array) => ScoreModel;
 }
 
 /**
@@ -46,7 +48,8 @@ export async function openScoreSource(source: string, sdeName?: string, opts: { 
   if (sdeName && sdeName !== cfg.sde) throw new Error(`the model in ${source} was trained with the ${cfg.sde} SDE; drop --sde or pass --sde ${cfg.sde}`);
   const sde = sdeByName(cfg.sde);
   const model = asScoreModel(new EngineNetwork(cfg.model, params, sde, cfg.model.classes ? opts.labels : undefined), sde, cfg.model.parameterization);
-  return { model, sde, label: `${source} (step ${step})`, run: cfg };
+  const relabel = cfg.model.classes ? (labels: Int32Array) => asScoreModel(new EngineNetwork(cfg.model, params, sde, labels), sde, cfg.model.parameterization) : undefined;
+  return { model, sde, label: `${source} (step ${step})`, run: cfg, ...(relabel ? { relabel } : {}) };
 }
 
 /** Options for image data. */
