@@ -18,3 +18,13 @@ export interface ScoreModel {
   /** Number of score evaluations made so far (a scoreVjp call counts as one). */
   nfe: number;
 }
+
+/** A time-dependent (noise-conditional) classifier p_t(y | x(t)). */
+export interface NoisyClassifier {
+  /** Dimension of one input row. */ readonly dim: number;
+  /** Number of classes (labels 0 … classes−1). */ readonly classes: number;
+  /** log p_t(y_i | x_i) [n] and its gradient ∇ₓ log p_t(y_i | x_i) [n·dim]: x [n·dim], t [n], y [n]. */
+  logProbGrad(x: Float64Array, t: Float64Array, n: number, y: Int32Array): Promise<{ logp: Float64Array; grad: Float64Array }>;
+  /** Optional: the gradient and vᵀ∇ₓ² log p_t(y | x) per row (needed only for likelihoods of guided models). */
+  gradVjp?(x: Float64Array, t: Float64Array, n: number, y: Int32Array, v: Float64Array): Promise<{ grad: Float64Array; vjp: Float64Array }>;
+}

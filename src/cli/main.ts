@@ -2,6 +2,7 @@
 import { Command, CommanderError } from "commander";
 import "../node.ts";
 import { describeFsError } from "../io/fs-errors.ts";
+import { registerControl } from "./control.ts";
 import { registerDemo } from "./demo.ts";
 import { registerEvaluate } from "./evaluate.ts";
 import { registerLikelihood } from "./likelihood.ts";
@@ -19,6 +20,7 @@ registerSample(program);
 registerLikelihood(program);
 registerPlot(program);
 registerEvaluate(program);
+registerControl(program);
 registerDemo(program);
 
 try {

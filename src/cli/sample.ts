@@ -7,7 +7,9 @@ import { Rng } from "../rng.ts";
 import { SAMPLERS, SAMPLER_NAMES, getSampler, type AnySamplerOptions } from "../sampling/registry.ts";
 import { SDE_NAMES } from "../sde/index.ts";
 import { sampleByName } from "../tasks/sample.ts";
+import { guidedModel } from "../tasks/control.ts";
 import { openScoreSource, type ScoreSource } from "../tasks/sources.ts";
+import { encodeNpy } from "../io/npy.ts";
 import { encodeGif, imageGrid, pathsFromFrames, pointCloudGif, renderImageGrid, scatterPlot, trajectoryPlot } from "../viz/index.ts";
 import { UsageError, choiceOpt, numberOpt, seedOpt } from "./errors.ts";
 import { checkDistinct, checkExtension, checkMemory } from "./validate.ts";
@@ -28,7 +30,11 @@ export function registerSample(program: Command): void {
     .option("--seed <n>", "random seed", "0")
     .option("--gif <file>", "also write an animated GIF of the reverse process (2-D points or image grids)")
     .option("--from <file>", "start from these states at t = T instead of prior draws (.json/.csv; e.g. latents from likelihood --latent: with --sampler ode this decodes them); sets --n")
-    .option("--class <k|all>", "class-conditional models: the class of every sample, or all (cycling 0, 1, …)")
+    .option("--class <k|all>", "class-conditional models, --classifier or --cfg: the class of every sample, or all (cycling 0, 1, …)")
+    .option("--classifier <dir|oracle>", "classifier guidance: a noise-conditional classifier folder (scoregen classifier --noise-conditional), or oracle (exact, for oracle:SPEC.json)")
+    .option("--scale <s>", "classifier guidance scale", "1")
+    .option("--cfg <w>", "classifier-free guidance weight w: (1+w)·s(x|y) − w·s(x) (models trained with --label-dropout)")
+    .option("--npy <file>", "image models: also write the samples as a NumPy array [N, C, H, W] float32 in the data range")
     .option("--trajectories <file>", "also write a PNG of sample paths (2-D)")
     .option("--no-ema", "use the raw parameters instead of their EMA")
     .option("--json", "print a JSON summary");
@@ -71,7 +77,7 @@ export function samplerOptions(sampler: string, f: Record<string, unknown>): Any
 
 async function runSample(f: Record<string, string | boolean | undefined>): Promise<void> {
   const out = String(f.out);
-  const ext = checkExtension("--out", out, [".json", ".csv", ".png"]);
+  const ext = checkExtension("--out", out, [".json", ".csv", ".png", ".npy"]);
   if (f.gif) checkExtension("--gif", String(f.gif), [".gif"]);
   if (f.trajectories) checkExtension("--trajectories", String(f.trajectories), [".png"]);
   checkDistinct({ "--out": out, "--gif": f.gif as string | undefined, "--trajectories": f.trajectories as string | undefined }, { "--from": f.from as string | undefined });
@@ -81,23 +87,32 @@ async function runSample(f: Record<string, string | boolean | undefined>): Promi
   const n = start ? start.n : numberOpt("--n", String(f.n), { int: true, min: 1 })!, seed = seedOpt("--seed", String(f.seed));
   const labels = f.class === undefined ? undefined : classLabels(String(f.class), n);
   const src = await openScoreSource(String(f.score), f.sde as string | undefined, { ema: f.ema !== false, labels });
-  if (src.run?.model.classes && !labels) throw new UsageError(`this model is class-conditional (${src.run.model.classes} classes): pass --class K or --class all`);
-  if (labels && labels.some((k) => k >= (src.run?.model.classes ?? 0))) throw new UsageError(`--class ${f.class} is not a class of this model (${src.run?.model.classes ? `0 to ${src.run.model.classes - 1}` : "it is unconditional"})`);
+  if (f.classifier === undefined && f.cfg === undefined) {
+    if (src.run?.model.classes && !labels) throw new UsageError(`this model is class-conditional (${src.run.model.classes} classes): pass --class K or --class all`);
+    if (labels && labels.some((k) => k >= (src.run?.model.classes ?? 0))) throw new UsageError(`--class ${f.class} is not a class of this model (${src.run?.model.classes ? `0 to ${src.run.model.classes - 1}` : "it is unconditional; use --classifier for classifier guidance"})`);
+  }
+  const model = await guidedModel(src, {
+    classifier: f.classifier as string | undefined, labels,
+    scale: numberOpt("--scale", String(f.scale)), cfg: numberOpt("--cfg", f.cfg as string | undefined),
+  }).catch((e: Error) => { throw new UsageError(e.message); });
   if (start && start.dim !== src.model.dim) throw new UsageError(`${f.from} holds rows of dimension ${start.dim}, but the model is for dimension ${src.model.dim}`);
   const image = imageShape(src);
   checkSampleMemory("--n", n, src.model.dim, f.gif || f.trajectories ? 62 : 0);
   const twoD = src.model.dim === 2;
+  if (!image && (ext === ".npy" || f.npy)) throw new UsageError(".npy output is for image models; write points as .json or .csv");
   if (!image && !twoD && (ext === ".png" || f.gif || f.trajectories)) throw new UsageError(`PNG plots, --gif and --trajectories need 2-D points or images; this model has dimension ${src.model.dim}`);
   if (image && f.trajectories) throw new UsageError("--trajectories is for 2-D points; use --gif to watch images form");
   const bar = progressBar(`sample ${sampler}`, 1000, ["nfe"]);
-  const run = await sampleByName(src.model, src.sde, sampler, {
+  const run = await sampleByName(model, src.sde, sampler, {
     n, seed, options, frames: f.gif || f.trajectories ? 60 : 0, xT: start?.data,
-    onStep: (i) => bar.update(Math.round(1000 * (1 - i.t / src.sde.T)), { nfe: src.model.nfe }),
+    onStep: (i) => bar.update(Math.round(1000 * (1 - i.t / src.sde.T)), { nfe: model.nfe }),
   });
   bar.stop();
   if (image) {
     if (ext === ".png") await writeFileAtomic(out, imageGrid(run.x, { ...image, title: `${sampler}: ${n} samples` }));
+    else if (ext === ".npy") await writeFileAtomic(out, encodeNpy(run.x, [n, image.channels, image.height, image.width]));
     else await writePointsFile(out, asPoints(run.x, src.model.dim));
+    if (f.npy) await writeFileAtomic(String(f.npy), encodeNpy(run.x, [n, image.channels, image.height, image.width]));
     if (f.gif) await writeFileAtomic(String(f.gif), encodeGif(run.frames.map((x, k) => renderImageGrid(x.subarray(0, Math.min(n, 64) * src.model.dim), { ...image, title: `t = ${run.times[k]!.toFixed(3)}` })), { delayMs: 80, lastDelayMs: 2000 }));
   } else {
     await writeSamples(out, run.x, src);
@@ -127,8 +142,8 @@ export function checkSampleMemory(flag: string, n: number, dim: number, frames =
 }
 
 /** --class K (every sample) or all (0, 1, …, 9, cycling). */
-export function classLabels(v: string, n: number): Int32Array {
-  if (v === "all") return Int32Array.from({ length: n }, (_, i) => i % 10);
+export function classLabels(v: string, n: number, classes = 10): Int32Array {
+  if (v === "all") return Int32Array.from({ length: n }, (_, i) => i % classes);
   const k = numberOpt("--class", v, { int: true, min: 0 })!;
   return new Int32Array(n).fill(k);
 }

@@ -17,7 +17,7 @@ interface TrainFlags {
   data: string; sde: string; loss: string; steps: string; out: string; batch?: string; lr?: string; warmup: string;
   clip: string; ema: string; seed: string; hidden: string; layers: string; param: string; checkpointEvery?: string; keepCheckpoints: string; resume?: boolean; json?: boolean;
   model?: string; range: string; flip?: boolean; dequantize?: boolean; size?: string; labels?: string; conditional?: boolean; allowChange?: string;
-  importance?: boolean; tMin?: string;
+  importance?: boolean; tMin?: string; labelDropout?: string;
 }
 
 /** Defaults that depend on the kind of data: 2-D points or images. */
@@ -29,7 +29,7 @@ const DEFAULTS = {
 export function registerTrain(program: Command): void {
   program.command("train")
     .description("train a score model on data; DIR receives model.safetensors, config.json and loss.csv")
-    .requiredOption("--data <name|file|dir>", "built-in 2-D dataset (swissroll, moons, 8gaussians, checkerboard, rings, scurve), a .csv/.json file of points, mnist (the built-in digits), an IDX image file, or a folder of PNG images (flat: unlabeled; one subfolder per class: labeled)")
+    .requiredOption("--data <name|file|dir>", "built-in 2-D dataset (swissroll, moons, 8gaussians, checkerboard, rings, scurve), a .csv/.json file of points, mnist (the built-in digits), mnist-color (the digits in color, for colorization), an IDX image file, or a folder of PNG images (flat: unlabeled; one subfolder per class: labeled)")
     .requiredOption("--out <dir>", "run folder for the checkpoint, config and loss log")
     .option("--sde <name>", `forward SDE: ${SDE_NAMES.join(", ")}`, "vp")
     .option("--loss <name>", `objective: ${OBJECTIVES.join(", ")}`, "dsm")
@@ -54,6 +54,7 @@ export function registerTrain(program: Command): void {
     .option("--size <n>", "resize/crop images to n×n (PNG folders, IDX files)")
     .option("--labels <file>", "IDX label file for an IDX image file")
     .option("--conditional", "train a class-conditional model (needs labeled images)")
+    .option("--label-dropout <p>", "with --conditional: train with the null label at this rate (e.g. 0.1), for classifier-free guidance (sample --cfg W)")
     .option("--resume", "continue the run in --out from its newest checkpoint (its saved settings are used; --steps sets the new total; other flags must match the saved ones)")
     .option("--allow-change <flags>", `with --resume: comma-separated settings that may differ from the saved run (${CHANGEABLE.join(", ")})`)
     .option("--json", "print a JSON summary instead of text")
@@ -226,6 +227,8 @@ function configFromFlags(f: TrainFlags, p: Parsed, data: SourcedData, dataOpts: 
   const { clip, ema, param } = p;
   if (f.conditional && !data.classes) throw new UsageError(`--conditional needs labeled data; ${f.data} has no labels${f.data.match(/ubyte|idx|\.gz$/) ? " (pass --labels FILE)" : ""}`);
   const classes = f.conditional ? data.classes : undefined;
+  const labelDropout = numberOpt("--label-dropout", f.labelDropout, { min: 0, max: 1 });
+  if (labelDropout !== undefined && !f.conditional) throw new UsageError("--label-dropout needs --conditional (it trains a class-conditional model that can also drop its label)");
   const model = p.model ?? d.model;
   let spec: ModelSpec;
   if (model === "mlp") {
@@ -236,11 +239,11 @@ function configFromFlags(f: TrainFlags, p: Parsed, data: SourcedData, dataOpts: 
   } else if (model === "ncsnpp") {
     const im = data.images;
     if (!im || im.h % 4 !== 0 || im.w % 4 !== 0) throw new UsageError(`--model ncsnpp needs images whose sides are divisible by 4${im ? `, got ${im.h}×${im.w} (pass --size)` : ""}`);
-    spec = ncsnppSpec([im.c, im.h, im.w], {}, { parameterization: param, classes });
+    spec = ncsnppSpec([im.c, im.h, im.w], {}, { parameterization: param, classes, ...(labelDropout ? { labelDropout } : {}) });
   } else {
     const im = data.images;
     if (!im || im.h !== 28 || im.w !== 28) throw new UsageError(`--model scorenet needs 28×28 images${im ? `, got ${im.h}×${im.w} (pass --size 28)` : ""}`);
-    spec = scoreNetSpec({ inChannels: im.c }, { parameterization: param, classes });
+    spec = scoreNetSpec({ inChannels: im.c }, { parameterization: param, classes, ...(labelDropout ? { labelDropout } : {}) });
   }
   return {
     model: spec,

@@ -16,6 +16,11 @@ export interface Points {
 
 export type PointsFormat = "csv" | "json";
 
+/** Parsing options. `missing`: unknown coordinates are allowed and read as NaN — JSON null, or in CSV an empty field, "null", "NA", "?" or "nan" (for imputation). */
+export interface ParseOptions { missing?: boolean }
+
+const MISSING = /^(|null|na|\?|[+-]?nan)$/i;
+
 const DECIMAL = /^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$/;
 
 /** Parses one numeric field strictly; returns an error description or the number. */
@@ -42,7 +47,7 @@ function splitLine(line: string): string[] {
  * must have the same number of fields, each a finite decimal number.
  * Errors name `source`, the line number and the fix.
  */
-export function parsePointsCsv(text: string, source = "<csv>"): Points {
+export function parsePointsCsv(text: string, source = "<csv>", opts: ParseOptions = {}): Points {
   const lines = text.replace(/^\uFEFF/, "").split(/\r\n|\r|\n/);
   const values: number[] = [];
   let dim = -1, firstLine = 0, n = 0, sawHeader = false;
@@ -50,8 +55,8 @@ export function parsePointsCsv(text: string, source = "<csv>"): Points {
     const line = lines[li]!.trim();
     if (line === "" || line.startsWith("#")) continue;
     const fields = splitLine(line);
-    const parsed = fields.map(parseField);
-    if (dim < 0 && !sawHeader && parsed.every((p) => typeof p === "string") && fields.every((f) => f !== "")) {
+    const parsed = fields.map((f) => (opts.missing && MISSING.test(f) ? NaN : parseField(f)));
+    if (dim < 0 && !sawHeader && parsed.every((p) => typeof p === "string") && fields.every((f) => f !== "" && !(opts.missing && MISSING.test(f)))) {
       sawHeader = true; // a header row: column names only
       continue;
     }
@@ -78,7 +83,7 @@ export function parsePointsCsv(text: string, source = "<csv>"): Points {
  * except that "n"/"dim", when present, must match). Errors name `source`, the index path
  * (e.g. `points[3][1]`) and the fix.
  */
-export function parsePointsJson(text: string, source = "<json>"): Points {
+export function parsePointsJson(text: string, source = "<json>", opts: ParseOptions = {}): Points {
   let doc: unknown;
   try {
     doc = JSON.parse(text);
@@ -117,6 +122,7 @@ export function parsePointsJson(text: string, source = "<json>"): Points {
     for (let j = 0; j < row.length; j++) {
       const v: unknown = row[j];
       if (typeof v === "number" && Number.isFinite(v)) { values.push(v); continue; }
+      if (v === null && opts.missing) { values.push(NaN); continue; }
       const why = v === null ? "null (JSON writes NaN and Infinity as null); every coordinate must be a finite number"
         : typeof v === "string" ? `the string ${JSON.stringify(v)}; write numbers without quotes`
         : `${Array.isArray(v) ? "an array" : typeof v}, not a number`;
@@ -139,8 +145,8 @@ export function formatFromPath(path: string): PointsFormat {
 }
 
 /** Parses text in the given format (see {@link parsePointsCsv}, {@link parsePointsJson}). */
-export function parsePoints(text: string, format: PointsFormat, source?: string): Points {
-  return format === "csv" ? parsePointsCsv(text, source) : parsePointsJson(text, source);
+export function parsePoints(text: string, format: PointsFormat, source?: string, opts: ParseOptions = {}): Points {
+  return format === "csv" ? parsePointsCsv(text, source, opts) : parsePointsJson(text, source, opts);
 }
 
 function checkPoints(p: Points): void {
@@ -219,7 +225,7 @@ import { writeFileAtomic } from "../io/files.ts";
 export { writeFileAtomic };
 
 /** Reads a .csv/.tsv/.txt/.json file of points (format from the extension unless given). */
-export async function readPointsFile(path: string, format?: PointsFormat): Promise<Points> {
+export async function readPointsFile(path: string, format?: PointsFormat, opts: ParseOptions = {}): Promise<Points> {
   const fmt = format ?? formatFromPath(path);
   const fs = await import("node:fs/promises");
   let text: string;
@@ -229,7 +235,7 @@ export async function readPointsFile(path: string, format?: PointsFormat): Promi
     const err = e as NodeJS.ErrnoException;
     throw new Error(err.code === "ENOENT" ? `${path}: no such file; check the path` : `cannot read ${path}: ${err.message}`);
   }
-  return parsePoints(text, fmt, path);
+  return parsePoints(text, fmt, path, opts);
 }
 
 /** Writes points to a .csv or .json file atomically (format from the extension unless given). */

@@ -23,7 +23,7 @@ const LOSS_ROW = /^(\d+),[^,]+,[^,]+$/;
 
 /** Words for a kind in messages. */
 export function describeKind(kind: RunKind): string {
-  return kind === "score-model" ? "score-model training run" : kind === "mnist-classifier" ? "MNIST classifier" : `${kind} checkpoint`;
+  return kind === "score-model" ? "score-model training run" : kind === "mnist-classifier" ? "MNIST classifier" : kind === "noisy-classifier" ? "noise-conditional classifier" : `${kind} checkpoint`;
 }
 
 export interface RunFolderOptions {

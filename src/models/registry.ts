@@ -21,6 +21,18 @@ export interface ModelSpec {
   dtype: "float32" | "float64";
   /** Number of classes for a class-conditional model (a label embedding); 0 or absent = unconditional. */
   classes?: number;
+  /**
+   * Classifier-free guidance (Ho & Salimans 2021): the probability with which a training label was
+   * replaced by the null label `classes`; > 0 gives the label embedding one more row (the null label),
+   * so the same network also gives the unconditional score.
+   */
+  labelDropout?: number;
+}
+
+/** The label the network reads as "no class" (only for specs trained with label dropout). */
+export function nullLabel(spec: ModelSpec): number {
+  if (!spec.classes || !(spec.labelDropout! > 0)) throw new Error("the model has no null label: classifier-free guidance needs a class-conditional model trained with label dropout (train --conditional --label-dropout 0.1)");
+  return spec.classes;
 }
 
 /** Spec of the default 2-D MLP (ε-prediction, time-conditioned). */
@@ -47,7 +59,7 @@ export function ncsnppSpec(dataShape: [number, number, number], over: Partial<Nc
 export function traceNetwork(spec: ModelSpec, ps: E.ParamScope, x: E.Tensor, c: E.Tensor, y?: E.Tensor): E.Tensor {
   const classes = spec.classes ?? 0;
   if (classes > 0 && !y) throw new Error(`the model is class-conditional (${classes} classes): pass class labels`);
-  const labels = classes > 0 ? { y: y!, classes } : undefined;
+  const labels = classes > 0 ? { y: y!, classes: classes + (spec.labelDropout ? 1 : 0) } : undefined;
   switch (spec.arch.kind) {
     case "mlp":
       if (labels) throw new Error("the MLP score model is unconditional; class labels need an image model (scorenet)");

@@ -1,4 +1,4 @@
-export type { StepInfo, Denoise, CommonSampleOptions, SampleResult, Sampler, StepContext, Update, Predictor, Corrector } from "./types.ts";
+export type { Constraint, StepInfo, Denoise, CommonSampleOptions, SampleResult, Sampler, StepContext, Update, Predictor, Corrector } from "./types.ts";
 export {
   eulerMaruyamaPredictor, reverseDiffusionPredictor, ancestralPredictor, ddimPredictor, predictorByName,
   defaultAncestralVariance, PREDICTOR_NAMES, type PredictorName, type AncestralVariance,
@@ -19,3 +19,4 @@ export { SCHEDULES, SCHEDULE_NAMES, scheduleTimes, type ScheduleName, type Sched
 export { dpmSolverPP2M, dpmSolverPP2S, dpmSolverPP2MSde } from "./dpm-solver.ts";
 export { edmHeunPredictor, type ChurnOptions } from "./edm.ts";
 export { dpmSolverPP2MSampler, dpmSolverPP2SSampler, dpmSolverPP2MSdeSampler, heunSampler, FAST_DEFAULT_STEPS } from "./fast.ts";
+export { constrainedPredictor, constrainedCorrector } from "./constraint.ts";

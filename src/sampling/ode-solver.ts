@@ -19,6 +19,10 @@ export interface OdeOptions {
   /** Euler/Heun time grid t0 = times[0], …, t1 = times[last] (overrides steps; e.g. a named schedule). */ times?: Float64Array;
   /** Cap on rk45 steps, accepted + rejected (default 100000). */ maxSteps?: number;
   /** Initial rk45 step size |h| (default: chosen automatically, Hairer's algorithm). */ h0?: number;
+  /**
+   * Applied to the state after every accepted step (e.g. a constraint of controllable generation);
+   * rk45 then re-evaluates f at the projected state instead of reusing the last stage (FSAL).
+   */ project?: (t: number, y: Float64Array) => Float64Array;
   /** Called after every accepted step with the new time and state (do not modify y). */ onStep?: (step: number, t: number, y: Float64Array) => void;
 }
 
@@ -104,6 +108,7 @@ async function dormandPrince(f: OdeFunction, y0: Float64Array, t0: number, t1: n
       t = last ? t1 : t + hs;
       y = yNew;
       k1 = k[6]!;
+      if (o.project) { y = o.project(t, y); k1 = await fc(t, y); }
       steps++;
       o.onStep?.(steps - 1, t, y);
       const grow = errNorm === 0 ? MAX_FACTOR : Math.min(MAX_FACTOR, SAFETY * errNorm ** -0.2);
@@ -132,6 +137,7 @@ async function fixedStep(f: OdeFunction, y0: Float64Array, t0: number, t1: numbe
     const k1 = await f(t, y); nfe++;
     const yE = combine(y, tn - t, [1], [k1]);
     if (heun) { const k2 = await f(tn, yE); nfe++; y = combine(y, tn - t, [0.5, 0.5], [k1, k2]); } else y = yE;
+    if (o.project) y = o.project(tn, y);
     o.onStep?.(i, tn, y);
   }
   return { y, nfe, steps, rejected: 0 };

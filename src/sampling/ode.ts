@@ -29,11 +29,13 @@ export interface OdeSamplerOptions extends ScheduleOptions {
 /**
  * Probability-flow ODE sampler: x(T) ~ prior, integrate eq. 13 from T to eps. Deterministic given
  * x(T). `denoise: "tweedie"` adds one score evaluation; "mean" equals "none" (no noise to drop).
+ * With `opts.constraint` the constrained part follows a(t)·y + s(t)·z with ONE noise draw z per run
+ * (a smooth path the solver can follow), imposed at T and after every step, and equals y at the end.
  */
 export const odeSampler: Sampler<OdeSamplerOptions> = async (model, sde, opts) => {
   const startNfe = model.nfe;
   const { n, dim, eps, denoise } = resolveCommon("ODE sampler", model, sde, opts, 100);
-  const x0 = initialState(sde, opts, dim);
+  let x0 = initialState(sde, opts, dim);
   const adaptive = (opts.method ?? "rk45") === "rk45";
   if (adaptive && (opts.schedule !== undefined || opts.rho !== undefined)) {
     throw new Error(`ODE sampler: "schedule"/"rho" set the grid of the fixed-step methods; use method "euler" or "heun" with them (rk45 chooses its own steps)`);
@@ -41,11 +43,14 @@ export const odeSampler: Sampler<OdeSamplerOptions> = async (model, sde, opts) =
   const total = adaptive ? undefined : (opts.steps ?? 100);
   const times = adaptive ? undefined : scheduleTimes(opts.schedule ?? "uniform", sde, total!, eps, opts);
   const onStep = (step: number, t: number, y: Float64Array) => { checkFinite("ODE sampler", y, step, t, stateLimit(sde)); opts.onStep?.({ step, total, t, x: y }); };
+  const c = opts.constraint, z = c ? (opts.rng.normals(n * dim) as Float64Array) : null;
+  const project = c ? (t: number, y: Float64Array) => c.impose(y, sde.meanCoef(t), sde.std(t), z) : undefined;
+  if (project) x0 = project(sde.T, x0);
   const r = await integrateProbabilityFlow(model, sde, x0, n, sde.T, eps, {
-    method: opts.method, rtol: opts.rtol, atol: opts.atol, steps: opts.steps ?? 100, onStep,
-    times,
+    method: opts.method, rtol: opts.rtol, atol: opts.atol, steps: opts.steps ?? 100, onStep, project, times,
   });
   checkFinite("ODE sampler", r.x, r.steps - 1, eps, stateLimit(sde));
-  const x = await denoiseFinal(denoise, r.x, r.x, model, sde, eps, n);
+  let x = await denoiseFinal(denoise, r.x, r.x, model, sde, eps, n);
+  if (c) x = c.impose(x, 1, 0, null);
   return { x, nfe: model.nfe - startNfe };
 };

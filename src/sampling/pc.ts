@@ -1,6 +1,7 @@
 import type { ScoreModel } from "../score.ts";
 import type { Sde } from "../sde/types.ts";
 import { checkFinite, denoiseFinal, initialState, resolveCommon, stateLimit } from "./common.ts";
+import { constrainedCorrector, constrainedPredictor } from "./constraint.ts";
 import { correctorByName, type CorrectorName } from "./correctors.ts";
 import { predictorByName, type AncestralVariance, type PredictorName } from "./predictors.ts";
 import type { CommonSampleOptions, Corrector, Predictor, SampleResult, Sampler, StepContext } from "./types.ts";
@@ -11,8 +12,9 @@ import { checkPositiveInt, timeGrid } from "./util.ts";
  * THE predictor–corrector loop (Song et al. 2021, Alg. 1). For i = 0 … len(times)−2, with
  * t = times[i] and s = times[i+1] (decreasing): corrector at t, then predictor from t to s
  * (score_sde's order). Either piece may be null. Every discrete sampler here is this loop with
- * particular pieces; controllable generation wraps the pieces, never the loop.
- * times [steps+1], from T down to eps.
+ * particular pieces; controllable generation wraps the pieces, never the loop: with
+ * `opts.constraint` both pieces are wrapped (see constraint.ts) and the final state is pinned to
+ * the data exactly. times [steps+1], from T down to eps.
  */
 export async function runPredictorCorrector(
   model: ScoreModel, sde: Sde, opts: CommonSampleOptions,
@@ -21,6 +23,9 @@ export async function runPredictorCorrector(
   const startNfe = model.nfe;
   const { n, dim, eps, denoise } = resolveCommon(owner, model, sde, opts, times.length - 1);
   const ctx: StepContext = { model, sde, n, dim, rng: opts.rng, eps };
+  const c = opts.constraint;
+  if (c && predictor) predictor = constrainedPredictor(predictor, c);
+  if (c && corrector) corrector = constrainedCorrector(corrector, c);
   let x = initialState(sde, opts, dim);
   let xMean = x;
   const total = times.length - 1;
@@ -32,6 +37,7 @@ export async function runPredictorCorrector(
     opts.onStep?.({ step: i, total, t: predictor ? s : t, x });
   }
   x = await denoiseFinal(denoise, x, xMean, model, sde, eps, n);
+  if (c) x = c.impose(x, 1, 0, null);
   return { x, nfe: model.nfe - startNfe };
 }
 

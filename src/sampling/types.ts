@@ -26,6 +26,24 @@ export interface CommonSampleOptions {
   /** Noise-free final step (default "none"). */ denoise?: Denoise;
   /** Called after each outer step. */ onStep?: (info: StepInfo) => void;
   /** Starting state at t = T [n·dim] (default: a sample of the prior). */ xT?: Float64Array;
+  /**
+   * Re-imposed after every update (inpainting, colorization; see `Constraint`). Samplers built on
+   * the PC loop and the ODE sampler honor it; the final state satisfies it exactly.
+   */
+  constraint?: Constraint;
+}
+
+/**
+ * Part of the state pinned to known data y (Song et al. 2021, App. I): after every predictor or
+ * corrector update at time t the constrained part is replaced by a forward-perturbed copy
+ * a(t)·y + s(t)·z of the data (a, s the perturbation kernel's mean coefficient and std).
+ */
+export interface Constraint {
+  /**
+   * x [n·dim] with the constrained part replaced by a·y + s·z (z [n·dim] standard normals; null → the
+   * mean a·y). Returns a new array; (a, s) = (1, 0) pins the data itself.
+   */
+  impose(x: Float64Array, a: number, s: number, z: Float64Array | null): Float64Array;
 }
 
 /** What every sampler returns: samples [n·dim] and the number of score evaluations made. */

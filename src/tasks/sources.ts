@@ -5,11 +5,12 @@
  */
 import { readFile, readdir, stat } from "node:fs/promises";
 import { type ImageSet, type PixelRange, dequantize, loadIdxImages, loadMnist, loadPngFolder } from "../data/images.ts";
+import { colorDigits } from "../data/colored-digits.ts";
 import { readPointsFile } from "../data/points.ts";
 import { TOY2D_NAMES, findToy2D } from "../data/toy2d.ts";
 import { EngineNetwork } from "../models/network.ts";
 import { MixtureOracle, parseMixtureSpec } from "../oracle/index.ts";
-import type { Rng } from "../rng.ts";
+import { Rng } from "../rng.ts";
 import type { ScoreModel } from "../score.ts";
 import { type Sde, asScoreModel, sdeByName } from "../sde/index.ts";
 import { type TrainConfig, type TrainData, unlabeled } from "./train.ts";
@@ -24,6 +25,8 @@ export interface ScoreSource {
   oracle?: MixtureOracle;
   /** The run's training config, when the source is a checkpoint. */
   run?: TrainConfig;
+  /** For class-conditional runs: the same network bound to other labels [n] (e.g. the null label). */
+  relabel?: (labels: Int32Array) => ScoreModel;
 }
 
 /**
@@ -46,7 +49,8 @@ export async function openScoreSource(source: string, sdeName?: string, opts: { 
   if (sdeName && sdeName !== cfg.sde) throw new Error(`the model in ${source} was trained with the ${cfg.sde} SDE; drop --sde or pass --sde ${cfg.sde}`);
   const sde = sdeByName(cfg.sde);
   const model = asScoreModel(new EngineNetwork(cfg.model, params, sde, cfg.model.classes ? opts.labels : undefined), sde, cfg.model.parameterization);
-  return { model, sde, label: `${source} (step ${step})`, run: cfg };
+  const relabel = cfg.model.classes ? (labels: Int32Array) => asScoreModel(new EngineNetwork(cfg.model, params, sde, labels), sde, cfg.model.parameterization) : undefined;
+  return { model, sde, label: `${source} (step ${step})`, run: cfg, ...(relabel ? { relabel } : {}) };
 }
 
 /** Options for image data. */
@@ -71,7 +75,7 @@ export type SourcedData = TrainData & { describe: string; extent?: number; image
 
 /**
  * Training data by name: a built-in 2-D dataset, a .csv/.json file of points, "mnist" (the built-in
- * digits), an IDX image file (MNIST/Fashion-MNIST format, gzipped or not) or a folder of PNG images.
+ * digits), "mnist-color" (the same digits as RGB: colored digit on a colored background, seeded), an IDX image file (MNIST/Fashion-MNIST format, gzipped or not) or a folder of PNG images.
  */
 export async function openTrainData(spec: string, opts: ImageDataOptions = {}): Promise<SourcedData> {
   const info = findToy2D(spec);
@@ -101,13 +105,14 @@ export async function openImageSet(spec: string, opts: ImageDataOptions = {}): P
 async function openImages(spec: string, opts: ImageDataOptions): Promise<ImageSet> {
   const range = opts.range ?? "[-1,1]";
   if (spec === "mnist") return loadMnist({ split: opts.split ?? "train", range });
+  if (spec === "mnist-color") return colorDigits(await loadMnist({ split: opts.split ?? "train", range }), range, opts.split === "test" ? 1 : 0);
   const st = await stat(spec).catch(() => undefined);
   if (st?.isDirectory()) {
     const hasSubfolders = (await readdir(spec, { withFileTypes: true })).some((e) => e.isDirectory());
     return loadPngFolder(spec, { range, size: opts.size, channels: opts.channels, labels: hasSubfolders ? "subfolders" : "none" });
   }
   if (st?.isFile() && /(idx\d?-ubyte|\.idx\d?)(\.gz)?$|\.gz$/i.test(spec)) return loadIdxImages(spec, opts.labels, { range, size: opts.size });
-  throw new Error(`unknown data '${spec}': use a built-in 2-D dataset (${TOY2D_NAMES.join(", ")}), a .csv/.json file of points, "mnist", an IDX image file, or a folder of PNG images`);
+  throw new Error(`unknown data '${spec}': use a built-in 2-D dataset (${TOY2D_NAMES.join(", ")}), a .csv/.json file of points, "mnist", "mnist-color" (the digits colored, seeded), an IDX image file, or a folder of PNG images`);
 }
 
 function rowsWithReplacement(data: Float64Array, n: number, dim: number): TrainData {
@@ -142,4 +147,35 @@ function imageData(set: ImageSet, flip: boolean, dequantizeRange?: PixelRange): 
 
 function flipInto(src: Float32Array, dst: Float32Array, c: number, h: number, w: number): void {
   for (let k = 0; k < c; k++) for (let i = 0; i < h; i++) for (let j = 0; j < w; j++) dst[(k * h + i) * w + j] = src[(k * h + i) * w + (w - 1 - j)]!;
+}
+
+/** Labeled data for classifiers: batches with labels, a held-out set, and the shape of one example. */
+export interface LabeledData {
+  train: TrainData & { classes: number };
+  heldOut: { x: ArrayLike<number>; labels: Int32Array; n: number };
+  dataShape: number[];
+  describe: string;
+  /** Pixel range for images. */ range?: PixelRange;
+}
+
+/**
+ * Labeled data by name: "oracle:SPEC.json" (points of a Gaussian mixture labeled by component,
+ * 2,000 fresh held-out draws) or labeled images ("mnist", "mnist-color", IDX with --labels, PNG
+ * folders with one subfolder per class; the held-out digits are MNIST's test split).
+ */
+export async function openLabeledData(spec: string, opts: ImageDataOptions = {}): Promise<LabeledData> {
+  if (spec.startsWith("oracle:")) {
+    const mixture = (await openScoreSource(spec)).oracle!.mixture;
+    const held = mixture.sample(new Rng(0xbeef), 2000);
+    return {
+      train: { dim: mixture.dim, classes: mixture.K, sample: (n, rng) => { const s = mixture.sample(rng, n); return { x: s.x, y: s.labels }; } },
+      heldOut: { x: held.x, labels: held.labels, n: 2000 }, dataShape: [mixture.dim], describe: `${mixture.K}-component Gaussian mixture ${spec}`,
+    };
+  }
+  const range = opts.range ?? "[-1,1]";
+  const train = await openTrainData(spec, { ...opts, range, split: "train" });
+  if (!train.images?.labels || !train.classes) throw new Error(`${spec} has no labels; a classifier needs labeled data (mnist, mnist-color, an IDX file with --labels, a PNG folder with class subfolders, or oracle:SPEC.json)`);
+  const held = /^mnist/.test(spec) ? await openImageSet(spec, { ...opts, range, split: "test" }) : train.images;
+  const im = train.images;
+  return { train: { ...train, classes: train.classes }, heldOut: { x: held.data, labels: held.labels!, n: held.n }, dataShape: [im.c, im.h, im.w], describe: train.describe, range };
 }

@@ -10,7 +10,7 @@
 import * as E from "../engine/index.ts";
 import type { ParamTree } from "../engine/init.ts";
 import { type Objective, type ObjectiveOptions, drawBatch, drawNoise, traceLoss } from "../losses/objectives.ts";
-import { dataDim, type ModelSpec } from "../models/registry.ts";
+import { dataDim, type ModelSpec, nullLabel } from "../models/registry.ts";
 import { Rng } from "../rng.ts";
 import { type Sde, sdeByName } from "../sde/index.ts";
 import { DivergenceMonitor } from "./divergence.ts";
@@ -103,6 +103,7 @@ export async function train(cfg: TrainConfig, data: TrainData, opts: TrainOption
     const rng = new Rng(cfg.seed).fork(step);
     const batch = data.sample(cfg.batch, rng);
     if (spec.classes && !batch.y) throw new Error(`the model is class-conditional (${spec.classes} classes) but the training data has no labels`);
+    if (spec.labelDropout) batch.y = dropLabels(batch.y!, spec.labelDropout, nullLabel(spec), rng.fork(0xd0));
     const feeds: Record<string, E.HostArray> = { x0: batch.x, ...drawNoise(cfg.objective, cfg.batch, dim, rng, cfg.objectiveOptions), ...drawBatch(cfg.objective, spec, sde, cfg.batch, rng, cfg.objectiveOptions) };
     if (spec.classes) feeds.y = BigInt64Array.from(batch.y!, (v) => BigInt(v));
     const r = await trainer.trainStep(feeds);
@@ -116,6 +117,11 @@ export async function train(cfg: TrainConfig, data: TrainData, opts: TrainOption
   }
   await save();
   return { params: trainer.params(), emaParams: trainer.params(true), losses, step: trainer.step, stopped };
+}
+
+/** Label dropout for classifier-free guidance: each label becomes `none` with probability p (y [n] → new [n]). */
+export function dropLabels(y: Int32Array, p: number, none: number, rng: Rng): Int32Array {
+  return y.map((k) => (rng.uniform() < p ? none : k));
 }
 
 /** Missing, unexpected or mis-shaped parameters of `found` against the model's `want`. */
