@@ -11,6 +11,8 @@ import { imageGrid } from "../viz/index.ts";
 import { UsageError, choiceOpt, numberOpt } from "./errors.ts";
 import { progressBar } from "./progress.ts";
 import { addSamplerFlags, classLabels, imageShape, samplerOptions } from "./sample.ts";
+import { addShardFlags, chunkBar, shardPlan } from "./shard-flags.ts";
+import { sampleSharded } from "../tasks/shard.ts";
 
 export function registerEvaluate(program: Command): void {
   program.command("classifier")
@@ -42,8 +44,10 @@ export function registerEvaluate(program: Command): void {
     .option("--grid <file.png>", "also write a PNG grid of (up to 100) samples")
     .option("--json", "print a JSON report");
   addSamplerFlags(ev);
+  addShardFlags(ev);
   ev.action(async (f: Record<string, string | boolean | undefined>) => {
     if (!f.samples === !f.score) throw new UsageError("give exactly one of --samples FILE or --score DIR");
+    if (f.samples && f.shards !== undefined) throw new UsageError("--shards splits the sampling of --score; with --samples there is nothing to shard");
     const { classifier, accuracy } = await Classifier.load(String(f.classifier));
     let x: ArrayLike<number>, n: number, range: PixelRange;
     if (f.samples) {
@@ -57,10 +61,18 @@ export function registerEvaluate(program: Command): void {
       const shape = imageShape(src);
       if (!shape || shape.channels !== 1 || shape.height !== 28) throw new UsageError(`${f.score} is not a model of 28×28 grayscale digits`);
       range = shape.range[0] === 0 ? "[0,1]" : "[-1,1]";
-      const bar = progressBar(`sample ${f.sampler}`, 1000, []);
-      const run = await sampleByName(src.model, src.sde, String(f.sampler), { n, seed: numberOpt("--seed", String(f.seed), { int: true, min: 0 })!, options: samplerOptions(String(f.sampler), f), onStep: (i) => bar.update(Math.round(1000 * (1 - i.t / src.sde.T))) });
-      bar.stop();
-      x = run.x;
+      const seed = numberOpt("--seed", String(f.seed), { int: true, min: 0 })!, options = samplerOptions(String(f.sampler), f);
+      const plan = shardPlan(f);
+      if (plan) {
+        const bar = chunkBar(`sample ${f.sampler}`, plan);
+        x = (await sampleSharded({ score: String(f.score), sampler: String(f.sampler), options, n, seed, labels }, plan.shards, plan.run, bar.tick)).x;
+        bar.stop();
+      } else {
+        const bar = progressBar(`sample ${f.sampler}`, 1000, []);
+        const run = await sampleByName(src.model, src.sde, String(f.sampler), { n, seed, options, onStep: (i) => bar.update(Math.round(1000 * (1 - i.t / src.sde.T))) });
+        bar.stop();
+        x = run.x;
+      }
     }
     if (f.grid) await writeFileAtomic(String(f.grid), imageGrid(Float64Array.from({ length: Math.min(n, 100) * 784 }, (_, i) => x[i]!), { channels: 1, height: 28, width: 28, cols: 10, range: range === "[0,1]" ? [0, 1] : [-1, 1] }));
     const q = await sampleQuality(classifier, x, n, range, await openImageSet("mnist", { split: "test" }));

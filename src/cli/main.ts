@@ -7,6 +7,7 @@ import { registerLikelihood } from "./likelihood.ts";
 import { registerPlot } from "./plot.ts";
 import { registerSample } from "./sample.ts";
 import { registerTrain } from "./train.ts";
+import { registerWorker } from "./worker.ts";
 
 const program = new Command("scoregen")
   .description("score-based generative modeling: train, sample, evaluate likelihoods, plot")
@@ -19,6 +20,7 @@ registerLikelihood(program);
 registerPlot(program);
 registerEvaluate(program);
 registerDemo(program);
+registerWorker(program);
 
 try {
   await program.parseAsync(process.argv);
