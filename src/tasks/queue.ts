@@ -66,15 +66,19 @@ export function queueRunner(url: string, o: QueueRunOptions = {}): JobRunner {
     const run = randomBytes(6).toString("hex");
     const idOf = (i: number) => `${run}.${i}`;
     const add = (i: number) => queue.add(jobs[i]!.kind, jobs[i]!, { jobId: idOf(i), attempts, backoff: { type: "fixed", delay: 200 }, removeOnComplete: false, removeOnFail: false });
-    const unreachable = () => new Error(`lost the connection to Redis at ${url} for ${timeoutMs / 1000} s${lastError ? ` (${lastError})` : ""}; nothing was written. Check that redis-server is running and reachable, then run the command again (--redis-timeout sets the wait)`);
+    const unreachable = (why = `for ${timeoutMs / 1000} s`) => new Error(`lost the connection to Redis at ${url} ${why}${lastError ? ` (${lastError})` : ""}; nothing was written. Check that redis-server is running and reachable, then run the command again (--redis-timeout sets the wait)`);
     const results = new Map<number, R>();
     try {
       try {
         await within(queue.waitUntilReady(), timeoutMs, "connect");
+      } catch (e) {
+        throw new Error(`cannot reach Redis at ${url} within ${timeoutMs / 1000} s (${lastError || (e as Error).message}): is redis-server running there? (--redis-timeout sets the wait)`);
+      }
+      try {
         await within(Promise.all(jobs.map((_, i) => add(i))), timeoutMs, "enqueue");
       } catch (e) {
-        if (e instanceof RedisUnreachable) throw new Error(`cannot reach Redis at ${url} within ${timeoutMs / 1000} s${lastError ? ` (${lastError})` : ""}: is redis-server running there? (--redis-timeout sets the wait)`);
-        throw e;
+        lastError ||= (e as Error).message;
+        throw unreachable("while enqueueing the chunks");
       }
       let lastContact = Date.now(), requeued = 0;
       while (results.size < jobs.length) {
