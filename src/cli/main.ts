@@ -8,6 +8,7 @@ import { registerPlot } from "./plot.ts";
 import { registerSample } from "./sample.ts";
 import { registerTrain } from "./train.ts";
 import { registerWorker } from "./worker.ts";
+import { registerExport } from "./export.ts";
 
 const program = new Command("scoregen")
   .description("score-based generative modeling: train, sample, evaluate likelihoods, plot")
@@ -21,6 +22,7 @@ registerPlot(program);
 registerEvaluate(program);
 registerDemo(program);
 registerWorker(program);
+registerExport(program);
 
 try {
   await program.parseAsync(process.argv);
