@@ -71,6 +71,24 @@ describe("sharding over Redis (BullMQ) with 3 worker processes", { skip: SKIP, t
     await assert.rejects(queueRunner(redis.url, { attempts: 2, timeoutS: 10 })(bad), /chunk 0 of 1 failed after 2 attempts: unknown job kind 'no-such-kind'/);
   });
 
+  test("sweep: one training job per grid point on the workers, each into its subfolder, and a table of final loss and held-out NLL", async () => {
+    const out = join(dir, "sweep");
+    const r = await scoregen(["sweep", "--redis", redis.url, "--grid", '{"lr":[2e-3,5e-4],"batch":[32],"hidden":[8],"layers":[1]}', "--data", "moons", "--out", out, "--steps", "12", "--heldout", "20", "--json"]).exited;
+    assert.equal(r.code, 0, r.stderr);
+    const rows = JSON.parse(r.stdout) as { lr: number; finalLoss: number; heldOutNll: number; trueNll: number; run: string; step: number }[];
+    assert.deepEqual(rows.map((x) => x.lr), [2e-3, 5e-4]);
+    for (const row of rows) {
+      assert.equal(row.run, join(out, `lr=${row.lr}_batch=32_hidden=8_layers=1`));
+      const cfg = JSON.parse(await readFile(join(row.run, "config.json"), "utf8"));
+      assert.equal(cfg.config.optimizer.lr, row.lr);
+      const losses = (await readFile(join(row.run, "loss.csv"), "utf8")).trim().split("\n").slice(1).map((l) => Number(l.split(",")[1]));
+      assert.equal(losses.length, 12);
+      assert.ok(Math.abs(row.finalLoss - losses.reduce((a, b) => a + b, 0) / 12) < 1e-6, "final loss is not the mean of the run's logged losses");
+      assert.ok(Number.isFinite(row.heldOutNll) && row.trueNll > 1 && row.trueNll < 2.5, `NLL ${row.heldOutNll}, true ${row.trueNll}`);
+    }
+    assert.deepEqual(JSON.parse(await readFile(join(out, "sweep.json"), "utf8")).results.length, 2);
+  });
+
   test("Redis killed mid-run: the command fails with a clear message and writes no file", async () => {
     const out = join(dir, "lost.json");
     const live = workers.filter((w) => w.proc.exitCode === null && w.proc.signalCode === null);

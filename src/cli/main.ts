@@ -9,6 +9,7 @@ import { registerSample } from "./sample.ts";
 import { registerTrain } from "./train.ts";
 import { registerWorker } from "./worker.ts";
 import { registerExport } from "./export.ts";
+import { registerSweep } from "./sweep.ts";
 
 const program = new Command("scoregen")
   .description("score-based generative modeling: train, sample, evaluate likelihoods, plot")
@@ -23,6 +24,7 @@ registerEvaluate(program);
 registerDemo(program);
 registerWorker(program);
 registerExport(program);
+registerSweep(program);
 
 try {
   await program.parseAsync(process.argv);

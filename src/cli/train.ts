@@ -10,7 +10,7 @@ import { type TrainConfig, loadRun, train } from "../tasks/train.ts";
 import { UsageError, choiceOpt, numberOpt } from "./errors.ts";
 import { progressBar } from "./progress.ts";
 
-interface TrainFlags {
+export interface TrainFlags {
   data: string; sde: string; loss: string; steps: string; out: string; batch?: string; lr?: string; warmup: string;
   clip: string; ema: string; seed: string; hidden: string; layers: string; param: string; checkpointEvery?: string; resume?: boolean; json?: boolean;
   model?: string; range: string; flip?: boolean; dequantize?: boolean; size?: string; labels?: string; conditional?: boolean;
@@ -86,11 +86,12 @@ async function runTrain(f: TrainFlags): Promise<void> {
   }
 }
 
-function imageOptions(f: TrainFlags): ImageDataOptions {
+export function imageOptions(f: TrainFlags): ImageDataOptions {
   return { range: choiceOpt("--range", f.range, ["[-1,1]", "[0,1]"] as const), flip: f.flip ?? false, dequantize: f.dequantize ?? false, size: numberOpt("--size", f.size, { int: true, min: 1 }), labels: f.labels };
 }
 
-function configFromFlags(f: TrainFlags, data: SourcedData, dataOpts: ImageDataOptions): TrainConfig {
+/** The run config that `train`'s flags describe (also used by `sweep` for each grid point). */
+export function configFromFlags(f: TrainFlags, data: SourcedData, dataOpts: ImageDataOptions): TrainConfig {
   const kind = data.images ? "images" : "points";
   const d = DEFAULTS[kind];
   const clip = numberOpt("--clip", f.clip, { min: 0 })!, ema = numberOpt("--ema", f.ema, { min: 0, max: 1 })!;
