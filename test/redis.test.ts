@@ -66,6 +66,17 @@ describe("sharding over Redis (BullMQ) with 3 worker processes", { skip: SKIP, t
     assert.ok((await readFile(join(dir, "killed.json"))).equals(reference), "output after a worker crash differs from the in-process output");
   });
 
+  test("sharded likelihood through the queue equals the in-process run with the same seed and chunking", async () => {
+    const pts = join(dir, "points.json");
+    await writeFile(pts, JSON.stringify([[-2, 0.1], [2.2, 1], [0.5, 0.5], [-1.5, -0.4], [1.8, 1.6]]));
+    const args = ["likelihood", "--score", score, "--input", pts, "--divergence", "hutchinson", "--seed", "3", "--shards", "2", "--json"];
+    const [local, queued] = await Promise.all([scoregen(args).exited, scoregen([...args, "--redis", redis.url]).exited]);
+    assert.equal(local.code, 0, local.stderr);
+    assert.equal(queued.code, 0, queued.stderr);
+    assert.equal(queued.stdout, local.stdout);
+    assert.equal(JSON.parse(local.stdout).logp.length, 5);
+  });
+
   test("a chunk that fails on every attempt fails the run with the chunk's error", async () => {
     const bad = [{ kind: "no-such-kind", chunk: 0 }] as unknown as ChunkJob[];
     await assert.rejects(queueRunner(redis.url, { attempts: 2, timeoutS: 10 })(bad), /chunk 0 of 1 failed after 2 attempts: unknown job kind 'no-such-kind'/);
