@@ -77,9 +77,9 @@ export interface Child {
   exited: Promise<{ code: number | null; stdout: string; stderr: string }>;
 }
 
-/** Spawns `scoregen ARGS` (killed after `limitMs` so no test can hang). */
-export function scoregen(args: string[], limitMs = 180000): Child {
-  const proc = spawn(process.execPath, ["--import", "tsx", MAIN, ...args], { env: { ...process.env, SCOREGEN_DEBUG: "" }, stdio: ["ignore", "pipe", "pipe"] });
+/** Spawns `scoregen ARGS` with extra environment variables (killed after `limitMs` so no test can hang). */
+export function scoregen(args: string[], limitMs = 180000, env: Record<string, string> = {}): Child {
+  const proc = spawn(process.execPath, ["--import", "tsx", MAIN, ...args], { env: { ...process.env, SCOREGEN_DEBUG: "", ...env }, stdio: ["ignore", "pipe", "pipe"] });
   let stdout = "", stderr = "";
   const listeners = new Set<() => void>();
   proc.stdout!.on("data", (d) => { stdout += d; for (const l of listeners) l(); });
