@@ -113,4 +113,17 @@ describe("sharding over Redis (BullMQ) with 3 worker processes", { skip: SKIP, t
     const left = (await readdir(dir)).filter((f) => f.includes("lost"));
     assert.deepEqual(left, [], "a partial or temporary output file was left behind");
   });
+
+  test("Redis restarted without its data mid-run: the lost chunks are queued again and the output bytes are unchanged", async () => {
+    redis = await startRedis(REDIS!, redis.port);
+    const live = workers.filter((w) => w.proc.exitCode === null && w.proc.signalCode === null);
+    const from = live.map((w) => w.out().length);
+    const cmd = scoregen([...SAMPLE, "--score", score, "--redis", redis.url, "--redis-timeout", "30", "--out", join(dir, "restarted.json")]);
+    await Promise.any(live.map((w, k) => w.waitFor(/start \S+ sample/, from[k])));
+    redis.proc.kill("SIGKILL");
+    redis = await startRedis(REDIS!, redis.port);
+    const r = await cmd.exited;
+    assert.equal(r.code, 0, r.stderr);
+    assert.ok((await readFile(join(dir, "restarted.json"))).equals(reference), "output after a Redis restart differs from the in-process output");
+  });
 });

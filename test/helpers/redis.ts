@@ -45,10 +45,10 @@ function ping(port: number): Promise<boolean> {
 
 export interface RedisServer { url: string; port: number; proc: ChildProcess; stop(): Promise<void> }
 
-/** Starts redis-server on a free loopback port (no RDB/AOF, temp folder); resolves once it answers PING. */
-export async function startRedis(bin: string): Promise<RedisServer> {
+/** Starts redis-server on `port` or a free loopback port (no RDB/AOF, temp folder); resolves once it answers PING. */
+export async function startRedis(bin: string, port?: number): Promise<RedisServer> {
   const dir = await mkdtemp(join(tmpdir(), "scoregen-redis-"));
-  const port = await freePort();
+  port ??= await freePort();
   const proc = spawn(bin, ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", dir, "--daemonize", "no"], { stdio: "ignore" });
   const deadline = Date.now() + 10000;
   while (!(await ping(port))) {
