@@ -74,11 +74,17 @@ export function queueRunner(url: string, o: QueueRunOptions = {}): JobRunner {
       } catch (e) {
         throw new Error(`cannot reach Redis at ${url} within ${timeoutMs / 1000} s (${lastError || (e as Error).message}): is redis-server running there? (--redis-timeout sets the wait)`);
       }
-      try {
-        await within(Promise.all(jobs.map((_, i) => add(i))), timeoutMs, "enqueue");
-      } catch (e) {
-        lastError ||= (e as Error).message;
-        throw unreachable("while enqueueing the chunks");
+      // Adding a job id twice is a no-op, so an enqueue cut short by a lost connection is simply repeated.
+      const since = Date.now();
+      for (;;) {
+        try {
+          await within(Promise.all(jobs.map((_, i) => add(i))), Math.min(timeoutMs, 5000), "enqueue");
+          break;
+        } catch (e) {
+          lastError ||= (e as Error).message;
+          if (Date.now() - since > timeoutMs) throw unreachable("while enqueueing the chunks");
+          await sleep(200);
+        }
       }
       let lastContact = Date.now(), requeued = 0;
       while (results.size < jobs.length) {
