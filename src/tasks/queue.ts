@@ -65,7 +65,7 @@ export function queueRunner(url: string, o: QueueRunOptions = {}): JobRunner {
     queue.on("error", (e: Error) => { lastError = e.message; });
     const run = randomBytes(6).toString("hex");
     const idOf = (i: number) => `${run}.${i}`;
-    const add = (i: number) => queue.add(jobs[i]!.kind, jobs[i]!, { jobId: idOf(i), attempts, backoff: { type: "fixed", delay: 200 }, removeOnComplete: false, removeOnFail: false });
+    const add = (i: number) => queue.add(jobs[i]!.kind, jobs[i]!, { jobId: idOf(i), attempts, backoff: { type: "fixed", delay: 200 }, removeOnComplete: { age: 86400 }, removeOnFail: { age: 86400 } });
     const unreachable = (why = `for ${timeoutMs / 1000} s`) => new Error(`lost the connection to Redis at ${url} ${why}${lastError ? ` (${lastError})` : ""}; nothing was written. Check that redis-server is running and reachable, then run the command again (--redis-timeout sets the wait)`);
     const results = new Map<number, R>();
     try {
