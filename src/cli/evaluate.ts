@@ -14,6 +14,8 @@ import { UsageError, choiceOpt, numberOpt, seedOpt } from "./errors.ts";
 import { checkDistinct, checkExtension } from "./validate.ts";
 import { progressBar } from "./progress.ts";
 import { addSamplerFlags, checkSampleMemory, classLabels, imageShape, samplerOptions } from "./sample.ts";
+import { addShardFlags, chunkBar, shardPlan } from "./shard-flags.ts";
+import { sampleSharded } from "../tasks/shard.ts";
 
 interface ClassifierFlags { out: string; steps: string; seed: string; json?: boolean; noiseConditional?: boolean; sde: string; data: string; batch?: string; lr: string; width?: string }
 
@@ -73,10 +75,12 @@ export function registerEvaluate(program: Command): void {
     .option("--grid <file.png>", "also write a PNG grid of (up to 100) samples")
     .option("--json", "print a JSON report");
   addSamplerFlags(ev);
+  addShardFlags(ev);
   ev.action(async (f: Record<string, string | boolean | undefined>) => {
     if (!f.samples === !f.score) throw new UsageError("give exactly one of --samples FILE or --score DIR");
     if (f.grid) checkExtension("--grid", String(f.grid), [".png"]);
     checkDistinct({ "--grid": f.grid as string | undefined }, { "--samples": f.samples as string | undefined });
+    if (f.samples && f.shards !== undefined) throw new UsageError("--shards splits the sampling of --score; with --samples there is nothing to shard");
     const { classifier, accuracy } = await Classifier.load(String(f.classifier));
     let x: ArrayLike<number>, n: number, range: PixelRange;
     if (f.samples) {
@@ -91,10 +95,18 @@ export function registerEvaluate(program: Command): void {
       const shape = imageShape(src);
       if (!shape || shape.channels !== 1 || shape.height !== 28) throw new UsageError(`${f.score} is not a model of 28×28 grayscale digits`);
       range = shape.range[0] === 0 ? "[0,1]" : "[-1,1]";
-      const bar = progressBar(`sample ${f.sampler}`, 1000, []);
-      const run = await sampleByName(src.model, src.sde, String(f.sampler), { n, seed: seedOpt("--seed", String(f.seed)), options: samplerOptions(String(f.sampler), f), onStep: (i) => bar.update(Math.round(1000 * (1 - i.t / src.sde.T))) });
-      bar.stop();
-      x = run.x;
+      const seed = seedOpt("--seed", String(f.seed)), options = samplerOptions(String(f.sampler), f);
+      const plan = shardPlan(f);
+      if (plan) {
+        const bar = chunkBar(`sample ${f.sampler}`, plan);
+        x = (await sampleSharded({ score: String(f.score), sampler: String(f.sampler), options, n, seed, labels }, plan.shards, plan.run, bar.tick)).x;
+        bar.stop();
+      } else {
+        const bar = progressBar(`sample ${f.sampler}`, 1000, []);
+        const run = await sampleByName(src.model, src.sde, String(f.sampler), { n, seed, options, onStep: (i) => bar.update(Math.round(1000 * (1 - i.t / src.sde.T))) });
+        bar.stop();
+        x = run.x;
+      }
     }
     if (f.grid) await writeFileAtomic(String(f.grid), imageGrid(Float64Array.from({ length: Math.min(n, 100) * 784 }, (_, i) => x[i]!), { channels: 1, height: 28, width: 28, cols: 10, range: range === "[0,1]" ? [0, 1] : [-1, 1] }));
     const q = await sampleQuality(classifier, x, n, range, await openImageSet("mnist", { split: "test" }));

@@ -12,11 +12,13 @@ import { progressBar } from "./progress.ts";
 import { UsageError, choiceOpt, numberOpt, seedOpt } from "./errors.ts";
 import { checkSampleMemory } from "./sample.ts";
 import { checkDistinct, checkExtension } from "./validate.ts";
+import { addShardFlags, chunkBar, shardPlan } from "./shard-flags.ts";
+import { likelihoodSharded } from "../tasks/shard.ts";
 
-interface LikFlags { score: string; input?: string; data?: string; n: string; dataSeed: string; repeats: string; sde?: string; divergence: string; probe: string; probes: string; rtol: string; atol: string; eps: string; seed: string; latent?: string; ema: boolean; json?: boolean }
+interface LikFlags extends Record<string, unknown> { score: string; input?: string; data?: string; n: string; dataSeed: string; repeats: string; sde?: string; divergence: string; probe: string; probes: string; rtol: string; atol: string; eps: string; seed: string; latent?: string; ema: boolean; json?: boolean }
 
 export function registerLikelihood(program: Command): void {
-  program.command("likelihood")
+  const cmd = program.command("likelihood")
     .description("log p(x) per point by the probability-flow ODE and the instantaneous change of variables")
     .requiredOption("--score <dir|oracle:spec.json>", "a training-run folder, or oracle:SPEC.json")
     .option("--input <file>", "points to evaluate (.json array of points, or .csv)")
@@ -34,8 +36,9 @@ export function registerLikelihood(program: Command): void {
     .option("--seed <n>", "seed of the Hutchinson probes", "0")
     .option("--latent <file>", "also write the latent codes z = x(T) (.json/.csv)")
     .option("--no-ema", "use the raw parameters instead of their EMA")
-    .option("--json", "print {\"logp\":[…],\"bpd\":[…],\"nfe\":N}")
-    .action(async (f: LikFlags) => runLikelihood(f));
+    .option("--json", "print {\"logp\":[…],\"bpd\":[…],\"nfe\":N}");
+  addShardFlags(cmd);
+  cmd.action(async (f: LikFlags) => runLikelihood(f));
 }
 
 async function runLikelihood(f: LikFlags): Promise<void> {
@@ -44,20 +47,30 @@ async function runLikelihood(f: LikFlags): Promise<void> {
   const n = numberOpt("--n", f.n, { int: true, min: 1 })!;
   const src = await openScoreSource(f.score, f.sde, { ema: f.ema });
   checkSampleMemory("--n", n, src.model.dim, 2);
-  if (f.data === "mnist") return runImageBpd(f, src);
+  if (f.data === "mnist") {
+    if (f.shards !== undefined) throw new UsageError("--shards splits points (--input FILE or a 2-D --data NAME); --data mnist runs in one process");
+    return runImageBpd(f, src);
+  }
   if (!f.input === !f.data) throw new UsageError("give exactly one of --input FILE or --data NAME");
   const truth = f.data ? toy2d(f.data) : undefined;
   const pts = truth ? asPoints(truth.sample(n, new Rng(seedOpt("--data-seed", f.dataSeed))), 2) : await readPointsFile(f.input!);
   if (pts.dim !== src.model.dim) throw new UsageError(`${f.input ?? f.data} holds points of dimension ${pts.dim}, but the model is for dimension ${src.model.dim}`);
   const t0 = performance.now();
-  const r = await logLikelihood(src.model, src.sde, pts.data, pts.n, {
+  const options = {
     divergence: choiceOpt("--divergence", f.divergence, ["auto", "exact", "hutchinson"] as const),
     probe: choiceOpt("--probe", f.probe, ["rademacher", "gaussian"] as const),
     probes: numberOpt("--probes", f.probes, { int: true, min: 1, max: 1e5 }),
     rtol: numberOpt("--rtol", f.rtol, { min: 0, minExclusive: true, max: 1 }), atol: numberOpt("--atol", f.atol, { min: 0, minExclusive: true, max: 1 }),
     eps: numberOpt("--eps", f.eps, { min: 0, minExclusive: true, max: src.sde.T, maxExclusive: true }),
-    rng: new Rng(seedOpt("--seed", f.seed)),
-  });
+  };
+  const seed = seedOpt("--seed", f.seed);
+  const plan = shardPlan(f);
+  let r: { logp: Float64Array; bpd: Float64Array; z: Float64Array; nfe: number };
+  if (plan) {
+    const bar = chunkBar("likelihood", plan);
+    r = await likelihoodSharded({ score: f.score, sde: f.sde, ema: f.ema, points: pts.data, n: pts.n, seed, options }, plan.shards, plan.run, bar.tick);
+    bar.stop();
+  } else r = await logLikelihood(src.model, src.sde, pts.data, pts.n, { ...options, rng: new Rng(seed) });
   if (f.latent) await writePointsFile(f.latent, asPoints(r.z, pts.dim));
   const seconds = (performance.now() - t0) / 1000;
   const mean = (a: Float64Array) => a.reduce((s, v) => s + v, 0) / a.length;

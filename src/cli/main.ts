@@ -9,6 +9,9 @@ import { registerLikelihood } from "./likelihood.ts";
 import { registerPlot } from "./plot.ts";
 import { registerSample } from "./sample.ts";
 import { registerTrain } from "./train.ts";
+import { registerWorker } from "./worker.ts";
+import { registerExport } from "./export.ts";
+import { registerSweep } from "./sweep.ts";
 
 const program = new Command("scoregen")
   .description("score-based generative modeling: train, sample, evaluate likelihoods, plot")
@@ -22,6 +25,9 @@ registerPlot(program);
 registerEvaluate(program);
 registerControl(program);
 registerDemo(program);
+registerWorker(program);
+registerExport(program);
+registerSweep(program);
 
 try {
   await program.parseAsync(process.argv);

@@ -6,7 +6,7 @@ import { writeFileAtomic } from "../io/files.ts";
 import { Rng } from "../rng.ts";
 import { SAMPLERS, SAMPLER_NAMES, getSampler, type AnySamplerOptions } from "../sampling/registry.ts";
 import { SDE_NAMES } from "../sde/index.ts";
-import { sampleByName } from "../tasks/sample.ts";
+import { type SampleRun, sampleByName } from "../tasks/sample.ts";
 import { guidedModel } from "../tasks/control.ts";
 import { openScoreSource, type ScoreSource } from "../tasks/sources.ts";
 import { encodeNpy } from "../io/npy.ts";
@@ -14,6 +14,8 @@ import { encodeGif, imageGrid, pathsFromFrames, pointCloudGif, renderImageGrid, 
 import { UsageError, choiceOpt, numberOpt, seedOpt } from "./errors.ts";
 import { checkDistinct, checkExtension, checkMemory } from "./validate.ts";
 import { progressBar } from "./progress.ts";
+import { addShardFlags, chunkBar, shardPlan } from "./shard-flags.ts";
+import { sampleSharded } from "../tasks/shard.ts";
 
 /** Every sampler option, as --kebab-case flags; each sampler accepts the subset its registry entry lists. */
 const SAMPLER_FLAGS = [...new Map(Object.values(SAMPLERS).flatMap((s) => s.options).map((o) => [o.name, o])).values()];
@@ -39,6 +41,7 @@ export function registerSample(program: Command): void {
     .option("--no-ema", "use the raw parameters instead of their EMA")
     .option("--json", "print a JSON summary");
   addSamplerFlags(cmd);
+  addShardFlags(cmd);
   cmd.action(async (f: Record<string, string | boolean | undefined>) => runSample(f));
 }
 
@@ -102,12 +105,23 @@ async function runSample(f: Record<string, string | boolean | undefined>): Promi
   if (!image && (ext === ".npy" || f.npy)) throw new UsageError(".npy output is for image models; write points as .json or .csv");
   if (!image && !twoD && (ext === ".png" || f.gif || f.trajectories)) throw new UsageError(`PNG plots, --gif and --trajectories need 2-D points or images; this model has dimension ${src.model.dim}`);
   if (image && f.trajectories) throw new UsageError("--trajectories is for 2-D points; use --gif to watch images form");
-  const bar = progressBar(`sample ${sampler}`, 1000, ["nfe"]);
-  const run = await sampleByName(model, src.sde, sampler, {
-    n, seed, options, frames: f.gif || f.trajectories ? 60 : 0, xT: start?.data,
-    onStep: (i) => bar.update(Math.round(1000 * (1 - i.t / src.sde.T)), { nfe: model.nfe }),
-  });
-  bar.stop();
+  const plan = shardPlan(f);
+  if (plan && (f.classifier !== undefined || f.cfg !== undefined)) throw new UsageError("--shards does not carry guidance to the workers yet; drop --classifier/--cfg or --shards");
+  if (plan && (f.gif || f.trajectories)) throw new UsageError("--gif and --trajectories follow one process's sampler steps; drop them or --shards");
+  let run: Pick<SampleRun, "x" | "nfe" | "frames" | "times" | "seconds">;
+  if (plan) {
+    const bar = chunkBar(`sample ${sampler}`, plan), t0 = performance.now();
+    const r = await sampleSharded({ score: String(f.score), sde: f.sde as string | undefined, ema: f.ema !== false, sampler, options, n, seed, labels, xT: start?.data }, plan.shards, plan.run, bar.tick);
+    bar.stop();
+    run = { ...r, frames: [], times: [], seconds: (performance.now() - t0) / 1000 };
+  } else {
+    const bar = progressBar(`sample ${sampler}`, 1000, ["nfe"]);
+    run = await sampleByName(model, src.sde, sampler, {
+      n, seed, options, frames: f.gif || f.trajectories ? 60 : 0, xT: start?.data,
+      onStep: (i) => bar.update(Math.round(1000 * (1 - i.t / src.sde.T)), { nfe: model.nfe }),
+    });
+    bar.stop();
+  }
   if (image) {
     if (ext === ".png") await writeFileAtomic(out, imageGrid(run.x, { ...image, title: `${sampler}: ${n} samples` }));
     else if (ext === ".npy") await writeFileAtomic(out, encodeNpy(run.x, [n, image.channels, image.height, image.width]));
@@ -121,7 +135,7 @@ async function runSample(f: Record<string, string | boolean | undefined>): Promi
   // a few paths show stochastic motion; deterministic (ODE/DDIM) paths stay readable in larger numbers
   const paths = Math.min(n, ["ode", "ddim", "dpmpp-2m", "dpmpp-2s", "heun"].includes(sampler) ? 40 : 10);
   if (f.trajectories) await writeFileAtomic(String(f.trajectories), trajectoryPlot(pathsFromFrames(run.frames.map((x) => x.subarray(0, 2 * paths))), { logDensity: logDensityOf(src), title: `${sampler} trajectories` }));
-  const summary = { out, n, sampler, nfe: run.nfe, seconds: Math.round(run.seconds * 100) / 100, score: src.label };
+  const summary = { out, n, sampler, nfe: run.nfe, seconds: Math.round(run.seconds * 100) / 100, score: src.label, ...(plan ? { shards: plan.shards, where: plan.where } : {}) };
   if (f.json) console.log(JSON.stringify(summary));
   else console.log(`wrote ${n} samples to ${out} (${sampler}, ${run.nfe} score evaluations, ${summary.seconds} s)`);
 }

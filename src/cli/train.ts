@@ -13,7 +13,7 @@ import { progressBar } from "./progress.ts";
 import { exitCodeOf, stopOnSignals } from "./signals.ts";
 import { checkMemory } from "./validate.ts";
 
-interface TrainFlags {
+export interface TrainFlags {
   data: string; sde: string; loss: string; steps: string; out: string; batch?: string; lr?: string; warmup: string;
   clip: string; ema: string; seed: string; hidden: string; layers: string; param: string; checkpointEvery?: string; keepCheckpoints: string; resume?: boolean; json?: boolean;
   model?: string; range: string; flip?: boolean; dequantize?: boolean; size?: string; labels?: string; conditional?: boolean; allowChange?: string;
@@ -121,7 +121,7 @@ function report(f: TrainFlags, res: { step: number; stopped: boolean; losses: nu
 }
 
 /** Every flag parsed and range-checked by name, whether or not it will be used (a resumed run checks them too). */
-function parseFlags(f: TrainFlags) {
+export function parseFlags(f: TrainFlags) {
   const clip = numberOpt("--clip", f.clip, { min: 0, max: 1e6 })!, ema = numberOpt("--ema", f.ema, { min: 0, max: 1, maxExclusive: true })!;
   return {
     steps: numberOpt("--steps", f.steps, { int: true, min: 1, max: 1e9 })!,
@@ -141,7 +141,7 @@ function parseFlags(f: TrainFlags) {
     imageOptions: imageOptions(f),
   };
 }
-type Parsed = ReturnType<typeof parseFlags>;
+export type Parsed = ReturnType<typeof parseFlags>;
 
 /** Settings that may change when a run is resumed (with --allow-change); --steps always may. */
 const CHANGEABLE = ["lr", "warmup", "clip", "ema", "checkpoint-every", "keep-checkpoints"] as const;
@@ -217,11 +217,12 @@ function checkBatchMemory(cfg: TrainConfig, data: SourcedData): void {
   checkMemory("--batch", cfg.batch, `a training batch of ${cfg.batch}`, cfg.batch * perSample, cfg.batch * perSample / 8);
 }
 
-function imageOptions(f: TrainFlags): ImageDataOptions {
+export function imageOptions(f: TrainFlags): ImageDataOptions {
   return { range: choiceOpt("--range", f.range, ["[-1,1]", "[0,1]"] as const), flip: f.flip ?? false, dequantize: f.dequantize ?? false, size: numberOpt("--size", f.size, { int: true, min: 1 }), labels: f.labels };
 }
 
-function configFromFlags(f: TrainFlags, p: Parsed, data: SourcedData, dataOpts: ImageDataOptions): TrainConfig {
+/** The run config that `train`'s flags describe (also used by `sweep` for each grid point). */
+export function configFromFlags(f: TrainFlags, p: Parsed, data: SourcedData, dataOpts: ImageDataOptions): TrainConfig {
   const kind = data.images ? "images" : "points";
   const d = DEFAULTS[kind];
   const { clip, ema, param } = p;

@@ -18,10 +18,13 @@ export interface SampleRun {
   seconds: number;
 }
 
-/** `xT` [n·dim]: start from these states at t = T (e.g. latents to decode) instead of prior draws. */
-export async function sampleByName(model: ScoreModel, sde: Sde, sampler: string, opts: { n: number; seed: number; frames?: number; options?: AnySamplerOptions; onStep?: (i: StepInfo) => void; xT?: Float64Array }): Promise<SampleRun> {
+/**
+ * `xT` [n·dim]: start from these states at t = T (e.g. latents to decode) instead of prior draws.
+ * `rng`: the random stream to draw from instead of `new Rng(seed)` (a shard's own stream).
+ */
+export async function sampleByName(model: ScoreModel, sde: Sde, sampler: string, opts: { n: number; seed: number; rng?: Rng; frames?: number; options?: AnySamplerOptions; onStep?: (i: StepInfo) => void; xT?: Float64Array }): Promise<SampleRun> {
   const entry = getSampler(sampler);
-  const rng = new Rng(opts.seed);
+  const rng = opts.rng ?? new Rng(opts.seed);
   const xT = opts.xT ? Float64Array.from(opts.xT) : sde.priorSample(rng.fork(1), opts.n, model.dim);
   const want = opts.frames ?? 0;
   const frames: Float64Array[] = want > 0 ? [xT.slice()] : [];
