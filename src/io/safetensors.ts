@@ -75,11 +75,6 @@ const DTYPES: Record<SafetensorsDtype, DtypeInfo> = {
   BOOL: { size: 1, ctor: Uint8Array },
 };
 
-/** Bytes per element of a dtype. */
-export function dtypeSize(dtype: SafetensorsDtype): number {
-  return DTYPES[dtype].size;
-}
-
 export function isSafetensorsDtype(s: unknown): s is SafetensorsDtype {
   return typeof s === "string" && Object.hasOwn(DTYPES, s);
 }
