@@ -56,9 +56,10 @@ describe("the packed package, installed into an empty project", { concurrency: t
     await stat(join(dir, "node_modules", "scoregen", "dist", "index.js"));
   });
 
-  it("plain Node imports scoregen and scoregen/node, samples a mixture exactly and trains 20 steps", async () => {
+  it("plain Node imports scoregen, scoregen/node and scoregen/web, samples a mixture exactly and trains 20 steps", async () => {
     const { stdout } = await inProject("node", ["use.mjs"]);
-    const r = JSON.parse(stdout) as { nfe: number; fit: { weight: number; mean: number; stdRel: number }; losses: number[]; step: number; score: number[] };
+    const r = JSON.parse(stdout) as { webEntry: boolean; nfe: number; fit: { weight: number; mean: number; stdRel: number }; losses: number[]; step: number; score: number[] };
+    assert.equal(r.webEntry, true, "scoregen/web re-exports the core");
     // ODE samples of the true mixture (n = 2000): weights ±0.04, means ±0.1, stds within 12 %
     assert.ok(r.nfe > 10, `nfe ${r.nfe}`);
     assert.ok(r.fit.weight <= 0.04 && r.fit.mean <= 0.1 && r.fit.stdRel <= 0.12, JSON.stringify(r.fit));
