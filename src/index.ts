@@ -8,4 +8,7 @@ export * as likelihood from "./likelihood/index.ts";
 export * as oracle from "./oracle/index.ts";
 export * as controllable from "./controllable/index.ts";
 export { OBJECTIVES, type Objective, traceLoss, drawBatch, drawNoise } from "./losses/objectives.ts";
-export { mlpSpec, scoreNetSpec, traceNetwork, type ModelSpec } from "./models/registry.ts";
+export { mlpSpec, ncsnppSpec, scoreNetSpec, traceNetwork, type ModelSpec } from "./models/registry.ts";
+export { EngineNetwork } from "./models/network.ts";
+export { train, unlabeled, type TrainConfig, type TrainData, type TrainOptions, type TrainResult, type Batch } from "./tasks/train.ts";
+export { memoryRunStore, type RunStore } from "./tasks/run-store.ts";

@@ -243,7 +243,7 @@ export function configFromFlags(f: TrainFlags, p: Parsed, data: SourcedData, dat
     spec = ncsnppSpec([im.c, im.h, im.w], {}, { parameterization: param, classes, ...(labelDropout ? { labelDropout } : {}) });
   } else {
     const im = data.images;
-    if (!im || im.h !== 28 || im.w !== 28) throw new UsageError(`--model scorenet needs 28×28 images${im ? `, got ${im.h}×${im.w} (pass --size 28)` : ""}`);
+    if (im?.h !== 28 || im.w !== 28) throw new UsageError(`--model scorenet needs 28×28 images${im ? `, got ${im.h}×${im.w} (pass --size 28)` : ""}`);
     spec = scoreNetSpec({ inChannels: im.c }, { parameterization: param, classes, ...(labelDropout ? { labelDropout } : {}) });
   }
   return {

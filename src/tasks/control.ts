@@ -31,7 +31,7 @@ export async function readImages(path: string, g: ImageGeometry, what = "--input
   const per = g.c * g.h * g.w;
   if (extname(path).toLowerCase() === ".npy") {
     const a = decodeNpy(bytes, path);
-    const s = a.shape, n = s.length === 4 ? s[0]! : 1;
+    const s = a.shape;
     const shape = s.length === 4 ? s.slice(1) : s.length === 3 ? s : s.length === 2 ? [1, ...s] : null;
     if (!shape || shape[0] !== g.c || shape[1] !== g.h || shape[2] !== g.w) throw new Error(`${what} ${path} has shape [${s.join(", ")}] but the model needs images [N, ${g.c}, ${g.h}, ${g.w}]`);
     return { x: Float64Array.from(a.data), n: a.data.length / per };
