@@ -6,6 +6,8 @@
  * consuming numbers from the parent.
  */
 
+import { logExact, sinCosTurns } from "./exact-math.ts";
+
 const M0 = 0xd2511f53;
 const M1 = 0xcd9e8d57;
 const W0 = 0x9e3779b9;
@@ -76,13 +78,18 @@ export class Rng {
     return (hi * 67108864 + lo + 0.5) / 9007199254740992;
   }
 
-  /** Standard normal by the Box–Muller transform (pairs are used in order). */
+  /**
+   * Standard normal by the Box–Muller transform (pairs are used in order: r·cos 2πu₂, then
+   * r·sin 2πu₂). The logarithm and sine/cosine are computed from correctly rounded IEEE
+   * operations only (src/exact-math.ts), so every JavaScript engine returns the same bits.
+   */
   normal(): number {
     if (this.spareNormal !== null) { const z = this.spareNormal; this.spareNormal = null; return z; }
     const u1 = this.uniform(), u2 = this.uniform();
-    const r = Math.sqrt(-2 * Math.log(u1));
-    this.spareNormal = r * Math.sin(2 * Math.PI * u2);
-    return r * Math.cos(2 * Math.PI * u2);
+    const r = Math.sqrt(-2 * logExact(u1));
+    const [s, c] = sinCosTurns(u2);
+    this.spareNormal = r * s;
+    return r * c;
   }
 
   /** Integer uniform in [0, n). */
