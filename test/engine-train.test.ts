@@ -3,7 +3,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import "../src/node.ts";
 import * as E from "../src/engine/index.ts";
-import { normal, torchDefaultWeight, zeros } from "../src/io/params.ts";
+import { normal, torchDefaultWeight, zeros } from "../src/engine/init.ts";
 import { Rng } from "../src/rng.ts";
 
 test("Adam/AdamW step with warmup, clipping and EMA matches a host reference (float64)", async () => {

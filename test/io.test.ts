@@ -11,9 +11,9 @@ import {
 import { writeFileAtomic, writeJsonAtomic, readJsonFile, readSafetensorsFile, writeSafetensorsFile } from "../src/io/files.ts";
 import {
   computeFans, calculateGain, zeros, ones, normal, uniform, xavierUniform, xavierNormal, kaimingUniform, kaimingNormal,
-  varianceScaling, torchDefaultWeight, torchDefaultBias, saveCheckpoint, loadCheckpoint, paramCount, cloneParams,
-  type ParamTree,
-} from "../src/io/params.ts";
+  varianceScaling, torchDefaultWeight, torchDefaultBias, paramCount, cloneParams, type ParamTree,
+} from "../src/engine/init.ts";
+import { saveCheckpoint, loadCheckpoint } from "../src/io/params.ts";
 
 async function tempDir(): Promise<string> {
   return mkdtemp(join(tmpdir(), "scoregen-io-"));

@@ -11,7 +11,7 @@ import { EngineNetwork } from "../src/models/network.ts";
 import { mlpSpec } from "../src/models/registry.ts";
 import { mixtureOracle } from "../src/oracle/index.ts";
 import { Rng } from "../src/rng.ts";
-import type { ParamTree } from "../src/io/params.ts";
+import type { ParamTree } from "../src/engine/init.ts";
 import { asScoreModel, ncsnSigmas, sdeByName } from "../src/sde/index.ts";
 import { train, unlabeled } from "../src/tasks/train.ts";
 

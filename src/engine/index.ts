@@ -8,3 +8,5 @@ export { toOnnx, type ProgramSpec, OPSET } from "./lower.ts";
 export { compile, Program, setBackend, getBackend, clearProgramCache, type Backend, type BackendSession, type RunResult } from "./runtime.ts";
 export { ParamScope, paramFeed, type Init, type ParamSpec } from "./params.ts";
 export { Trainer, type OptimizerConfig } from "./optim.ts";
+export * as init from "./init.ts";
+export type { Param, ParamArray, ParamDtype, ParamTree } from "./init.ts";

@@ -8,7 +8,7 @@
  * t = step + 1, as in score_sde's optimization_manager. EMA: θ̄ ← d_t·θ̄ + (1 − d_t)·θ with the
  * usual warm-up d_t = min(d, (1 + t)/(10 + t)), so early averages do not cling to the initialization.
  */
-import type { ParamTree } from "../io/params.ts";
+import type { ParamTree } from "./init.ts";
 import { grad } from "./autodiff.ts";
 import { add, div, minimum, mul, pow, sqrt, sub, sum } from "./ops.ts";
 import { type ParamScope, type ParamSpec, paramFeed } from "./params.ts";

@@ -3,7 +3,7 @@
  * records each parameter's shape, initializer and whether it is trained, so one model function
  * both defines the program and yields an initialized, seeded parameter tree.
  */
-import type { Param, ParamDtype, ParamTree } from "../io/params.ts";
+import type { Param, ParamDtype, ParamTree } from "./init.ts";
 import type { Rng } from "../rng.ts";
 import { type Tensor, TraceError, fmtShape, input } from "./tensor.ts";
 

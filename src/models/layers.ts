@@ -4,7 +4,7 @@
  * 2020 / Song et al. 2021 (fixed random frequencies W ~ N(0, scale²), not trained).
  */
 import * as E from "../engine/index.ts";
-import { normal, torchDefaultBias, torchDefaultWeight, computeFans } from "../io/params.ts";
+import { normal, torchDefaultBias, torchDefaultWeight, computeFans } from "../engine/init.ts";
 
 export const weightInit: E.Init = (s, r, d) => torchDefaultWeight(s, r, d);
 const biasInit = (fanIn: number): E.Init => (s, r, d) => torchDefaultBias(s, fanIn, r, d);

@@ -4,7 +4,7 @@
  * cached; parameters are fed as inputs, so one compiled program serves any parameter values.
  */
 import * as E from "../engine/index.ts";
-import type { ParamTree } from "../io/params.ts";
+import type { ParamTree } from "../engine/init.ts";
 import type { RawNetwork, Sde } from "../sde/index.ts";
 import { conditionFor, dataDim, type ModelSpec, traceNetwork } from "./registry.ts";
 

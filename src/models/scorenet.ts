@@ -10,7 +10,7 @@
  * spec's parameterization is "eps" with the sign folded into the last layer: out = −h.
  */
 import * as E from "../engine/index.ts";
-import { normal, ones, zeros } from "../io/params.ts";
+import { normal, ones, zeros } from "../engine/init.ts";
 import { conv, convT, dense, gaussianFourier } from "./layers.ts";
 
 export interface ScoreNetConfig {
