@@ -91,9 +91,7 @@ async function handle(req: Request): Promise<unknown> {
     case "benchTrain": {
       const l = await Lab2D.create({ ...(lab?.settings ?? (await import("../../src/web/lab2d.ts")).LAB2D_DEFAULTS), batch: req.batch }, TOY2D["8gaussians"].sample);
       await l.trainStep(); await l.trainStep(); // compile + warm up
-      const t0 = performance.now();
-      for (let i = 0; i < req.steps; i++) await l.trainStep();
-      return { msPerStep: (performance.now() - t0) / req.steps, backend: backendName };
+      return { msPerStep: await medianMs(req.steps, () => l.trainStep()), backend: backendName };
     }
     case "mnistLoad": return loadMnist(req.config, new Uint8Array(req.weights), req.name);
     case "mnistSample": {
@@ -109,11 +107,17 @@ async function handle(req: Request): Promise<unknown> {
       const model = asScoreModel(new EngineNetwork(mnist.spec, mnist.params, mnist.sde, mnist.spec.classes ? new Int32Array(req.n) : undefined), mnist.sde, mnist.spec.parameterization);
       const x = new Rng(1).normals(req.n * dataDim(mnist.spec)) as Float64Array, t = new Float64Array(req.n).fill(0.5);
       await model.score(x, t, req.n);
-      const t0 = performance.now();
-      for (let i = 0; i < req.steps; i++) await model.score(x, t, req.n);
-      return { msPerStep: (performance.now() - t0) / req.steps, backend: backendName };
+      return { msPerStep: await medianMs(req.steps, () => model.score(x, t, req.n)), backend: backendName };
     }
   }
+}
+
+/** Median wall time of `reps` sequential calls, in ms. */
+async function medianMs(reps: number, f: () => Promise<unknown>): Promise<number> {
+  const ts: number[] = [];
+  for (let i = 0; i < reps; i++) { const t0 = performance.now(); await f(); ts.push(performance.now() - t0); }
+  ts.sort((a, b) => a - b);
+  return ts[Math.floor(ts.length / 2)]!;
 }
 
 /** A run folder's config.json + model.safetensors, checked against each other, with EMA weights when present. */
