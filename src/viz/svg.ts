@@ -128,3 +128,38 @@ export function blues(u: number): string {
   const c = (a: number, b: number) => Math.round(a + (b - a) * Math.max(0, Math.min(1, u)));
   return `rgb(${c(255, 8)},${c(255, 69)},${c(255, 148)})`;
 }
+
+/** Options of {@link scoreFieldSvg}. */
+export interface ScoreFieldSvgOptions {
+  /** Square window half-width: the plot covers [−extent, extent]² (default 4). */
+  extent?: number;
+  width?: number;
+  height?: number;
+  /** Diffusion time, shown in the default title. */
+  t?: number;
+  title?: string;
+  /** exp(logDensity) shaded under the arrows on a 60×60 grid. */
+  logDensity?: (x: number, y: number) => number;
+  /** Points drawn faintly under the arrows, row-major n×2. */
+  samples?: ArrayLike<number>;
+}
+
+/**
+ * The score field s(x, t) ≈ ∇ₓ log pₜ(x) as arrows at `points` (row-major n×2, a regular grid of
+ * g×g cells), longest arrow 0.9 of a cell. The page's field panel and `scoregen plot field` draw this.
+ */
+export function scoreFieldSvg(points: ArrayLike<number>, score: ArrayLike<number>, opts: ScoreFieldSvgOptions = {}): string {
+  if (points.length !== score.length || points.length % 2 !== 0) throw new Error(`scoreFieldSvg: points and score must be row-major n×2 of equal length, got ${points.length} and ${score.length}`);
+  const e = opts.extent ?? 4, g = Math.max(1, Math.round(Math.sqrt(points.length / 2)));
+  const title = opts.title ?? `score ∇ₓ log pₜ(x)${opts.t !== undefined ? ` at t = ${Number(opts.t.toPrecision(3))}` : ""}`;
+  const f: Frame = { x: [-e, e], y: [-e, e], width: opts.width ?? 340, height: opts.height ?? 300, title, xlabel: "x₁", ylabel: "x₂" };
+  let body = "";
+  if (opts.logDensity) {
+    const n = 60, v = new Float64Array(n * n);
+    for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) v[i * n + j] = Math.exp(opts.logDensity(-e + (2 * e * (j + 0.5)) / n, e - (2 * e * (i + 0.5)) / n));
+    body += heatLayer(f, v, n);
+  }
+  if (opts.samples) body += pointsLayer(f, opts.samples, { color: "#999", r: 1.2, opacity: 0.5 });
+  body += arrowLayer(f, points, score, ((2 * e) / g) * 0.9);
+  return figure(f, body, "field");
+}

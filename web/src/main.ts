@@ -5,7 +5,7 @@
  */
 import { TOY2D, TOY2D_NAMES } from "../../src/data/toy2d.ts";
 import { SAMPLER_NAMES } from "../../src/sampling/registry.ts";
-import { arrowLayer, figure, type Frame, heatLayer, lineLayer, pointsLayer } from "../../src/viz/svg.ts";
+import { figure, scoreFieldSvg, type Frame, heatLayer, lineLayer, pointsLayer } from "../../src/viz/svg.ts";
 import { LAB2D_DEFAULTS, type Lab2DSettings } from "../../src/web/lab2d.ts";
 import { Rng } from "../../src/rng.ts";
 import type { Reply, Request } from "./protocol.ts";
@@ -93,8 +93,7 @@ function drawLoss(): void {
 async function drawField(): Promise<void> {
   const t = 0.05;
   const r = await call<{ points: Float64Array; score: Float64Array }>({ op: "field", extent, grid: 21, t });
-  const f = frame(`learned score ∇ₓ log pₜ(x), t = ${t}`);
-  $("fieldPlot").innerHTML = figure(f, arrowLayer(f, r.points, r.score, (2 * extent) / 21 * 0.9), "field");
+  $("fieldPlot").innerHTML = scoreFieldSvg(r.points, r.score, { extent, t, title: `learned score ∇ₓ log pₜ(x), t = ${t}` });
 }
 
 async function train(steps = num("steps")): Promise<{ losses: number[]; step: number } | undefined> {
