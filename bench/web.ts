@@ -5,8 +5,8 @@
  * threads: the median ms per 2-D MLP training step (batch 512, the CLI's default for points) and per
  * ScoreNet score evaluation (one sampling step, batch 16, a freshly initialized 28×28 ScoreNet loaded
  * through the page's file picker); the same two figures in Node (onnxruntime-node, 1 and 2 threads);
- * and the time from navigation to the first 2-D sample (engine start, 200 training steps, 500 points
- * by Euler–Maruyama with 100 steps).
+ * and the time from navigation to the first 2-D sample with the page's defaults (engine start, 200
+ * training steps at batch 256, 500 points by Euler–Maruyama and by the ODE with 100 steps).
  */
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -62,7 +62,7 @@ try {
     await page.goto(`${url}?threads=${threads}`);
     await page.evaluate(() => (window as any).playground.ready);
     const readyMs = Date.now() - t0;
-    await page.evaluate(() => { const p = (window as any).playground; p.set("batch", "512"); p.set("sampleSteps", "100"); });
+    await page.evaluate(() => { const p = (window as any).playground; p.set("sampleSteps", "100"); });
     await page.evaluate(() => (window as any).playground.train(200));
     await page.evaluate(() => (window as any).playground.sample(500, 1));
     const firstSample = Date.now() - t0;

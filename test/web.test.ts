@@ -27,10 +27,13 @@ import { serveStatic } from "../web/serve.ts";
 import { launchChromium } from "./helpers/browser.ts";
 import { NORMAL_KAT, NORMAL_KAT_SEED, float64Hex } from "./helpers/rng-kat.ts";
 
+// @sparticuz/chromium ships a Linux x64 binary only.
+const skip = process.platform === "linux" && process.arch === "x64" ? false : "needs Linux x64 (the @sparticuz/chromium binary)";
 let dir: string, server: Server, browser: Browser, page: Page, url: string;
 const pageErrors: string[] = [];
 
 before(async () => {
+  if (skip) return;
   dir = await mkdtemp(join(tmpdir(), "scoregen-web-"));
   await buildSite(join(dir, "site"), { minify: false });
   ({ server, url } = await serveStatic(join(dir, "site"), 0));
@@ -50,14 +53,14 @@ after(async () => {
 const pg = <T>(f: string, ...args: unknown[]): Promise<T> =>
   page.evaluate(({ f, args }) => (window as any).playground[f](...args).then((r: unknown) => (r instanceof Float64Array ? Array.from(r) : r)), { f, args }) as Promise<T>;
 
-test("the page is cross-origin isolated and runs onnxruntime-web with threads", async () => {
+test("the page is cross-origin isolated and runs onnxruntime-web with threads", { skip }, async () => {
   const r = await page.evaluate(() => (window as any).playground.ready);
   assert.equal(r.isolated, true);
   assert.match(r.backend, /^ort-web\/wasm\/\d+$/);
   assert.match(await page.textContent("#status") ?? "", /engine ready: ort-web\/wasm/);
 });
 
-test("normal draws in Chromium equal Node's bit for bit (pinned vector + 4096 draws)", async () => {
+test("normal draws in Chromium equal Node's bit for bit (pinned vector + 4096 draws)", { skip }, async () => {
   const inPage = Float64Array.from(await pg<number[]>("normals", NORMAL_KAT_SEED, 4096 + NORMAL_KAT.length));
   const r = new Rng(NORMAL_KAT_SEED), inNode = new Float64Array(inPage.length);
   for (let i = 0; i < inNode.length; i++) inNode[i] = r.normal();
@@ -65,7 +68,7 @@ test("normal draws in Chromium equal Node's bit for bit (pinned vector + 4096 dr
   assert.deepEqual(float64Hex(inPage), float64Hex(inNode));
 });
 
-test("oracle sampling in the page equals the Node run (same seed) to 1e-12", async () => {
+test("oracle sampling in the page equals the Node run (same seed) to 1e-12", { skip }, async () => {
   const inPage = Float64Array.from(await pg<number[]>("oracleSample", "em", 64, 50, 9, "vp"));
   const sde = sdeByName("vp");
   const inNode = (await sample("em", mixtureOracle(EIGHT_GAUSSIANS, sde), sde, { n: 64, rng: new Rng(9), steps: 50 })).x;
@@ -75,7 +78,7 @@ test("oracle sampling in the page equals the Node run (same seed) to 1e-12", asy
   for (let i = 0; i < inNode.length; i++) assert.ok(Math.abs(inPage[i]! - inNode[i]!) <= 1e-12 * Math.max(1, Math.abs(inNode[i]!)), `coordinate ${i}: page ${inPage[i]} vs node ${inNode[i]}`);
 });
 
-test("a float64 training run in the page reproduces tasks/train.ts in Node (same seed)", async () => {
+test("a float64 training run in the page reproduces tasks/train.ts in Node (same seed)", { skip }, async () => {
   const s: Lab2DSettings = { ...LAB2D_DEFAULTS, dtype: "float64", batch: 64, hidden: 32, layers: 2, seed: 5 };
   const inPage = (await pg<{ losses: number[] }>("trainWith", s, { name: "8gaussians" }, 8)).losses;
   const inNode = (await train(lab2dConfig(s), unlabeled(2, TOY2D["8gaussians"].sample), { steps: 8 })).losses;
@@ -84,7 +87,7 @@ test("a float64 training run in the page reproduces tasks/train.ts in Node (same
   for (let i = 0; i < 8; i++) assert.ok(Math.abs(inPage[i]! - inNode[i]!) <= 1e-12 * Math.abs(inNode[i]!), `step ${i + 1}: page ${inPage[i]} vs node ${inNode[i]}`);
 });
 
-test("training in the page: the loss falls, and sampled points cover all 8 modes of 8gaussians", async () => {
+test("training in the page: the loss falls, and sampled points cover all 8 modes of 8gaussians", { skip }, async () => {
   await page.evaluate(() => { const p = (window as any).playground; p.set("dataset", "8gaussians"); p.set("batch", "128"); p.set("seed", "3"); p.set("sampleSteps", "100"); });
   const r = await pg<{ losses: number[] }>("train", 300);
   assert.equal(r.losses.length, 300);
@@ -112,7 +115,7 @@ test("training in the page: the loss falls, and sampled points cover all 8 modes
   if (process.env.SCOREGEN_SCREENSHOT) await page.screenshot({ path: process.env.SCOREGEN_SCREENSHOT, fullPage: true });
 });
 
-test("errors show a readable message in the page: corrupt safetensors, a model for another data shape", async () => {
+test("errors show a readable message in the page: corrupt safetensors, a model for another data shape", { skip }, async () => {
   const load = (files: { name: string; text: string }[]) => page.evaluate(async (fs) => {
     await (window as any).playground.loadMnist(fs.map((f) => new File([f.text], f.name)));
     const el = document.getElementById("error")!;
@@ -123,5 +126,12 @@ test("errors show a readable message in the page: corrupt safetensors, a model f
   const pointsCfg = imageCfg.replace("[1,28,28]", "[2]");
   assert.match(await load([{ name: "model.safetensors", text: "x" }, { name: "config.json", text: pointsCfg }]), /this model is for data of shape \[2\], not images/);
   assert.match(await load([{ name: "config.json", text: "{" }]), /choose both files of a run folder/);
+  assert.match(await load([{ name: "model.safetensors", text: "x" }, { name: "config.json", text: "{" }]), /config\.json is not valid JSON/);
+  // Asking for WebGPU names why it is not used and what runs instead.
+  const p2 = await browser.newPage();
+  await p2.goto(`${url}?webgpu`);
+  await p2.evaluate(() => (window as any).playground.ready);
+  assert.match(await p2.textContent("#error") ?? "", /WebGPU was requested \(\?webgpu\): WebGPU is (un)?available in this browser.*running on WebAssembly instead/);
+  await p2.close();
   assert.deepEqual(pageErrors, []);
 });

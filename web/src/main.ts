@@ -247,8 +247,9 @@ const params = new URLSearchParams(location.search);
 const isolated = (globalThis as { crossOriginIsolated?: boolean }).crossOriginIsolated === true;
 const threads = Number(params.get("threads") ?? (isolated ? Math.min(navigator.hardwareConcurrency || 1, 8) : 1));
 wire();
-const ready = call<{ backend: string; isolated: boolean; cores: number }>({ op: "init", threads }).then((r) => {
+const ready = call<{ backend: string; isolated: boolean; cores: number; webgpu: string }>({ op: "init", threads }).then((r) => {
   $("status").textContent = `engine ready: ${r.backend}${r.isolated ? " (cross-origin isolated)" : " (not cross-origin isolated: 1 thread)"}`;
+  if (params.has("webgpu")) showError(`WebGPU was requested (?webgpu): ${r.webgpu}; running on WebAssembly instead`);
   return r;
 }, (e: Error) => { showError(`starting the engine: ${e.message}`); throw e; });
 

@@ -12,7 +12,7 @@ import { Rng } from "../../src/rng.ts";
 import { sample as runSampler } from "../../src/sampling/registry.ts";
 import type { ScoreModel } from "../../src/score.ts";
 import { type Sde, asScoreModel, sdeByName } from "../../src/sde/index.ts";
-import { installWebBackend } from "../../src/web.ts";
+import { installWebBackend, webgpuUnavailable } from "../../src/web.ts";
 import { Lab2D, type PointSource, drawnPoints, sampleWithFrames, scoreField } from "../../src/web/lab2d.ts";
 import type { Reply, Request } from "./protocol.ts";
 
@@ -40,7 +40,7 @@ async function handle(req: Request): Promise<unknown> {
     case "init": {
       const base = new URL("./", self.location.href).href;
       backendName = installWebBackend({ threads: req.threads, wasmPaths: base }).name;
-      return { backend: backendName, isolated: (self as { crossOriginIsolated?: boolean }).crossOriginIsolated === true, cores: navigator.hardwareConcurrency };
+      return { backend: backendName, isolated: (self as { crossOriginIsolated?: boolean }).crossOriginIsolated === true, cores: navigator.hardwareConcurrency, webgpu: webgpuUnavailable() };
     }
     case "normals": {
       const r = new Rng(req.seed), z = new Float64Array(req.n);
