@@ -21,7 +21,7 @@ import { scoreNetSpec, traceNetwork } from "../src/models/registry.ts";
 import { Rng } from "../src/rng.ts";
 import { sdeByName } from "../src/sde/index.ts";
 import { LAB2D_DEFAULTS, Lab2D } from "../src/web/lab2d.ts";
-import { launchChromium } from "../test/helpers/browser.ts";
+import { launchChromium, type PageWindow } from "../test/helpers/browser.ts";
 import { buildSite } from "../web/build.ts";
 import { serveStatic } from "../web/serve.ts";
 import { medianMs, round } from "./timing.ts";
@@ -36,16 +36,21 @@ const spec = scoreNetSpec();
 const ps = E.ParamScope.create(spec.dtype);
 traceNetwork(spec, ps, E.input("x", [1, 1, 28, 28]), E.input("c", [1]));
 const params = ps.init(new Rng(0));
-await saveCheckpoint(join(dir, "run"), { params, config: { model: spec, sde: "vp", objective: "dsm", batch: 32, seed: 0 } });
+await saveCheckpoint(join(dir, "run"), {
+  params,
+  config: { model: spec, sde: "vp", objective: "dsm", batch: 32, seed: 0 },
+});
 
 for (const threads of [1, 2]) {
   E.setBackend(nodeBackend({ threads }));
   E.clearProgramCache();
   const lab = await Lab2D.create({ ...LAB2D_DEFAULTS }, TOY2D["8gaussians"].sample);
-  await lab.trainStep(); await lab.trainStep();
+  await lab.trainStep();
+  await lab.trainStep();
   const mlp = await medianMs(() => lab.trainStep(), reps);
   const net = new EngineNetwork(spec, params, sdeByName("vp"));
-  const x = new Rng(1).normals(16 * 784) as Float64Array, t = new Float64Array(16).fill(0.5);
+  const x = new Rng(1).normals(16 * 784) as Float64Array,
+    t = new Float64Array(16).fill(0.5);
   await net.forward(x, t, 16);
   const sn = await medianMs(() => net.forward(x, t, 16), reps);
   rows.push([`Node, onnxruntime-node, ${threads} thread(s)`, String(round(mlp)), String(round(sn)), "–"]);
@@ -60,17 +65,29 @@ try {
     const page = await browser.newPage();
     const t0 = Date.now();
     await page.goto(`${url}?threads=${threads}`);
-    await page.evaluate(() => (window as any).playground.ready);
+    await page.evaluate(() => (window as unknown as PageWindow).playground.ready);
     const readyMs = Date.now() - t0;
-    await page.evaluate(() => { const p = (window as any).playground; p.set("sampleSteps", "100"); });
-    await page.evaluate(() => (window as any).playground.train(200));
-    await page.evaluate(() => (window as any).playground.sample(500, 1));
+    await page.evaluate(() => {
+      const p = (window as unknown as PageWindow).playground;
+      p.set("sampleSteps", "100");
+    });
+    await page.evaluate(() => (window as unknown as PageWindow).playground.train(200));
+    await page.evaluate(() => (window as unknown as PageWindow).playground.sample(500, 1));
     const firstSample = Date.now() - t0;
-    const mlp = await page.evaluate((r) => (window as any).playground.benchTrain(r, 512), reps);
+    const mlp = await page.evaluate((r) => (window as unknown as PageWindow).playground.benchTrain(r, 512), reps);
     await page.setInputFiles("#files", [join(dir, "run", "model.safetensors"), join(dir, "run", "config.json")]);
-    await page.waitForFunction(() => !(document.getElementById("mSample") as HTMLButtonElement).disabled || !document.getElementById("error")!.hidden);
-    const sn = await page.evaluate((r) => (window as any).playground.benchScoreNet(r, 16), reps);
-    rows.push([`Chromium, ${mlp.backend} (WASM, ${threads} thread(s))`, String(round(mlp.msPerStep)), String(round(sn.msPerStep)), `${(firstSample / 1000).toFixed(1)} s (engine ready ${(readyMs / 1000).toFixed(1)} s)`]);
+    await page.waitForFunction(
+      () =>
+        !(document.getElementById("mSample") as HTMLButtonElement).disabled ||
+        !document.getElementById("error")!.hidden,
+    );
+    const sn = await page.evaluate((r) => (window as unknown as PageWindow).playground.benchScoreNet(r, 16), reps);
+    rows.push([
+      `Chromium, ${mlp.backend} (WASM, ${threads} thread(s))`,
+      String(round(mlp.msPerStep)),
+      String(round(sn.msPerStep)),
+      `${(firstSample / 1000).toFixed(1)} s (engine ready ${(readyMs / 1000).toFixed(1)} s)`,
+    ]);
     await page.close();
   }
 } finally {
@@ -78,6 +95,8 @@ try {
   server.close();
   await rm(dir, { recursive: true, force: true });
 }
-console.log("| where | ms / MLP training step (batch 512) | ms / ScoreNet sampling step (batch 16) | first 2-D sample after page load |");
+console.log(
+  "| where | ms / MLP training step (batch 512) | ms / ScoreNet sampling step (batch 16) | first 2-D sample after page load |",
+);
 console.log("| --- | --- | --- | --- |");
 for (const r of rows) console.log(`| ${r.join(" | ")} |`);

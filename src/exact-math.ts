@@ -7,8 +7,8 @@
  */
 
 /** ln 2 split so that e·LN2_HI is exact for |e| < 2^11 (Cody–Waite). */
-const LN2_HI = 0.693147180369123816490;
-const LN2_LO = 1.90821492927058770002e-10;
+const LN2_HI = 0.6931471803691238; // 0x3fe62e42fee00000
+const LN2_LO = 1.9082149292705877e-10;
 const SQRT_HALF = Math.sqrt(0.5); // sqrt is correctly rounded
 
 /** 1/(2k+1) for the atanh series, k = 0..13; divisions are correctly rounded, so these are portable. */
@@ -19,10 +19,22 @@ function splitExponent(x: number): [number, number] {
   let e = 0;
   for (let k = 512; k >= 1; k >>= 1) {
     const p = 2 ** k;
-    if (x < 1 / p) { x *= p; e -= k; } else if (x >= p) { x /= p; e += k; }
+    if (x < 1 / p) {
+      x *= p;
+      e -= k;
+    } else if (x >= p) {
+      x /= p;
+      e += k;
+    }
   }
-  while (x < SQRT_HALF) { x *= 2; e -= 1; }
-  while (x >= Math.SQRT2) { x /= 2; e += 1; }
+  while (x < SQRT_HALF) {
+    x *= 2;
+    e -= 1;
+  }
+  while (x >= Math.SQRT2) {
+    x /= 2;
+    e += 1;
+  }
   return [x, e];
 }
 
@@ -49,9 +61,11 @@ export function logExact(x: number): number {
 const SIN_C: number[] = [];
 const COS_C: number[] = [];
 {
-  let fs = 1, fc = 1;
+  let fs = 1,
+    fc = 1;
   for (let k = 0; k < 12; k++) {
-    SIN_C.push(fs); COS_C.push(fc);
+    SIN_C.push(fs);
+    COS_C.push(fc);
     fs = fs / ((2 * k + 2) * (2 * k + 3));
     fc = fc / ((2 * k + 1) * (2 * k + 2));
   }
@@ -63,8 +77,12 @@ const TWO_PI_LO = 2.4492935982947064e-16;
 /** Taylor series of sin θ and cos θ for |θ| ≤ π/4 (terms to θ^23; truncation < 1e-22). */
 function sinCosSmall(t: number): [number, number] {
   const t2 = t * t;
-  let ps = SIN_C[11]!, pc = COS_C[11]!;
-  for (let k = 10; k >= 0; k--) { ps = ps * -t2 + SIN_C[k]!; pc = pc * -t2 + COS_C[k]!; }
+  let ps = SIN_C[11]!,
+    pc = COS_C[11]!;
+  for (let k = 10; k >= 0; k--) {
+    ps = ps * -t2 + SIN_C[k]!;
+    pc = pc * -t2 + COS_C[k]!;
+  }
   return [t * ps, pc];
 }
 
@@ -81,9 +99,13 @@ export function sinCosTurns(u: number): [number, number] {
   const t = v * TWO_PI_HI + v * TWO_PI_LO;
   const [s, c] = sinCosSmall(t);
   switch (k & 3) {
-    case 0: return [s, c];
-    case 1: return [c, -s];
-    case 2: return [-s, -c];
-    default: return [-c, s];
+    case 0:
+      return [s, c];
+    case 1:
+      return [c, -s];
+    case 2:
+      return [-s, -c];
+    default:
+      return [-c, s];
   }
 }

@@ -7,7 +7,13 @@ import { setBackend } from "./engine/runtime.ts";
 import { type WebBackendOptions, webBackend } from "./web/backend-web.ts";
 
 export * from "./index.ts";
-export { webBackend, defaultWebThreads, isCrossOriginIsolated, webgpuUnavailable, type WebBackendOptions } from "./web/backend-web.ts";
+export {
+  webBackend,
+  defaultWebThreads,
+  isCrossOriginIsolated,
+  webgpuUnavailable,
+  type WebBackendOptions,
+} from "./web/backend-web.ts";
 
 /** Create the WASM backend and make it the default for `compile`; returns it. */
 export function installWebBackend(opts: WebBackendOptions = {}) {

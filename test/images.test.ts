@@ -287,10 +287,10 @@ describe("PNG folders", () => {
       await writePng(join(dir, "good.png"), 3, 3, () => [1, 2, 3, 255]);
       const good = await readFile(join(dir, "good.png"));
       await writeFile(join(dir, "trunc.png"), good.subarray(0, good.length - 20));
-      await assert.rejects(loadPngFolder(dir), (e: Error) => e.message.startsWith(join(dir, "trunc.png") + ": corrupt or truncated PNG"));
+      await assert.rejects(loadPngFolder(dir), (e: Error) => e.message.startsWith(`${join(dir, "trunc.png")}: corrupt or truncated PNG`));
       await rm(join(dir, "trunc.png"));
       await writeFile(join(dir, "fake.png"), "this is text");
-      await assert.rejects(loadPngFolder(dir), (e: Error) => e.message.startsWith(join(dir, "fake.png") + ": not a PNG file (bad signature"));
+      await assert.rejects(loadPngFolder(dir), (e: Error) => e.message.startsWith(`${join(dir, "fake.png")}: not a PNG file (bad signature`));
       const empty = join(dir, "empty");
       await mkdir(empty);
       await assert.rejects(loadPngFolder(empty), /no \.png files found/);

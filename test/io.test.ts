@@ -92,7 +92,7 @@ describe("safetensors", () => {
     assert.equal(json.length, 135);
     const n = 136; // 135 rounded up to a multiple of 8 (8 + n is then a multiple of 8)
     assert.deepEqual([...bytes.subarray(0, 8)], [136, 0, 0, 0, 0, 0, 0, 0]);
-    assert.equal(new TextDecoder().decode(bytes.subarray(8, 8 + n)), json + " ");
+    assert.equal(new TextDecoder().decode(bytes.subarray(8, 8 + n)), `${json} `);
     assert.equal(bytes.length, 8 + n + 20);
     assert.deepEqual([...bytes.subarray(8 + n)], [
       0, 0, 0, 0, 0, 0, 0xf8, 0x3f, // 1.5 as little-endian float64
@@ -156,7 +156,7 @@ describe("safetensors", () => {
       await assert.rejects(readSafetensorsFile(join(dir, "nope.safetensors")), /file not found: .*nope\.safetensors/);
       const bytes = await readFile(p);
       await writeFile(p, bytes.subarray(0, bytes.length - 1));
-      await assert.rejects(readSafetensorsFile(p), (e: Error) => e.message.startsWith(p + ": "));
+      await assert.rejects(readSafetensorsFile(p), (e: Error) => e.message.startsWith(`${p}: `));
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
@@ -331,7 +331,7 @@ describe("checkpoints", () => {
       const ck = await loadCheckpoint(dir, params);
       assert.equal(ck.step, 1234);
       assert.deepEqual(ck.config, config);
-      assert.equal(ck.metadata["format"], "scoregen-checkpoint");
+      assert.equal(ck.metadata.format, "scoregen-checkpoint");
       assert.deepEqual([...ck.params.keys()].sort(), [...params.keys()].sort());
       for (const [k, p] of params) {
         const q = ck.params.get(k)!;

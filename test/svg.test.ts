@@ -19,15 +19,21 @@ import { mixtureOracle } from "../src/oracle/index.ts";
 import { sdeByName } from "../src/sde/index.ts";
 
 /** Dark pixels (all channels < 128) inside and outside a pixel box. */
-function ink(png: Buffer, box: { x0: number; y0: number; x1: number; y1: number }): { inside: number; outside: number } {
+function ink(
+  png: Buffer,
+  box: { x0: number; y0: number; x1: number; y1: number },
+): { inside: number; outside: number } {
   const img = decodePng(png);
-  let inside = 0, outside = 0;
-  for (let y = 0; y < img.height; y++) for (let x = 0; x < img.width; x++) {
-    const o = 4 * (y * img.width + x);
-    if (img.data[o]! < 128 && img.data[o + 1]! < 128 && img.data[o + 2]! < 128) {
-      if (x >= box.x0 && x < box.x1 && y >= box.y0 && y < box.y1) inside++; else outside++;
+  let inside = 0,
+    outside = 0;
+  for (let y = 0; y < img.height; y++)
+    for (let x = 0; x < img.width; x++) {
+      const o = 4 * (y * img.width + x);
+      if (img.data[o]! < 128 && img.data[o + 1]! < 128 && img.data[o + 2]! < 128) {
+        if (x >= box.x0 && x < box.x1 && y >= box.y0 && y < box.y1) inside++;
+        else outside++;
+      }
     }
-  }
   return { inside, outside };
 }
 
@@ -48,19 +54,39 @@ test("ticks are round values covering the range; text is XML-escaped", () => {
 });
 
 test("scoreFieldSvg: each arrow starts at its point and points along the field", () => {
-  const pts = [-1, 0, 1, 0, 0, 1], sc = [1, 0, 0, 2, -3, -3];
+  const pts = [-1, 0, 1, 0, 0, 1],
+    sc = [1, 0, 0, 2, -3, -3];
   const svg = scoreFieldSvg(pts, sc, { extent: 2 });
-  const lines = [...svg.matchAll(/<line x1="([-\d.]+)" y1="([-\d.]+)" x2="([-\d.]+)" y2="([-\d.]+)"\/><polygon/g)].map((m) => m.slice(1).map(Number));
+  const lines = [...svg.matchAll(/<line x1="([-\d.]+)" y1="([-\d.]+)" x2="([-\d.]+)" y2="([-\d.]+)"\/><polygon/g)].map(
+    (m) => m.slice(1).map(Number),
+  );
   assert.equal(lines.length, 3);
   const dirs = lines.map(([x1, y1, x2, y2]) => [Math.sign(Math.round(x2! - x1!)), Math.sign(Math.round(y2! - y1!))]);
   // SVG y grows downwards: +y in data is −y in pixels.
-  assert.deepEqual(dirs, [[1, 0], [0, -1], [-1, 1]]);
+  assert.deepEqual(dirs, [
+    [1, 0],
+    [0, -1],
+    [-1, 1],
+  ]);
   assert.throws(() => scoreFieldSvg([0, 0], [1]), /equal length/);
 });
 
 test("scoreFieldSvgOf a two-Gaussian oracle renders; its PNG has the requested size", async () => {
   const sde = sdeByName("vp");
-  const oracle = mixtureOracle({ weights: [0.5, 0.5], means: [[-1, 0], [1, 0]], stds: [[0.3, 0.3], [0.3, 0.3]] }, sde);
+  const oracle = mixtureOracle(
+    {
+      weights: [0.5, 0.5],
+      means: [
+        [-1, 0],
+        [1, 0],
+      ],
+      stds: [
+        [0.3, 0.3],
+        [0.3, 0.3],
+      ],
+    },
+    sde,
+  );
   const svg = await scoreFieldSvgOf(oracle, 0.1, { nx: 9 });
   assert.match(svg, /score ∇ₓ log pₜ\(x\) at t = 0\.1/);
   const dir = await mkdtemp(join(tmpdir(), "scoregen-svg-"));
@@ -68,7 +94,9 @@ test("scoreFieldSvgOf a two-Gaussian oracle renders; its PNG has the requested s
     await writeFile(join(dir, "f.png"), svgToPng(svg));
     const img = decodePng(await readFile(join(dir, "f.png")));
     assert.deepEqual([img.width, img.height], [560, 520]);
-  } finally { await rm(dir, { recursive: true, force: true }); }
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
 });
 
 test("scoregen plot field writes the SVG (real text) or its PNG", async () => {
@@ -76,7 +104,20 @@ test("scoregen plot field writes the SVG (real text) or its PNG", async () => {
   try {
     await writeFile(join(dir, "mix.json"), JSON.stringify({ weights: [1], means: [[0, 0]], stds: [[1, 1]] }));
     const main = join(import.meta.dirname, "..", "src", "cli", "main.ts");
-    const run = (out: string) => promisify(execFile)(process.execPath, ["--import", "tsx", main, "plot", "field", "--score", `oracle:${join(dir, "mix.json")}`, "--grid", "5", "--out", join(dir, out)]);
+    const run = (out: string) =>
+      promisify(execFile)(process.execPath, [
+        "--import",
+        "tsx",
+        main,
+        "plot",
+        "field",
+        "--score",
+        `oracle:${join(dir, "mix.json")}`,
+        "--grid",
+        "5",
+        "--out",
+        join(dir, out),
+      ]);
     await run("f.svg");
     const svg = await readFile(join(dir, "f.svg"), "utf8");
     assert.match(svg, /^<svg xmlns="http:\/\/www.w3.org\/2000\/svg"/);
@@ -85,5 +126,7 @@ test("scoregen plot field writes the SVG (real text) or its PNG", async () => {
     await run("f.png");
     const img = decodePng(await readFile(join(dir, "f.png")));
     assert.deepEqual([img.width, img.height], [560, 520]);
-  } finally { await rm(dir, { recursive: true, force: true }); }
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
 });

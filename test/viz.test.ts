@@ -357,7 +357,7 @@ describe("html and files", () => {
       assert.equal(base64(b), Buffer.from(b).toString("base64"), `length ${n}`);
     }
     assert.equal(formatMetric(1000), "1000");
-    assert.equal(formatMetric(3.14159265), "3.1416");
+    assert.equal(formatMetric(Math.PI), "3.1416");
     assert.equal(formatMetric(1.5e-7), "1.5e-7");
   });
 
@@ -366,7 +366,7 @@ describe("html and files", () => {
     const html = htmlSummary({
       title: "Run <script>alert(1)</script>",
       subtitle: "a & b",
-      metrics: { "bits/dim <test>": 3.14159265, steps: 1000 },
+      metrics: { "bits/dim <test>": Math.PI, steps: 1000 },
       sections: [{
         heading: "Samples \"x\"",
         text: "first <b>para</b>\n\nsecond",

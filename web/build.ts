@@ -13,15 +13,25 @@ import { fileURLToPath } from "node:url";
 const here = dirname(fileURLToPath(import.meta.url));
 const ORT_FILES = ["ort-wasm-simd-threaded.mjs", "ort-wasm-simd-threaded.wasm"];
 
-export async function buildSite(outDir = resolve(here, "..", "dist-web"), opts: { minify?: boolean } = {}): Promise<string> {
+export async function buildSite(
+  outDir = resolve(here, "..", "dist-web"),
+  opts: { minify?: boolean } = {},
+): Promise<string> {
   const tmp = `${outDir}.tmp-${process.pid}`;
   await rm(tmp, { recursive: true, force: true });
   await mkdir(tmp, { recursive: true });
   try {
     await build({
       entryPoints: { main: join(here, "src/main.ts"), worker: join(here, "src/worker.ts") },
-      outdir: tmp, bundle: true, format: "esm", platform: "browser", target: "es2022",
-      conditions: ["onnxruntime-web-use-extern-wasm"], minify: opts.minify ?? true, sourcemap: true, logLevel: "warning",
+      outdir: tmp,
+      bundle: true,
+      format: "esm",
+      platform: "browser",
+      target: "es2022",
+      conditions: ["onnxruntime-web-use-extern-wasm"],
+      minify: opts.minify ?? true,
+      sourcemap: true,
+      logLevel: "warning",
       // ORT's loader imports its runtime by URL at run time; keep those dynamic imports as they are.
       external: ORT_FILES.map((f) => `./${f}`),
     });
@@ -38,6 +48,9 @@ export async function buildSite(outDir = resolve(here, "..", "dist-web"), opts: 
 }
 
 if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
-  const out = await buildSite(process.argv[2] ? resolve(process.argv[2]) : undefined).catch((e: Error) => { console.error(`build:web failed: ${e.message}`); process.exit(1); });
+  const out = await buildSite(process.argv[2] ? resolve(process.argv[2]) : undefined).catch((e: Error) => {
+    console.error(`build:web failed: ${e.message}`);
+    process.exit(1);
+  });
   console.log(`playground written to ${out}`);
 }

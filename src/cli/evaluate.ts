@@ -55,7 +55,7 @@ export function registerEvaluate(program: Command): void {
       const labels = f.class === undefined ? undefined : classLabels(String(f.class), n);
       const src = await openScoreSource(String(f.score), undefined, { labels });
       const shape = imageShape(src);
-      if (!shape || shape.channels !== 1 || shape.height !== 28) throw new UsageError(`${f.score} is not a model of 28×28 grayscale digits`);
+      if (shape?.channels !== 1 || shape.height !== 28) throw new UsageError(`${f.score} is not a model of 28×28 grayscale digits`);
       range = shape.range[0] === 0 ? "[0,1]" : "[-1,1]";
       const bar = progressBar(`sample ${f.sampler}`, 1000, []);
       const run = await sampleByName(src.model, src.sde, String(f.sampler), { n, seed: numberOpt("--seed", String(f.seed), { int: true, min: 0 })!, options: samplerOptions(String(f.sampler), f), onStep: (i) => bar.update(Math.round(1000 * (1 - i.t / src.sde.T))) });

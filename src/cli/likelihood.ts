@@ -69,7 +69,7 @@ async function runLikelihood(f: LikFlags): Promise<void> {
 /** Held-out MNIST digits in bits/dim (dequantized; Hutchinson divergence), mean ± SE over repeats. */
 async function runImageBpd(f: LikFlags, src: ScoreSource): Promise<void> {
   const shape = src.run?.model.dataShape;
-  if (!shape || shape.join("x") !== "1x28x28") throw new UsageError("--data mnist needs a model trained on 28×28 grayscale images (scoregen train --data mnist)");
+  if (shape?.join("x") !== "1x28x28") throw new UsageError("--data mnist needs a model trained on 28×28 grayscale images (scoregen train --data mnist)");
   const range = ((src.run?.data?.options as { range?: PixelRange } | undefined)?.range ?? "[-1,1]") as PixelRange;
   const images = await openImageSet("mnist", { split: "test", range });
   const bar = progressBar("bits/dim", numberOpt("--repeats", f.repeats, { int: true, min: 1 })!, ["bpd"]);

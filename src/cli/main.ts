@@ -1,4 +1,5 @@
 /** The scoregen command line. Errors print one line (no stack trace; SCOREGEN_DEBUG=1 shows it) and exit 1. */
+import { createRequire } from "node:module";
 import { Command, CommanderError } from "commander";
 import "../node.ts";
 import { registerDemo } from "./demo.ts";
@@ -8,9 +9,12 @@ import { registerPlot } from "./plot.ts";
 import { registerSample } from "./sample.ts";
 import { registerTrain } from "./train.ts";
 
+/** The package's version, read from package.json (two folders up from src/cli/ and from dist/cli/). */
+const { version } = createRequire(import.meta.url)("../../package.json") as { version: string };
+
 const program = new Command("scoregen")
   .description("score-based generative modeling: train, sample, evaluate likelihoods, plot")
-  .version("0.1.0")
+  .version(version)
   .exitOverride()
   .showHelpAfterError("(run with --help for usage)");
 registerTrain(program);

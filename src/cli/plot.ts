@@ -9,10 +9,14 @@ import { numberOpt } from "./errors.ts";
 
 export function registerPlot(program: Command): void {
   const plot = program.command("plot").description("pictures of a 2-D score model");
-  plot.command("field")
+  plot
+    .command("field")
     .description("the score vector field ∇ log p_t at time t, as arrows on a grid")
     .requiredOption("--score <dir|oracle:spec.json>", "a training-run folder, or oracle:SPEC.json")
-    .requiredOption("--out <file.png|file.svg>", "picture to write: PNG, or the SVG itself (real text, as the playground shows it)")
+    .requiredOption(
+      "--out <file.png|file.svg>",
+      "picture to write: PNG, or the SVG itself (real text, as the playground shows it)",
+    )
     .option("--sde <name>", `SDE for an oracle (${SDE_NAMES.join(", ")})`)
     .option("--t <t>", "diffusion time", "0.1")
     .option("--extent <x>", "half-width of the square window", "4")
@@ -20,8 +24,14 @@ export function registerPlot(program: Command): void {
     .action(async (f: { score: string; out: string; sde?: string; t: string; extent: string; grid: string }) => {
       const src = await openScoreSource(f.score, f.sde);
       const t = numberOpt("--t", f.t, { min: 0 })!;
-      const o = { bounds: squareBounds(numberOpt("--extent", f.extent, { min: 0 })!), nx: numberOpt("--grid", f.grid, { int: true, min: 2 }) };
-      await writeFileAtomic(f.out, /\.svg$/i.test(f.out) ? await scoreFieldSvgOf(src.model, t, o) : await scoreFieldPng(src.model, t, o));
+      const o = {
+        bounds: squareBounds(numberOpt("--extent", f.extent, { min: 0 })!),
+        nx: numberOpt("--grid", f.grid, { int: true, min: 2 }),
+      };
+      await writeFileAtomic(
+        f.out,
+        /\.svg$/i.test(f.out) ? await scoreFieldSvgOf(src.model, t, o) : await scoreFieldPng(src.model, t, o),
+      );
       console.log(`wrote ${f.out}`);
     });
 }

@@ -73,7 +73,7 @@ async function runSample(f: Record<string, string | boolean | undefined>): Promi
   const labels = f.class === undefined ? undefined : classLabels(String(f.class), n);
   const src = await openScoreSource(String(f.score), f.sde as string | undefined, { ema: f.ema !== false, labels });
   if (src.run?.model.classes && !labels) throw new UsageError(`this model is class-conditional (${src.run.model.classes} classes): pass --class K or --class all`);
-  if (labels && labels.some((k) => k >= (src.run?.model.classes ?? 0))) throw new UsageError(`--class ${f.class} is not a class of this model (${src.run?.model.classes ? `0 to ${src.run.model.classes - 1}` : "it is unconditional"})`);
+  if (labels?.some((k) => k >= (src.run?.model.classes ?? 0))) throw new UsageError(`--class ${f.class} is not a class of this model (${src.run?.model.classes ? `0 to ${src.run.model.classes - 1}` : "it is unconditional"})`);
   if (start && start.dim !== src.model.dim) throw new UsageError(`${f.from} holds rows of dimension ${start.dim}, but the model is for dimension ${src.model.dim}`);
   const image = imageShape(src);
   const twoD = src.model.dim === 2;
@@ -117,7 +117,7 @@ export function classLabels(v: string, n: number): Int32Array {
 /** Image geometry and pixel range of a run trained on images, else undefined. */
 export function imageShape(src: ScoreSource): { channels: 1 | 3; height: number; width: number; range: [number, number] } | undefined {
   const shape = src.run?.model.dataShape;
-  if (!shape || shape.length !== 3) return undefined;
+  if (shape?.length !== 3) return undefined;
   const range = (src.run?.data?.options as { range?: string } | undefined)?.range === "[0,1]" ? [0, 1] as [number, number] : [-1, 1] as [number, number];
   return { channels: shape[0] === 3 ? 3 : 1, height: shape[1]!, width: shape[2]!, range };
 }

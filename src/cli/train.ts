@@ -110,7 +110,7 @@ function configFromFlags(f: TrainFlags, data: SourcedData, dataOpts: ImageDataOp
     spec = ncsnppSpec([im.c, im.h, im.w], {}, { parameterization: param, classes });
   } else {
     const im = data.images;
-    if (!im || im.h !== 28 || im.w !== 28) throw new UsageError(`--model scorenet needs 28×28 images${im ? `, got ${im.h}×${im.w} (pass --size 28)` : ""}`);
+    if (im?.h !== 28 || im.w !== 28) throw new UsageError(`--model scorenet needs 28×28 images${im ? `, got ${im.h}×${im.w} (pass --size 28)` : ""}`);
     spec = scoreNetSpec({ inChannels: im.c }, { parameterization: param, classes });
   }
   return {

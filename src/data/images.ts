@@ -428,7 +428,7 @@ async function listPngs(dir: string): Promise<string[]> {
  * Errors name the file: unreadable, not a PNG, corrupt, or of a different size.
  */
 export async function loadPngFolder(dir: string, opts: PngFolderOptions = {}): Promise<ImageSet & { files: string[]; classNames?: string[] }> {
-  let st;
+  let st: Awaited<ReturnType<typeof stat>>;
   try { st = await stat(dir); } catch { throw new Error(`image folder not found: ${dir}`); }
   if (!st.isDirectory()) throw new Error(`${dir} is not a folder; pass a folder of .png images`);
   if (opts.background !== undefined && !(opts.background >= 0 && opts.background <= 255)) throw new Error(`background must be a gray level in [0, 255], got ${opts.background}`);

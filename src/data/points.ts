@@ -135,7 +135,7 @@ export function formatFromPath(path: string): PointsFormat {
   const ext = m ? m[1]!.toLowerCase() : "";
   if (ext === "csv" || ext === "tsv" || ext === "txt") return "csv";
   if (ext === "json") return "json";
-  throw new Error(`${path}: cannot tell the format from the extension "${ext ? "." + ext : "(none)"}"; use .csv, .tsv, .txt or .json`);
+  throw new Error(`${path}: cannot tell the format from the extension "${ext ? `.${ext}` : "(none)"}"; use .csv, .tsv, .txt or .json`);
 }
 
 /** Parses text in the given format (see {@link parsePointsCsv}, {@link parsePointsJson}). */
@@ -183,7 +183,7 @@ export function pointsToCsv(p: Points, opts: { header?: boolean | string[] } = {
     for (let j = 0; j < p.dim; j++) row.push(String(p.data[i * p.dim + j]!));
     lines.push(row.join(","));
   }
-  return lines.join("\n") + "\n";
+  return `${lines.join("\n")}\n`;
 }
 
 /** JSON text: an array of points (arrays of numbers), one point per line; exact round trip. */

@@ -284,7 +284,7 @@ export const TOY2D: Readonly<Record<Toy2DName, Toy2DInfo>> = {
 
 /** The built-in dataset called `name`, or undefined when there is none (no error). */
 export function findToy2D(name: string): Toy2DInfo | undefined {
-  return Object.prototype.hasOwnProperty.call(TOY2D, name) ? TOY2D[name as Toy2DName] : undefined;
+  return Object.hasOwn(TOY2D, name) ? TOY2D[name as Toy2DName] : undefined;
 }
 
 /** Looks up a dataset by name; an unknown name throws an error listing the valid names. */

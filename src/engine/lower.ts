@@ -8,7 +8,7 @@
  */
 import onnxProto from "onnx-proto";
 import { type ConvGeometry, convOutHW, geometryOf } from "./conv.ts";
-import { type DType, type HostArray, Tensor, TraceError, topoSort } from "./tensor.ts";
+import { type DType, type HostArray, type Tensor, TraceError, topoSort } from "./tensor.ts";
 
 const { onnx } = onnxProto;
 type NodeProto = InstanceType<typeof onnx.NodeProto>;

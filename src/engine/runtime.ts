@@ -5,7 +5,7 @@
  * cheap. A Program runs with host arrays and returns host arrays.
  */
 import { type ProgramSpec, toOnnx } from "./lower.ts";
-import { type DType, type HostArray, type Shape, Tensor, fmtShape, sizeOf, topoSort } from "./tensor.ts";
+import { type DType, type HostArray, type Shape, type Tensor, fmtShape, sizeOf, topoSort } from "./tensor.ts";
 
 /** Output of a run: host arrays with their shapes. */
 export type RunResult = Record<string, HostArray>;

@@ -77,7 +77,7 @@ async function fsyncDir(dir: string): Promise<void> {
  * (NaN, ±Infinity), which JSON would silently turn into null, are rejected with the key path.
  */
 export async function writeJsonAtomic(path: string, value: unknown, options: AtomicWriteOptions & { indent?: number } = {}): Promise<void> {
-  const text = toJsonStrict(value, options.indent ?? 2, path) + "\n";
+  const text = `${toJsonStrict(value, options.indent ?? 2, path)}\n`;
   await writeFileAtomic(path, text, options);
 }
 

@@ -75,13 +75,8 @@ const DTYPES: Record<SafetensorsDtype, DtypeInfo> = {
   BOOL: { size: 1, ctor: Uint8Array },
 };
 
-/** Bytes per element of a dtype. */
-export function dtypeSize(dtype: SafetensorsDtype): number {
-  return DTYPES[dtype].size;
-}
-
 export function isSafetensorsDtype(s: unknown): s is SafetensorsDtype {
-  return typeof s === "string" && Object.prototype.hasOwnProperty.call(DTYPES, s);
+  return typeof s === "string" && Object.hasOwn(DTYPES, s);
 }
 
 /** The dtype a typed array is stored as when no dtype is given (Uint16Array and Uint8Array are ambiguous: U16, U8). */
@@ -168,7 +163,7 @@ export function encodeSafetensors(
   entries.sort(([na, a], [nb, b]) => DTYPES[b.dtype].size - DTYPES[a.dtype].size || (na < nb ? -1 : na > nb ? 1 : 0));
 
   const header: Record<string, unknown> = {};
-  if (metadata !== undefined) header["__metadata__"] = { ...metadata };
+  if (metadata !== undefined) header.__metadata__ = { ...metadata };
   let offset = 0;
   for (const [name, t] of entries) {
     const nbytes = t.data.length * DTYPES[t.dtype].size;
@@ -245,10 +240,10 @@ export function readSafetensorsHeader(
     }
     if (value === null || typeof value !== "object" || Array.isArray(value)) fail(`tensor "${name}": header entry must be an object with dtype, shape, data_offsets`);
     const e = value as Record<string, unknown>;
-    if (!isSafetensorsDtype(e["dtype"])) fail(`tensor "${name}": unsupported dtype ${JSON.stringify(e["dtype"])} (supported: ${Object.keys(DTYPES).join(", ")})`);
-    const dtype = e["dtype"] as SafetensorsDtype;
-    const shape = checkShape(e["shape"], `${source}: tensor "${name}"`);
-    const off = e["data_offsets"];
+    if (!isSafetensorsDtype(e.dtype)) fail(`tensor "${name}": unsupported dtype ${JSON.stringify(e.dtype)} (supported: ${Object.keys(DTYPES).join(", ")})`);
+    const dtype = e.dtype as SafetensorsDtype;
+    const shape = checkShape(e.shape, `${source}: tensor "${name}"`);
+    const off = e.data_offsets;
     if (!Array.isArray(off) || off.length !== 2 || !off.every((v) => Number.isSafeInteger(v) && (v as number) >= 0)) {
       fail(`tensor "${name}": data_offsets must be [begin, end] non-negative integers, got ${JSON.stringify(off)}`);
     }

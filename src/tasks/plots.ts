@@ -4,7 +4,13 @@ import { type Bounds, fieldGrid, squareBounds } from "../viz/index.ts";
 import { scoreFieldSvg } from "../viz/svg.ts";
 import { svgToPng } from "../viz/svg-png.ts";
 
-type FieldOptions = { bounds?: Bounds; nx?: number; samples?: Float64Array; logDensity?: (x: number, y: number) => number; title?: string };
+type FieldOptions = {
+  bounds?: Bounds;
+  nx?: number;
+  samples?: Float64Array;
+  logDensity?: (x: number, y: number) => number;
+  title?: string;
+};
 
 /**
  * SVG of s(x, t) on an nx×nx grid over a square `bounds` (default [−4, 4]²), optionally over samples
@@ -18,7 +24,15 @@ export async function scoreFieldSvgOf(model: ScoreModel, t: number, opts: FieldO
   const m = grid.points.length / 2;
   // fieldGrid orders rows by increasing y; the arrows are drawn at their own coordinates, so order does not matter.
   const s = await model.score(grid.points, new Float64Array(m).fill(t), m);
-  return scoreFieldSvg(grid.points, s, { extent, t, title: opts.title, samples: opts.samples, logDensity: opts.logDensity, width: 560, height: 520 });
+  return scoreFieldSvg(grid.points, s, {
+    extent,
+    t,
+    title: opts.title,
+    samples: opts.samples,
+    logDensity: opts.logDensity,
+    width: 560,
+    height: 520,
+  });
 }
 
 /** PNG of {@link scoreFieldSvgOf}, rasterized by resvg with the bundled font. */

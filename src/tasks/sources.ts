@@ -9,7 +9,6 @@ import { readPointsFile } from "../data/points.ts";
 import { TOY2D_NAMES, findToy2D } from "../data/toy2d.ts";
 import { EngineNetwork } from "../models/network.ts";
 import { MixtureOracle, parseMixtureSpec } from "../oracle/index.ts";
-import type { Rng } from "../rng.ts";
 import type { ScoreModel } from "../score.ts";
 import { type Sde, asScoreModel, sdeByName } from "../sde/index.ts";
 import { type TrainConfig, type TrainData, loadRun, unlabeled } from "./train.ts";

@@ -2,7 +2,7 @@
  * World ↔ pixel transforms, plot layout, "nice" ticks, the axes frame, titles, legends and
  * colorbars. World coordinates have y up; pixels have y down.
  */
-import { Canvas } from "./canvas.ts";
+import type { Canvas } from "./canvas.ts";
 import { type Color, type ColorLike, type Colormap, INK, toColor } from "./color.ts";
 import { ADVANCE, GLYPH_H } from "./font.ts";
 
@@ -99,7 +99,7 @@ export function equalAspect(b: Bounds, rect: Rect): Bounds {
 export function niceTicks(lo: number, hi: number, target = 5): { values: number[]; step: number; decimals: number } {
   if (!(hi > lo) || !Number.isFinite(lo) || !Number.isFinite(hi)) return { values: [], step: 0, decimals: 0 };
   const raw = (hi - lo) / Math.max(1, target);
-  const mag = Math.pow(10, Math.floor(Math.log10(raw)));
+  const mag = 10 ** Math.floor(Math.log10(raw));
   const norm = raw / mag;
   const step = (norm < 1.5 ? 1 : norm < 3 ? 2 : norm < 7 ? 5 : 10) * mag;
   const values: number[] = [];
@@ -239,7 +239,7 @@ export function drawColorbar(c: Canvas, view: View, cmap: Colormap, lo: number, 
   if (opts.log && lo > 0 && hi > lo) {
     const a = Math.ceil(Math.log10(lo) - 1e-9), b = Math.floor(Math.log10(hi) + 1e-9);
     const every = Math.max(1, Math.ceil((b - a + 1) / 6));
-    for (let k = a; k <= b; k += every) ticks.push([(k - Math.log10(lo)) / Math.log10(hi / lo), formatValue(Math.pow(10, k))]);
+    for (let k = a; k <= b; k += every) ticks.push([(k - Math.log10(lo)) / Math.log10(hi / lo), formatValue(10 ** k)]);
   } else if (hi > lo) {
     const nt = niceTicks(lo, hi, 5);
     for (const v of nt.values) ticks.push([(v - lo) / (hi - lo), formatTick(v, nt.decimals)]);

@@ -22,7 +22,7 @@ export function toColor(c: ColorLike): Color {
 
 /** "#rrggbb" of a Color. */
 export function toHex(c: Color): string {
-  return "#" + c.map((v) => Math.max(0, Math.min(255, Math.round(v))).toString(16).padStart(2, "0")).join("");
+  return `#${c.map((v) => Math.max(0, Math.min(255, Math.round(v))).toString(16).padStart(2, "0")).join("")}`;
 }
 
 export const WHITE: Color = [255, 255, 255];

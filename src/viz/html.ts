@@ -22,10 +22,10 @@ export function base64(bytes: Uint8Array): string {
   const rest = bytes.length - i;
   if (rest === 1) {
     const v = bytes[i]! << 16;
-    out += B64[v >>> 18]! + B64[(v >>> 12) & 63]! + "==";
+    out += `${B64[v >>> 18]}${B64[(v >>> 12) & 63]}==`;
   } else if (rest === 2) {
     const v = (bytes[i]! << 16) | (bytes[i + 1]! << 8);
-    out += B64[v >>> 18]! + B64[(v >>> 12) & 63]! + B64[(v >>> 6) & 63]! + "=";
+    out += `${B64[v >>> 18]}${B64[(v >>> 12) & 63]}${B64[(v >>> 6) & 63]}=`;
   }
   return out;
 }

@@ -121,7 +121,7 @@ export function drawDensity(canvas: Canvas, view: View, logDensity: LogDensity2D
     for (let i = 0; i < nx; i++) {
       const v = lp[j * nx + i]!;
       const p = Number.isFinite(v) || v === -Infinity ? Math.exp(v - max) : 0;
-      canvas.fillRect(left + i * step, top + j * step, step, step, cmap(Math.pow(p, gamma)));
+      canvas.fillRect(left + i * step, top + j * step, step, step, cmap(p ** gamma));
     }
   }
 }

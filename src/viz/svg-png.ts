@@ -15,7 +15,12 @@ const BOLD_FONT_FILE: string = require.resolve("dejavu-fonts-ttf/ttf/DejaVuSans-
 /** Rasterize an SVG document to PNG bytes at its own size (or `width` pixels wide). */
 export function svgToPng(svg: string, opts: { width?: number } = {}): Buffer {
   const r = new Resvg(svg, {
-    font: { fontFiles: [PLOT_FONT_FILE, BOLD_FONT_FILE], loadSystemFonts: false, defaultFontFamily: "DejaVu Sans", sansSerifFamily: "DejaVu Sans" },
+    font: {
+      fontFiles: [PLOT_FONT_FILE, BOLD_FONT_FILE],
+      loadSystemFonts: false,
+      defaultFontFamily: "DejaVu Sans",
+      sansSerifFamily: "DejaVu Sans",
+    },
     ...(opts.width ? { fitTo: { mode: "width" as const, value: opts.width } } : {}),
     background: "white",
   });

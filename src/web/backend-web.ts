@@ -25,7 +25,8 @@ export interface WebBackendOptions {
 }
 
 /** True when the page (or worker) may use SharedArrayBuffer, i.e. multi-threaded WASM. */
-export const isCrossOriginIsolated = (): boolean => (globalThis as { crossOriginIsolated?: boolean }).crossOriginIsolated === true;
+export const isCrossOriginIsolated = (): boolean =>
+  (globalThis as { crossOriginIsolated?: boolean }).crossOriginIsolated === true;
 
 /** The thread count used when none is given. */
 export function defaultWebThreads(): number {
@@ -41,25 +42,39 @@ let configured: { threads: number; wasmPaths?: string } | undefined;
  */
 export function webBackend(opts: WebBackendOptions = {}): Backend {
   const threads = opts.threads ?? defaultWebThreads();
-  if (!Number.isInteger(threads) || threads < 1) throw new Error(`webBackend: threads must be a positive integer, got ${threads}`);
-  if (threads > 1 && !isCrossOriginIsolated()) throw new Error(`webBackend: ${threads} threads need a cross-origin-isolated page (serve it with COOP same-origin and COEP require-corp); use threads: 1`);
+  if (!Number.isInteger(threads) || threads < 1)
+    throw new Error(`webBackend: threads must be a positive integer, got ${threads}`);
+  if (threads > 1 && !isCrossOriginIsolated())
+    throw new Error(
+      `webBackend: ${threads} threads need a cross-origin-isolated page (serve it with COOP same-origin and COEP require-corp); use threads: 1`,
+    );
   if (configured && (configured.threads !== threads || configured.wasmPaths !== opts.wasmPaths)) {
-    throw new Error(`webBackend: onnxruntime-web is already set up with ${configured.threads} thread(s); one page or worker uses one setting (reload to change it)`);
+    throw new Error(
+      `webBackend: onnxruntime-web is already set up with ${configured.threads} thread(s); one page or worker uses one setting (reload to change it)`,
+    );
   }
   if (!configured) {
     ort.env.wasm.numThreads = threads;
     if (opts.wasmPaths !== undefined) ort.env.wasm.wasmPaths = opts.wasmPaths;
     configured = { threads, wasmPaths: opts.wasmPaths };
   }
-  const base: ort.InferenceSession.SessionOptions = { executionProviders: ["wasm"], graphOptimizationLevel: "all", executionMode: "sequential" };
+  const base: ort.InferenceSession.SessionOptions = {
+    executionProviders: ["wasm"],
+    graphOptimizationLevel: "all",
+    executionMode: "sequential",
+  };
   return {
     name: `ort-web/wasm/${threads}`,
     async createSession(model: Uint8Array, hints: SessionHints = {}): Promise<BackendSession> {
-      const s = await ort.InferenceSession.create(model, hints.float64 ? { ...base, graphOptimizationLevel: "basic" } : base);
+      const s = await ort.InferenceSession.create(
+        model,
+        hints.float64 ? { ...base, graphOptimizationLevel: "basic" } : base,
+      );
       return {
         async run(feeds, outputNames): Promise<RunResult> {
           const f: Record<string, ort.Tensor> = {};
-          for (const [k, v] of Object.entries(feeds)) f[k] = new ort.Tensor(v.dtype, v.data as never, v.shape as number[]);
+          for (const [k, v] of Object.entries(feeds))
+            f[k] = new ort.Tensor(v.dtype, v.data as never, v.shape as number[]);
           const out = await s.run(f, outputNames as string[]);
           const r: RunResult = {};
           for (const name of outputNames) r[name] = out[name]!.data as RunResult[string];
@@ -74,6 +89,8 @@ export function webBackend(opts: WebBackendOptions = {}): Backend {
 /** Why the WebGPU execution provider is not used (one line, for the page). */
 export function webgpuUnavailable(): string {
   const hasGpu = typeof (globalThis as { navigator?: { gpu?: unknown } }).navigator?.gpu !== "undefined";
-  return (hasGpu ? "WebGPU is available in this browser, but " : "WebGPU is unavailable in this browser, and ")
-    + "scoregen runs on WebAssembly: onnxruntime-web's WebGPU kernels lack float64 and mis-compute the reversed Slice used for conv gradients";
+  return (
+    (hasGpu ? "WebGPU is available in this browser, but " : "WebGPU is unavailable in this browser, and ") +
+    "scoregen runs on WebAssembly: onnxruntime-web's WebGPU kernels lack float64 and mis-compute the reversed Slice used for conv gradients"
+  );
 }

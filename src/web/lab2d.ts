@@ -6,7 +6,7 @@
  * sampler; the score field on a grid; per-point log-likelihood by the probability-flow ODE.
  */
 import * as E from "../engine/index.ts";
-import { type ParamTree } from "../engine/init.ts";
+import type { ParamTree } from "../engine/init.ts";
 import { logLikelihood } from "../likelihood/likelihood.ts";
 import { type Objective, drawBatch, drawNoise, traceLoss } from "../losses/objectives.ts";
 import { EngineNetwork } from "../models/network.ts";
@@ -32,15 +32,48 @@ export interface Lab2DSettings {
   dtype: "float32" | "float64";
 }
 
-export const LAB2D_DEFAULTS: Lab2DSettings = { sde: "vp", loss: "dsm", batch: 512, lr: 2e-3, warmup: 100, clip: 1, ema: 0.999, seed: 0, hidden: 128, layers: 3, dtype: "float32" };
+export const LAB2D_DEFAULTS: Lab2DSettings = {
+  sde: "vp",
+  loss: "dsm",
+  batch: 512,
+  lr: 2e-3,
+  warmup: 100,
+  clip: 1,
+  ema: 0.999,
+  seed: 0,
+  hidden: 128,
+  layers: 3,
+  dtype: "float32",
+};
 
 /** The training config (model, SDE, objective, optimizer) the CLI builds from the same flags. */
-export function lab2dConfig(s: Lab2DSettings): { model: ModelSpec; sde: string; objective: Objective; optimizer: E.OptimizerConfig; batch: number; seed: number } {
+export function lab2dConfig(s: Lab2DSettings): {
+  model: ModelSpec;
+  sde: string;
+  objective: Objective;
+  optimizer: E.OptimizerConfig;
+  batch: number;
+  seed: number;
+} {
   const ncsn = s.loss === "ncsn";
-  const model = mlpSpec(2, { hidden: s.hidden, layers: s.layers, ...(ncsn ? { fourierScale: 0.5 } : {}) }, { parameterization: "eps", condition: ncsn ? "logsigma" : "time", dtype: s.dtype });
+  const model = mlpSpec(
+    2,
+    { hidden: s.hidden, layers: s.layers, ...(ncsn ? { fourierScale: 0.5 } : {}) },
+    { parameterization: "eps", condition: ncsn ? "logsigma" : "time", dtype: s.dtype },
+  );
   return {
-    model, sde: s.sde, objective: s.loss, batch: s.batch, seed: s.seed,
-    optimizer: { kind: "adam", lr: s.lr, warmup: s.warmup, clipNorm: s.clip > 0 ? s.clip : undefined, emaDecay: s.ema > 0 ? s.ema : undefined },
+    model,
+    sde: s.sde,
+    objective: s.loss,
+    batch: s.batch,
+    seed: s.seed,
+    optimizer: {
+      kind: "adam",
+      lr: s.lr,
+      warmup: s.warmup,
+      clipNorm: s.clip > 0 ? s.clip : undefined,
+      emaDecay: s.ema > 0 ? s.ema : undefined,
+    },
   };
 }
 
@@ -65,7 +98,12 @@ export function drawnPoints(points: Float64Array, jitter = 0.05): PointSource {
 /** One training run in progress. */
 export class Lab2D {
   readonly sde: Sde;
-  private constructor(readonly settings: Lab2DSettings, readonly spec: ModelSpec, private readonly trainer: E.Trainer, private readonly data: PointSource) {
+  private constructor(
+    readonly settings: Lab2DSettings,
+    readonly spec: ModelSpec,
+    private readonly trainer: E.Trainer,
+    private readonly data: PointSource,
+  ) {
     this.sde = sdeByName(settings.sde);
   }
 
@@ -78,11 +116,14 @@ export class Lab2D {
     return new Lab2D(settings, cfg.model, trainer, data);
   }
 
-  get step(): number { return this.trainer.step; }
+  get step(): number {
+    return this.trainer.step;
+  }
 
   /** The feeds of step k (0-based), drawn exactly as tasks/train.ts draws them. */
   batchFeeds(k: number): Record<string, E.HostArray> {
-    const s = this.settings, rng = new Rng(s.seed).fork(k);
+    const s = this.settings,
+      rng = new Rng(s.seed).fork(k);
     const x0 = this.data(s.batch, rng);
     return { x0, ...drawNoise(s.loss, s.batch, 2, rng), ...drawBatch(s.loss, this.spec, this.sde, s.batch, rng) };
   }
@@ -91,12 +132,15 @@ export class Lab2D {
   async trainStep(): Promise<number> {
     const k = this.trainer.step;
     const r = await this.trainer.trainStep(this.batchFeeds(k));
-    if (!Number.isFinite(r.loss)) throw new Error(`training diverged at step ${k + 1} (loss ${r.loss}); lower the learning rate`);
+    if (!Number.isFinite(r.loss))
+      throw new Error(`training diverged at step ${k + 1} (loss ${r.loss}); lower the learning rate`);
     return r.loss;
   }
 
   /** Current parameters (the EMA when kept). */
-  params(ema = true): ParamTree { return this.trainer.params(ema); }
+  params(ema = true): ParamTree {
+    return this.trainer.params(ema);
+  }
 
   /** The score model of the current (EMA) parameters. */
   scoreModel(ema = true): ScoreModel {
@@ -105,22 +149,37 @@ export class Lab2D {
 }
 
 /** The score s(x, t) on a g×g grid over [−extent, extent]² (row-major, y from top): [g²·2]. */
-export async function scoreField(model: ScoreModel, extent: number, g: number, t: number): Promise<{ points: Float64Array; score: Float64Array }> {
+export async function scoreField(
+  model: ScoreModel,
+  extent: number,
+  g: number,
+  t: number,
+): Promise<{ points: Float64Array; score: Float64Array }> {
   const points = new Float64Array(2 * g * g);
-  for (let i = 0; i < g; i++) for (let j = 0; j < g; j++) {
-    points[2 * (i * g + j)] = -extent + (2 * extent * (j + 0.5)) / g;
-    points[2 * (i * g + j) + 1] = extent - (2 * extent * (i + 0.5)) / g;
-  }
+  for (let i = 0; i < g; i++)
+    for (let j = 0; j < g; j++) {
+      points[2 * (i * g + j)] = -extent + (2 * extent * (j + 0.5)) / g;
+      points[2 * (i * g + j) + 1] = extent - (2 * extent * (i + 0.5)) / g;
+    }
   const score = await model.score(points, new Float64Array(g * g).fill(t), g * g);
   return { points, score };
 }
 
 /** Samples with a registry sampler, keeping about `frames` snapshots of the particles for animation. */
-export async function sampleWithFrames(name: string, model: ScoreModel, sde: Sde, n: number, seed: number, opts: { steps?: number; frames?: number; onStep?: (i: StepInfo) => void } = {}): Promise<{ x: Float64Array; frames: Float64Array[]; nfe: number }> {
+export async function sampleWithFrames(
+  name: string,
+  model: ScoreModel,
+  sde: Sde,
+  n: number,
+  seed: number,
+  opts: { steps?: number; frames?: number; onStep?: (i: StepInfo) => void } = {},
+): Promise<{ x: Float64Array; frames: Float64Array[]; nfe: number }> {
   const frames: Float64Array[] = [];
   const want = opts.frames ?? 40;
   const r = await runSampler(name, model, sde, {
-    n, rng: new Rng(seed), ...(opts.steps ? { steps: opts.steps } : {}),
+    n,
+    rng: new Rng(seed),
+    ...(opts.steps ? { steps: opts.steps } : {}),
     onStep: (info) => {
       const every = Math.max(1, Math.floor((info.total ?? 100) / want));
       if (info.step % every === 0) frames.push(Float64Array.from(info.x));

@@ -2,7 +2,15 @@
 export type Request =
   | { id: number; op: "init"; threads: number }
   | { id: number; op: "normals"; seed: number; n: number }
-  | { id: number; op: "train"; settings: import("../../src/web/lab2d.ts").Lab2DSettings; data: { name: string } | { points: number[] }; steps: number; every: number; fresh: boolean }
+  | {
+      id: number;
+      op: "train";
+      settings: import("../../src/web/lab2d.ts").Lab2DSettings;
+      data: { name: string } | { points: number[] };
+      steps: number;
+      every: number;
+      fresh: boolean;
+    }
   | { id: number; op: "stop" }
   | { id: number; op: "field"; extent: number; grid: number; t: number }
   | { id: number; op: "sample"; sampler: string; n: number; steps: number; seed: number; frames: number }
