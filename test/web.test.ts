@@ -16,6 +16,9 @@ import type { Server } from "node:http";
 import type { Browser, Page } from "playwright-core";
 import "../src/node.ts";
 import { EIGHT_GAUSSIANS, TOY2D } from "../src/data/toy2d.ts";
+import * as E from "../src/engine/index.ts";
+import { saveCheckpoint } from "../src/io/params.ts";
+import { scoreNetSpec, traceNetwork } from "../src/models/registry.ts";
 import { mixtureOracle } from "../src/oracle/index.ts";
 import { Rng } from "../src/rng.ts";
 import { sample } from "../src/sampling/registry.ts";
@@ -211,4 +214,50 @@ test("errors show a readable message in the page: corrupt safetensors, a model f
   );
   await p2.close();
   assert.deepEqual(pageErrors, []);
+});
+
+test("MNIST tab: a run folder chosen with the file picker samples a digit grid with a progress bar", {
+  skip,
+}, async () => {
+  // A small ScoreNet run folder with initial weights: the test is about loading and sampling, not quality.
+  const spec = scoreNetSpec({ channels: [4, 8, 8, 8], embed: 16 });
+  const ps = E.ParamScope.create(spec.dtype);
+  traceNetwork(spec, ps, E.input("x", [1, 1, 28, 28]), E.input("c", [1]));
+  const run = join(dir, "run");
+  await saveCheckpoint(run, {
+    params: ps.init(new Rng(0)),
+    config: { model: spec, sde: "vp", objective: "dsm", batch: 8, seed: 0 },
+  });
+  await page.click("nav button[data-tab=tabmnist]");
+  await page.evaluate(() => {
+    document.getElementById("error")!.hidden = true; // the previous test left an error on show
+  });
+  await page.setInputFiles("#files", [join(run, "model.safetensors"), join(run, "config.json")]);
+  await page.waitForFunction(
+    () =>
+      !(document.getElementById("mSample") as HTMLButtonElement).disabled || !document.getElementById("error")?.hidden,
+  );
+  assert.equal(await page.isHidden("#error"), true, (await page.textContent("#error")) ?? "");
+  assert.match((await page.textContent("#mInfo")) ?? "", /scorenet, data \[1,28,28\], vp SDE/);
+  await page.fill("#mN", "4");
+  await page.fill("#mSteps", "3");
+  await page.selectOption("#mSampler", "em");
+  await page.click("#mSample");
+  await page.waitForFunction(
+    () =>
+      /samples in/.test(document.getElementById("mInfo")?.textContent ?? "") ||
+      !document.getElementById("error")?.hidden,
+  );
+  assert.equal(await page.isHidden("#error"), true, (await page.textContent("#error")) ?? "");
+  const bar = await page.evaluate(() => {
+    const p = document.getElementById("mProgress") as HTMLProgressElement;
+    return [p.value, p.max];
+  });
+  assert.deepEqual(bar, [3, 3]);
+  const grid = await page.evaluate(() => {
+    const c = document.getElementById("mGrid") as HTMLCanvasElement;
+    return [c.width, c.height];
+  });
+  assert.deepEqual(grid, [56, 56]); // 2×2 digits of 28×28
+  await page.click("nav button[data-tab=tab2d]");
 });
