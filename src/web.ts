@@ -1,6 +1,23 @@
 /**
- * Browser entry ("scoregen/web"): the platform-neutral library. It installs no runtime backend yet:
- * until the onnxruntime-web backend is added here, call `engine.setBackend` with a Backend of your
- * own before compiling programs.
+ * scoregen for browsers: the platform-neutral API plus the onnxruntime-web (WASM) backend.
+ * `installWebBackend()` sets it as the backend `compile` uses (the browser counterpart of
+ * importing "scoregen/node").
  */
+import { setBackend } from "./engine/runtime.ts";
+import { type WebBackendOptions, webBackend } from "./web/backend-web.ts";
+
 export * from "./index.ts";
+export {
+  webBackend,
+  defaultWebThreads,
+  isCrossOriginIsolated,
+  webgpuUnavailable,
+  type WebBackendOptions,
+} from "./web/backend-web.ts";
+
+/** Create the WASM backend and make it the default for `compile`; returns it. */
+export function installWebBackend(opts: WebBackendOptions = {}) {
+  const b = webBackend(opts);
+  setBackend(b);
+  return b;
+}

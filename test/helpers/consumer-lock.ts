@@ -30,7 +30,7 @@ function locate(lock: Lockfile, from: string, name: string): string | undefined 
 }
 
 /** Every lock path reachable from `roots` (names required by the project root), dependencies first-level hoisted as in `lock`. */
-function closure(lock: Lockfile, roots: string[], withOptional: boolean): Set<string> {
+function closure(lock: Lockfile, roots: string[]): Set<string> {
   const seen = new Set<string>();
   const visit = (from: string, name: string, optional: boolean) => {
     const path = locate(lock, from, name);
@@ -42,7 +42,10 @@ function closure(lock: Lockfile, roots: string[], withOptional: boolean): Set<st
     seen.add(path);
     const e = lock.packages[path]!;
     for (const d of Object.keys(e.dependencies ?? {})) visit(path, d, false);
-    if (withOptional) for (const d of Object.keys(e.optionalDependencies ?? {})) visit(path, d, true);
+    // A dependency's own optional dependencies (e.g. @resvg/resvg-js's per-platform binaries) must be in
+    // the lock whether or not the project's own optional dependencies are wanted, or `npm ci` finds the
+    // lock out of sync.
+    for (const d of Object.keys(e.optionalDependencies ?? {})) visit(path, d, true);
   };
   for (const r of roots) visit("", r, false);
   return seen;
@@ -62,8 +65,8 @@ export function consumerProject(
   const root = repoLock.packages[""]!;
   const prodNames = Object.keys(root.dependencies ?? {});
   const optNames = withOptional ? Object.keys(root.optionalDependencies ?? {}) : [];
-  const prod = closure(repoLock, [...prodNames, ...optNames], withOptional);
-  const dev = closure(repoLock, devNames, false);
+  const prod = closure(repoLock, [...prodNames, ...optNames]);
+  const dev = closure(repoLock, devNames);
   const devDeps = Object.fromEntries(devNames.map((n) => [n, repoLock.packages[`node_modules/${n}`]!.version!]));
   const packages: Record<string, LockEntry> = {
     "": { name: "consumer", dependencies: { scoregen: `file:${tarball}` }, devDependencies: devDeps },

@@ -1,0 +1,28 @@
+/** Messages between the page and its engine worker: requests carry an id; replies and events echo it. */
+export type Request =
+  | { id: number; op: "init"; threads: number }
+  | { id: number; op: "normals"; seed: number; n: number }
+  | {
+      id: number;
+      op: "train";
+      settings: import("../../src/web/lab2d.ts").Lab2DSettings;
+      data: { name: string } | { points: number[] };
+      steps: number;
+      every: number;
+      fresh: boolean;
+    }
+  | { id: number; op: "stop" }
+  | { id: number; op: "field"; extent: number; grid: number; t: number }
+  | { id: number; op: "sample"; sampler: string; n: number; steps: number; seed: number; frames: number }
+  | { id: number; op: "oracleSample"; sampler: string; n: number; steps: number; seed: number; sde: string }
+  | { id: number; op: "loglik"; x: number; y: number }
+  | { id: number; op: "benchTrain"; steps: number; batch: number }
+  | { id: number; op: "mnistLoad"; config: string; weights: ArrayBuffer; name: string }
+  | { id: number; op: "mnistSample"; n: number; steps: number; seed: number; sampler: string; label?: number }
+  | { id: number; op: "benchScoreNet"; steps: number; n: number };
+
+export type Reply =
+  | { id: number; ok: true; result: unknown }
+  | { id: number; ok: false; error: string }
+  | { id: number; event: "loss"; step: number; loss: number; ms: number }
+  | { id: number; event: "progress"; done: number; total: number | undefined };
