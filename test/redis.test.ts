@@ -107,6 +107,7 @@ describe("sharding over Redis (BullMQ) with 3 worker processes", { skip: SKIP, t
     const from = live.map((w) => w.out().length);
     await Promise.any(live.map((w, k) => w.waitFor(/start \S+ sample/, from[k])));
     redis.proc.kill("SIGKILL");
+    await redis.stop();
     const r = await cmd.exited;
     assert.equal(r.code, 1);
     assert.match(r.stderr, /^scoregen: error: lost the connection to Redis at redis:\/\/127\.0\.0\.1:\d+ .*nothing was written/m);
@@ -121,6 +122,7 @@ describe("sharding over Redis (BullMQ) with 3 worker processes", { skip: SKIP, t
     const cmd = scoregen([...SAMPLE, "--score", score, "--redis", redis.url, "--redis-timeout", "30", "--out", join(dir, "restarted.json")]);
     await Promise.any(live.map((w, k) => w.waitFor(/start \S+ sample/, from[k])));
     redis.proc.kill("SIGKILL");
+    await redis.stop();
     redis = await startRedis(REDIS!, redis.port);
     const r = await cmd.exited;
     assert.equal(r.code, 0, r.stderr);

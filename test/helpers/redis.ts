@@ -5,7 +5,7 @@
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { accessSync, constants } from "node:fs";
-import { mkdtemp } from "node:fs/promises";
+import { mkdtemp, rm } from "node:fs/promises";
 import { createServer, createConnection } from "node:net";
 import { tmpdir } from "node:os";
 import { delimiter, join } from "node:path";
@@ -55,7 +55,7 @@ export async function startRedis(bin: string, port?: number): Promise<RedisServe
     if (proc.exitCode !== null || Date.now() > deadline) { proc.kill("SIGKILL"); throw new Error(`redis-server did not start on port ${port}`); }
     await new Promise((r) => setTimeout(r, 50));
   }
-  return { url: `redis://127.0.0.1:${port}`, port, proc, stop: () => stopProcess(proc) };
+  return { url: `redis://127.0.0.1:${port}`, port, proc, stop: () => stopProcess(proc).then(() => rm(dir, { recursive: true, force: true })) };
 }
 
 /** SIGTERM, then SIGKILL after `graceMs`; resolves when the process has exited. */
