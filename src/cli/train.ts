@@ -73,7 +73,7 @@ async function runTrain(f: TrainFlags, given: Set<string>): Promise<void> {
     // Cheap read-only checks first, so a refused command neither loads data nor creates folders.
     const held = created ? undefined : await checkpointKind(f.out).catch(() => undefined);
     if (held && held.kind !== SCORE_RUN) throw new UsageError(`${f.out} holds a ${describeKind(held.kind)} (step ${held.step}); choose another --out for a training run`);
-    if (held && !f.resume) throw new UsageError(`${f.out} already holds a training run (step ${held.step}); pass --resume to continue it or choose another --out`);
+    if (held && !f.resume) throw new UsageError(`${f.out} already holds a training run; pass --resume to continue it (from step ${held.step}) or choose another --out`);
     let fresh: { data: SourcedData; cfg: TrainConfig } | undefined;
     if (!held) {
       const data = await openTrainData(f.data, p.imageOptions);
@@ -81,7 +81,7 @@ async function runTrain(f: TrainFlags, given: Set<string>): Promise<void> {
       checkBatchMemory(fresh.cfg, data);
     }
     folder = await openRunFolder(f.out, { kind: SCORE_RUN, command: "scoregen train", keep: p.keepCheckpoints });
-    if (folder.existing && !f.resume) throw new UsageError(`${f.out} already holds a training run (step ${folder.existing.step}); pass --resume to continue it or choose another --out`);
+    if (folder.existing && !f.resume) throw new UsageError(`${f.out} already holds a training run; pass --resume to continue it (from step ${folder.existing.step}) or choose another --out`);
     const latest = f.resume && folder.existing ? await folder.loadLatest() : undefined;
     const saved = latest?.config as TrainConfig | undefined;
     if (saved) checkResume(f.out, saved, f, p, given, f.allowChange);
