@@ -150,7 +150,7 @@ test("a folder holding one kind of run is refused by a command writing another k
   const run = join(dir, "run");
   await trainToFolder(cfg(), moons, { steps: 1, outDir: run });
   await assert.rejects(openRunFolder(run, { kind: "mnist-classifier" }), /holds a score-model training run \(step 1\); writing a MNIST classifier there/);
-  await assert.rejects(trainToFolder(cfg(), moons, { steps: 2, outDir: run }), /already holds a training run \(step 1\); pass --resume/);
+  await assert.rejects(trainToFolder(cfg(), moons, { steps: 2, outDir: run }), /already holds a training run; pass --resume to continue it \(from step 1\)/);
   await rename(run, join(dir, "moved"));
 });
 

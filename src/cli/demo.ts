@@ -3,6 +3,7 @@ import type { Command } from "commander";
 import { runDemo } from "../tasks/demo.ts";
 import { numberOpt } from "./errors.ts";
 import { type Progress, progressBar } from "./progress.ts";
+import { checkSampleMemory } from "./sample.ts";
 
 export function registerDemo(program: Command): void {
   program.command("demo")
@@ -15,9 +16,12 @@ export function registerDemo(program: Command): void {
     .action(async (f: { out: string; steps: string; n: string; heldOut: string; json?: boolean }) => {
       let bar: Progress | undefined;
       const log = (s: string) => { if (!f.json) process.stderr.write(`${s}\n`); };
+      const n = numberOpt("--n", f.n, { int: true, min: 1 })!, heldOut = numberOpt("--held-out", f.heldOut, { int: true, min: 2 })!;
+      checkSampleMemory("--n", n, 2, 62);
+      checkSampleMemory("--held-out", heldOut, 2, 2);
       const t0 = performance.now();
       const report = await runDemo({
-        outDir: f.out, steps: numberOpt("--steps", f.steps, { int: true, min: 1 })!, samples: numberOpt("--n", f.n, { int: true, min: 1 })!, heldOut: numberOpt("--held-out", f.heldOut, { int: true, min: 2 })!,
+        outDir: f.out, steps: numberOpt("--steps", f.steps, { int: true, min: 1, max: 1e9 })!, samples: n, heldOut,
         onProgress: (phase, step, total, info) => {
           if (phase === "train") { bar ??= progressBar("train", total!, ["loss"]); bar.update(step!, info); return; }
           bar?.stop(); bar = undefined;

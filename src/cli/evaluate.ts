@@ -2,10 +2,12 @@
 import type { Command } from "commander";
 import type { PixelRange } from "../data/images.ts";
 import { readPointsFile } from "../data/points.ts";
+import { checkpointKind } from "../io/checkpoint.ts";
 import { writeFileAtomic } from "../io/files.ts";
 import { noisyClassifierArch } from "../models/classifier.ts";
 import { SDE_NAMES, sdeByName } from "../sde/index.ts";
 import { Classifier, trainClassifier, trainNoisyClassifier } from "../tasks/classifier.ts";
+import { describeKind } from "../io/run-folder.ts";
 import { sampleQuality } from "../tasks/evaluate.ts";
 import { sampleByName } from "../tasks/sample.ts";
 import { openImageSet, openLabeledData, openScoreSource } from "../tasks/sources.ts";
@@ -54,6 +56,9 @@ export function registerEvaluate(program: Command): void {
     .action(async (f: ClassifierFlags) => {
       if (f.noiseConditional) return trainNoisy(f);
       const steps = numberOpt("--steps", f.steps, { int: true, min: 1, max: 1e9 })!, seed = seedOpt("--seed", f.seed);
+      // Refuse an occupied --out before loading data and training (the task checks again under the folder's lock).
+      const held = await checkpointKind(f.out).catch(() => undefined);
+      if (held) throw new UsageError(`${f.out} already holds a ${describeKind(held.kind)} (step ${held.step}); choose another --out`);
       const [train, heldOut] = await Promise.all([openImageSet("mnist", { split: "train" }), openImageSet("mnist", { split: "test" })]);
       const bar = progressBar("classifier", steps, ["loss"]);
       const r = await trainClassifier(train, heldOut, { steps, seed, outDir: f.out, onStep: (s, loss) => { if (s % 20 === 0) bar.update(s, { loss: loss.toFixed(3) }); } });

@@ -92,9 +92,9 @@ async function runImageBpd(f: LikFlags, src: ScoreSource): Promise<void> {
   if (shape?.join("x") !== "1x28x28") throw new UsageError("--data mnist needs a model trained on 28×28 grayscale images (scoregen train --data mnist)");
   const range = ((src.run?.data?.options as { range?: PixelRange } | undefined)?.range ?? "[-1,1]") as PixelRange;
   const images = await openImageSet("mnist", { split: "test", range });
-  const bar = progressBar("bits/dim", numberOpt("--repeats", f.repeats, { int: true, min: 1 })!, ["bpd"]);
+  const bar = progressBar("bits/dim", numberOpt("--repeats", f.repeats, { int: true, min: 1, max: 1e4 })!, ["bpd"]);
   const r = await imageBitsPerDim(src.model, src.sde, images, {
-    n: numberOpt("--n", f.n, { int: true, min: 1 })!, repeats: numberOpt("--repeats", f.repeats, { int: true, min: 1 })!, seed: numberOpt("--seed", f.seed, { int: true, min: 0 })!,
+    n: numberOpt("--n", f.n, { int: true, min: 1 })!, repeats: numberOpt("--repeats", f.repeats, { int: true, min: 1, max: 1e4 })!, seed: seedOpt("--seed", f.seed),
     range, rtol: numberOpt("--rtol", f.rtol, { min: 0 }), atol: numberOpt("--atol", f.atol, { min: 0 }), probe: choiceOpt("--probe", f.probe, ["rademacher", "gaussian"] as const),
     onRepeat: (k, bpd) => bar.update(k + 1, { bpd: bpd.toFixed(3) }),
   });

@@ -24,7 +24,7 @@ export function registerPlot(program: Command): void {
     .option("--grid <n>", "arrows per side", "25")
     .action(async (f: { score: string; out: string; sde?: string; t: string; extent: string; grid: string }) => {
       checkExtension("--out", f.out, [".png", ".svg"]);
-      const grid = numberOpt("--grid", f.grid, { int: true, min: 2, max: 10000 })!;
+      const grid = numberOpt("--grid", f.grid, { int: true, min: 2, max: 1e6 })!;
       checkMemory("--grid", grid, `a ${grid}×${grid} grid of arrows`, grid * grid * 2 * 8 * 6, grid * grid * 2 * 8);
       const extent = numberOpt("--extent", f.extent, { min: 0, minExclusive: true, max: 1e6 })!;
       const src = await openScoreSource(f.score, f.sde);

@@ -1,7 +1,8 @@
 /** `scoregen train`: fit a score model to data and write a run folder (checkpoints + config + loss.csv). */
 import type { Command } from "commander";
-import { DEFAULT_KEEP } from "../io/checkpoint.ts";
-import { openRunFolder, type RunFolder } from "../io/run-folder.ts";
+import { rm, stat } from "node:fs/promises";
+import { DEFAULT_KEEP, checkpointKind, listCheckpoints } from "../io/checkpoint.ts";
+import { describeKind, openRunFolder, type RunFolder } from "../io/run-folder.ts";
 import { OBJECTIVES, checkObjective } from "../losses/objectives.ts";
 import { type ModelSpec, dataDim, mlpSpec, ncsnppSpec, scoreNetSpec } from "../models/registry.ts";
 import { PARAMETERIZATIONS, SDE_NAMES, type Parameterization } from "../sde/index.ts";
@@ -71,23 +72,37 @@ async function runTrain(f: TrainFlags, given: Set<string>): Promise<void> {
   if (f.allowChange !== undefined && !f.resume) throw new UsageError("--allow-change only applies with --resume");
   const stop = stopOnSignals({ onHardExit: () => folder?.closeSync() });
   let folder: RunFolder | undefined;
+  const created = !(await stat(f.out).then(() => true, () => false));
   try {
+    // Cheap read-only checks first, so a refused command neither loads data nor creates folders.
+    const held = created ? undefined : await checkpointKind(f.out).catch(() => undefined);
+    if (held && held.kind !== SCORE_RUN) throw new UsageError(`${f.out} holds a ${describeKind(held.kind)} (step ${held.step}); choose another --out for a training run`);
+    if (held && !f.resume) throw new UsageError(`${f.out} already holds a training run; pass --resume to continue it (from step ${held.step}) or choose another --out`);
+    let fresh: { data: SourcedData; cfg: TrainConfig } | undefined;
+    if (!held) {
+      const data = await openTrainData(f.data, p.imageOptions);
+      fresh = { data, cfg: configFromFlags(f, p, data, p.imageOptions) };
+      checkBatchMemory(fresh.cfg, data);
+    }
     folder = await openRunFolder(f.out, { kind: SCORE_RUN, command: "scoregen train", keep: p.keepCheckpoints });
-    if (folder.existing && !f.resume) throw new UsageError(`${f.out} already holds a training run (step ${folder.existing.step}); pass --resume to continue it or choose another --out`);
+    if (folder.existing && !f.resume) throw new UsageError(`${f.out} already holds a training run; pass --resume to continue it (from step ${folder.existing.step}) or choose another --out`);
     const latest = f.resume && folder.existing ? await folder.loadLatest() : undefined;
     const saved = latest?.config as TrainConfig | undefined;
     if (saved) checkResume(f.out, saved, f, p, given, f.allowChange);
-    const dataOpts = (saved?.data?.options ?? p.imageOptions) as ImageDataOptions;
-    const data = await openTrainData(String(saved?.data?.source ?? f.data), dataOpts);
+    const data = saved || !fresh ? await openTrainData(String(saved?.data?.source ?? f.data), (saved?.data?.options ?? p.imageOptions) as ImageDataOptions) : fresh.data;
     const kind = data.images ? "images" : "points";
     const steps = given.has("steps") || !saved?.schedule ? p.steps : saved.schedule.steps;
     const checkpointEvery = given.has("checkpointEvery") || !saved?.schedule ? p.checkpointEvery ?? numberOpt("--checkpoint-every", DEFAULTS[kind].checkpointEvery)! : saved.schedule.checkpointEvery;
     const keep = given.has("keepCheckpoints") || !saved?.schedule ? p.keepCheckpoints : saved.schedule.keep;
-    const base = saved ? withChanges(saved, p, given) : configFromFlags(f, p, data, p.imageOptions);
+    const base = saved ? withChanges(saved, p, given) : fresh?.cfg ?? configFromFlags(f, p, data, p.imageOptions);
     const cfg: TrainConfig = { ...base, schedule: { steps, checkpointEvery, keep } };
     checkBatchMemory(cfg, data);
     await report(f, await trainWith(folder, cfg, data, steps, checkpointEvery, stop.signal, Boolean(saved)), steps, stop.received());
     if (stop.received()) process.exitCode = exitCodeOf(stop.received()!);
+  } catch (e) {
+    // A folder this command created and never saved a checkpoint into is removed again (no partial output).
+    if (created && folder && (await listCheckpoints(f.out)).length === 0) { await folder.close(); folder = undefined; await rm(f.out, { recursive: true, force: true }); }
+    throw e;
   } finally {
     stop.dispose();
     await folder?.close();

@@ -56,7 +56,7 @@ export interface FolderTrainOptions extends Omit<TrainOptions, "store"> {
 export async function trainToFolder(cfg: TrainConfig, data: TrainData, o: FolderTrainOptions): Promise<TrainResult> {
   const folder = await openRunFolder(o.outDir, { kind: SCORE_RUN, command: "scoregen train", keep: o.keep, fs: o.fs });
   try {
-    if (folder.existing && !o.resume) throw new Error(`${o.outDir} already holds a training run (step ${folder.existing.step}); pass --resume to continue it or choose another --out`);
+    if (folder.existing && !o.resume) throw new Error(`${o.outDir} already holds a training run; pass --resume to continue it (from step ${folder.existing.step}) or choose another --out`);
     o.onOpen?.(folder);
     return await train(cfg, data, { ...o, store: folder });
   } finally {
