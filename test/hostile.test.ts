@@ -54,7 +54,7 @@ test("outputs: extensions must match the format, two outputs (or an output and a
   await writeFile(pts, JSON.stringify([[0, 0], [1, 1]]));
   const o = `oracle:${spec}`;
   await expectErrors([
-    [["plot", "field", "--score", o, "--out", join(dir, "f.jpg")], /--out must end in \.png \(the formats it can write\), got '.*f\.jpg'/],
+    [["plot", "field", "--score", o, "--out", join(dir, "f.jpg")], /--out must end in \.png or \.svg \(the formats it can write\), got '.*f\.jpg'/],
     [["sample", "--score", o, "--n", "5", "--out", join(dir, "s.json"), "--gif", join(dir, "g.png")], /--gif must end in \.gif/],
     [["sample", "--score", o, "--n", "5", "--out", join(dir, "s.png"), "--trajectories", join(dir, "s.png")], /--trajectories .*s\.png is the same file as --out; writing it would overwrite that output/],
     [["sample", "--score", o, "--out", pts, "--from", pts], /--out .*x\.json is the same file as the input --from/],
