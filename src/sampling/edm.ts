@@ -11,6 +11,7 @@
  * σ̂ = σ_i(1 + γ), γ = min(S_churn/N, √2 − 1), by adding √(σ̂² − σ_i²)·S_noise·z. σ̂ is capped at σ(T)
  * (the model is not defined beyond T).
  */
+import { scaled } from "../sde/linear.ts";
 import { dataPrediction } from "../sde/parameterization.ts";
 import { noiseLevel, timeOfNoiseLevel } from "../sde/noise-level.ts";
 import type { Predictor, StepContext, Update } from "./types.ts";
@@ -27,7 +28,7 @@ export interface ChurnOptions {
 /** EDM's ODE slope (y − D(y; σ))/σ at the time t of noise level σ: one score evaluation. */
 async function slope(y: Float64Array, t: number, sigma: number, ctx: StepContext): Promise<Float64Array> {
   const a = ctx.sde.meanCoef(t);
-  const x = lincomb(a, y, 0, y);
+  const x = scaled(y, a);
   const d = dataPrediction(ctx.sde, x, await scoreAt(ctx.model, x, t, ctx.n), t);
   return lincomb(1 / sigma, y, -1 / sigma, d);
 }
@@ -46,7 +47,7 @@ export function edmHeunPredictor(steps: number, opts: ChurnOptions = {}): Predic
     async update(x, t, s, ctx): Promise<Update> {
       const { sde } = ctx;
       const sigT = noiseLevel(sde, t), sigS = noiseLevel(sde, s);
-      let y = lincomb(1 / sde.meanCoef(t), x, 0, x);
+      let y = scaled(x, 1 / sde.meanCoef(t));
       let sigHat = sigT, tHat = t;
       const gamma = sigT >= sTmin && sigT <= sTmax ? gammaMax : 0;
       if (gamma > 0) {
@@ -59,7 +60,7 @@ export function edmHeunPredictor(steps: number, opts: ChurnOptions = {}): Predic
       const yEuler = lincomb(1, y, h, d1);
       const d2 = await slope(yEuler, s, sigS, ctx);
       const ys = y.map((v, i) => v + 0.5 * h * (d1[i]! + d2[i]!));
-      const xs = lincomb(sde.meanCoef(s), ys, 0, ys);
+      const xs = scaled(ys, sde.meanCoef(s));
       return { x: xs, xMean: xs };
     },
   };
