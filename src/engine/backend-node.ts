@@ -1,6 +1,10 @@
 /**
  * onnxruntime-node backend: CPU execution provider by default (2 intra-op threads unless set),
  * CUDA when SCOREGEN_EP=cuda and the CUDA binaries were installed (see README).
+ *
+ * Profiling (opt-in): SCOREGEN_PROFILE=<path prefix> (or `profilePrefix`) makes every session
+ * record ORT's per-node timings; `endProfiling()` on the backend writes one Chrome-trace JSON per
+ * session, named <prefix>-<k>_<timestamp>.json (bench/profile.ts summarizes them by op class).
  */
 import ort from "onnxruntime-node";
 import type { Backend, BackendSession, RunResult, SessionHints } from "./runtime.ts";
@@ -10,19 +14,50 @@ export interface NodeBackendOptions {
   threads?: number;
   /** Execution providers in order of preference (default: SCOREGEN_EP or "cpu"). */
   providers?: string[];
+  /** Record ORT profiles with this file prefix (default: SCOREGEN_PROFILE; unset = off). */
+  profilePrefix?: string;
+  /** Extra ORT session config entries, e.g. { "session.intra_op.allow_spinning": "0" }. */
+  sessionConfig?: Record<string, string>;
 }
 
-export function nodeBackend(opts: NodeBackendOptions = {}): Backend {
+/** A Backend whose profiled sessions can be flushed to disk. */
+export interface NodeBackend extends Backend {
+  /** Ends profiling on every profiled session made so far (each writes its JSON file). */
+  endProfiling(): void;
+  /** Profiled sessions made so far (their files are numbered 0, 1, … in creation order). */
+  readonly profiledSessions: number;
+}
+
+/** ORT's nested `extra` option from flat "a.b.c" config keys. */
+function extraFrom(config: Record<string, string>): Record<string, unknown> {
+  const root: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(config)) {
+    const parts = key.split(".");
+    let node = root;
+    for (const p of parts.slice(0, -1)) node = (node[p] ??= {}) as Record<string, unknown>;
+    node[parts.at(-1)!] = value;
+  }
+  return root;
+}
+
+export function nodeBackend(opts: NodeBackendOptions = {}): NodeBackend {
   const threads = opts.threads ?? Number(process.env.SCOREGEN_THREADS ?? 2);
   const providers = opts.providers ?? (process.env.SCOREGEN_EP ?? "cpu").split(",");
+  const profilePrefix = opts.profilePrefix ?? process.env.SCOREGEN_PROFILE;
   const sessionOptions: ort.InferenceSession.SessionOptions = {
     executionProviders: providers, intraOpNumThreads: threads, interOpNumThreads: 1,
     graphOptimizationLevel: "all", executionMode: "sequential",
+    ...(opts.sessionConfig ? { extra: extraFrom(opts.sessionConfig) } : {}),
   };
+  const profiled: ort.InferenceSession[] = [];
+  const configTag = opts.sessionConfig ? `/${Object.entries(opts.sessionConfig).map(([k, v]) => `${k}=${v}`).join(",")}` : "";
   return {
-    name: `ort-node/${providers.join("+")}/${threads}`,
+    name: `ort-node/${providers.join("+")}/${threads}${configTag}${profilePrefix ? `/profile:${profilePrefix}` : ""}`,
     async createSession(model: Uint8Array, hints: SessionHints = {}): Promise<BackendSession> {
-      const s = await ort.InferenceSession.create(model, hints.float64 ? { ...sessionOptions, graphOptimizationLevel: "basic" } : sessionOptions);
+      let o: ort.InferenceSession.SessionOptions = hints.float64 ? { ...sessionOptions, graphOptimizationLevel: "basic" } : sessionOptions;
+      if (profilePrefix) o = { ...o, enableProfiling: true, profileFilePrefix: `${profilePrefix}-${profiled.length}` };
+      const s = await ort.InferenceSession.create(model, o);
+      if (profilePrefix) profiled.push(s);
       return {
         async run(feeds, outputNames): Promise<RunResult> {
           const f: Record<string, ort.Tensor> = {};
@@ -35,5 +70,9 @@ export function nodeBackend(opts: NodeBackendOptions = {}): Backend {
         release: () => s.release(),
       };
     },
+    endProfiling(): void {
+      for (const s of profiled) s.endProfiling();
+    },
+    get profiledSessions() { return profiled.length; },
   };
 }

@@ -236,29 +236,60 @@ export interface ProgramSpec {
   inputs: readonly Tensor[];
   /** Named outputs. */
   outputs: Readonly<Record<string, Tensor>>;
+  /**
+   * Values frozen into the program, by input name: those inputs become ONNX initializers and are
+   * no longer fed. Weights that stay fixed over many runs (a sampler's network) let ORT fold and
+   * re-layout them once (e.g. its blocked NCHWc convolutions need constant filters).
+   */
+  constants?: Readonly<Record<string, HostArray>>;
 }
 
 function valueInfo(name: string, t: Tensor) {
   return onnx.ValueInfoProto.create({ name, type: { tensorType: { elemType: ELEM[t.dtype], shape: { dim: t.shape.map((d) => ({ dimValue: d })) } } } });
 }
 
+/**
+ * Makes value `value` available as graph output `name`: the node computing it is renamed to write
+ * `name` directly (ORT would copy through an Identity), unless the value is a graph input, an
+ * initializer or already another output — then an Identity is the only way.
+ */
+function nameOutput(e: Emitter, value: string, name: string, renamed: Map<string, string>): void {
+  const current = renamed.get(value) ?? value;
+  const producer = renamed.has(value) ? undefined : e.nodes.find((n) => n.output[0] === value);
+  if (!producer) {
+    e.node("Identity", [current], {}, name);
+    return;
+  }
+  producer.output[0] = name;
+  for (const n of e.nodes) n.input.forEach((v, i) => { if (v === value) n.input[i] = name; });
+  renamed.set(value, name);
+}
+
 /** Serialize a traced program to ONNX ModelProto bytes. */
 export function toOnnx(spec: ProgramSpec): Uint8Array {
   const e = new Emitter();
   const names = new Map<number, string>();
+  const constants = spec.constants ?? {};
   for (const inp of spec.inputs) {
     if (inp.op !== "input") throw new TraceError("compile", `program input ${inp} is not an input() node`);
-    names.set(inp.id, inp.attrs.name as string);
+    const name = inp.attrs.name as string;
+    names.set(inp.id, name);
+    const value = constants[name];
+    if (value === undefined) continue;
+    if (value.length !== inp.size) throw new TraceError("compile", `constant '${name}' has ${value.length} values, expected ${inp.size} for shape [${inp.shape.join(", ")}]`);
+    e.inits.push(tensorProto(name, inp.dtype, inp.shape, value));
   }
+  for (const name of Object.keys(constants)) if (!spec.inputs.some((t) => t.attrs.name === name)) throw new TraceError("compile", `constant '${name}' is not among the program inputs`);
+  const fed = spec.inputs.filter((t) => constants[t.attrs.name as string] === undefined);
   const outs = Object.values(spec.outputs);
   for (const t of topoSort(outs)) {
     if (names.has(t.id)) continue;
     if (t.op === "input") throw new TraceError("compile", `input '${t.attrs.name}' is used but not listed among the program inputs`);
     names.set(t.id, lowerNode(e, t, t.inputs.map((i) => names.get(i.id)!)));
   }
-  // Each graph output gets an Identity so an output can also be an input or repeat another output.
-  const outputs = Object.entries(spec.outputs).map(([name, t]) => { e.node("Identity", [names.get(t.id)!], {}, name); return valueInfo(name, t); });
-  const graph = onnx.GraphProto.create({ name: "scoregen", node: e.nodes, initializer: e.inits, input: spec.inputs.map((t) => valueInfo(t.attrs.name as string, t)), output: outputs });
+  const renamed = new Map<string, string>();
+  const outputs = Object.entries(spec.outputs).map(([name, t]) => { nameOutput(e, names.get(t.id)!, name, renamed); return valueInfo(name, t); });
+  const graph = onnx.GraphProto.create({ name: "scoregen", node: e.nodes, initializer: e.inits, input: fed.map((t) => valueInfo(t.attrs.name as string, t)), output: outputs });
   const model = onnx.ModelProto.create({ irVersion: 8, producerName: "scoregen", opsetImport: [{ domain: "", version: OPSET }], graph });
   return onnx.ModelProto.encode(model).finish();
 }
