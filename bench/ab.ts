@@ -5,11 +5,13 @@
  * ratio variant/first variant. Experiments:
  *   freeze   ScoreNet forward (batch 64) and forward+VJP (batch 16): weights fed vs frozen into
  *            the program as initializers (ProgramSpec.constants)
+ *   convform each ScoreNet conv layer alone (batch 32): ORT's Conv/ConvTranspose vs Gather-im2col + MatMul
  *   spin     scorenet train/sample/div with ORT's intra-op spinning on (default) vs off
  */
 import { parseArgs } from "node:util";
 import { nodeBackend } from "../src/engine/backend-node.ts";
 import * as E from "../src/engine/index.ts";
+import { type ConvForm, setConvFormPolicy } from "../src/engine/lower.ts";
 import { traceNetwork } from "../src/models/registry.ts";
 import { Rng } from "../src/rng.ts";
 import { round } from "./timing.ts";
@@ -38,7 +40,34 @@ async function scoreNetProgram(n: number, withVjp: boolean, frozen: boolean): Pr
   return () => prog.run(all);
 }
 
+/** ScoreNet's convolutions at batch n: [name, x shape, w shape, stride, outputPadding, transposed]. */
+const SCORENET_CONVS = (n: number): [string, number[], number[], number, number, boolean][] => [
+  ["conv1", [n, 1, 28, 28], [32, 1, 3, 3], 1, 0, false], ["conv2", [n, 32, 26, 26], [64, 32, 3, 3], 2, 0, false],
+  ["conv3", [n, 64, 12, 12], [128, 64, 3, 3], 2, 0, false], ["conv4", [n, 128, 5, 5], [256, 128, 3, 3], 2, 0, false],
+  ["tconv4", [n, 256, 2, 2], [256, 128, 3, 3], 2, 0, true], ["tconv3", [n, 256, 5, 5], [256, 64, 3, 3], 2, 1, true],
+  ["tconv2", [n, 128, 12, 12], [128, 32, 3, 3], 2, 1, true], ["tconv1", [n, 64, 26, 26], [64, 1, 3, 3], 1, 0, true],
+];
+
+/** One conv layer of ScoreNet as its own program, lowered in `form`. */
+async function convLayer(xs: number[], ws: number[], stride: number, outputPadding: number, transposed: boolean, form: ConvForm): Promise<Step> {
+  setConvFormPolicy(() => form);
+  const x = E.input("x", xs), w = E.input("w", ws);
+  const y = transposed ? E.convTranspose2d(x, w, { stride, outputPadding }) : E.conv2d(x, w, { stride });
+  const prog = await E.compile({ inputs: [x, w], outputs: { y } });
+  setConvFormPolicy();
+  const rng = new Rng(2);
+  const feeds = { x: rng.normals(x.size, new Float32Array(x.size)), w: rng.normals(w.size, new Float32Array(w.size)) };
+  return () => prog.run(feeds);
+}
+
 const EXPERIMENTS: Record<string, Experiment> = {
+  /** Each ScoreNet conv layer alone (batch 32, as training): ORT's kernels vs Gather-im2col + MatMul. */
+  async convform(threads) {
+    E.setBackend(nodeBackend({ threads }));
+    const v: Record<string, Record<string, Step>> = { ort: {}, gather: {} };
+    for (const form of ["ort", "gather"] as const) for (const [name, xs, ws, s, op, tr] of SCORENET_CONVS(32)) v[form]![name] = await convLayer(xs, ws, s, op, tr, form);
+    return v;
+  },
   async freeze(threads) {
     E.setBackend(nodeBackend({ threads }));
     const v: Record<string, Record<string, Step>> = {};

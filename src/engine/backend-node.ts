@@ -16,7 +16,10 @@ export interface NodeBackendOptions {
   providers?: string[];
   /** Record ORT profiles with this file prefix (default: SCOREGEN_PROFILE; unset = off). */
   profilePrefix?: string;
-  /** Extra ORT session config entries, e.g. { "session.intra_op.allow_spinning": "0" }. */
+  /**
+   * Extra ORT session config entries, e.g. { "session.intra_op.allow_spinning": "0" } (default:
+   * SCOREGEN_ORT_CONFIG as comma-separated key=value pairs; unset = none).
+   */
   sessionConfig?: Record<string, string>;
 }
 
@@ -40,17 +43,29 @@ function extraFrom(config: Record<string, string>): Record<string, unknown> {
   return root;
 }
 
+/** "k=v,k2=v2" → { k: v, k2: v2 }; throws naming SCOREGEN_ORT_CONFIG on a malformed pair. */
+function parseConfig(text: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const pair of text.split(",").filter((p) => p.trim())) {
+    const eq = pair.indexOf("=");
+    if (eq <= 0) throw new Error(`SCOREGEN_ORT_CONFIG: '${pair}' is not key=value; write e.g. SCOREGEN_ORT_CONFIG=session.intra_op.allow_spinning=0`);
+    out[pair.slice(0, eq).trim()] = pair.slice(eq + 1).trim();
+  }
+  return out;
+}
+
 export function nodeBackend(opts: NodeBackendOptions = {}): NodeBackend {
   const threads = opts.threads ?? Number(process.env.SCOREGEN_THREADS ?? 2);
   const providers = opts.providers ?? (process.env.SCOREGEN_EP ?? "cpu").split(",");
   const profilePrefix = opts.profilePrefix ?? process.env.SCOREGEN_PROFILE;
+  const config = opts.sessionConfig ?? (process.env.SCOREGEN_ORT_CONFIG ? parseConfig(process.env.SCOREGEN_ORT_CONFIG) : undefined);
   const sessionOptions: ort.InferenceSession.SessionOptions = {
     executionProviders: providers, intraOpNumThreads: threads, interOpNumThreads: 1,
     graphOptimizationLevel: "all", executionMode: "sequential",
-    ...(opts.sessionConfig ? { extra: extraFrom(opts.sessionConfig) } : {}),
+    ...(config ? { extra: extraFrom(config) } : {}),
   };
   const profiled: ort.InferenceSession[] = [];
-  const configTag = opts.sessionConfig ? `/${Object.entries(opts.sessionConfig).map(([k, v]) => `${k}=${v}`).join(",")}` : "";
+  const configTag = config ? `/${Object.entries(config).map(([k, v]) => `${k}=${v}`).join(",")}` : "";
   return {
     name: `ort-node/${providers.join("+")}/${threads}${configTag}${profilePrefix ? `/profile:${profilePrefix}` : ""}`,
     async createSession(model: Uint8Array, hints: SessionHints = {}): Promise<BackendSession> {

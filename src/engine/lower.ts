@@ -186,8 +186,19 @@ function convIm2col(e: Emitter, t: Tensor, x: string, w: string): string {
   return nchwFromRows(e, e.node("MatMul", [cols, wm]), n, ho, wo, o);
 }
 
+/**
+ * How a float32 conv or convBackInput is lowered: "ort" (ORT's Conv / ConvTranspose kernels) or
+ * "gather" (batched Gather-im2col + one MatMul, the float64 form). float64 always takes "gather".
+ */
+export type ConvForm = "ort" | "gather";
+export type ConvFormPolicy = (op: "conv" | "convBackInput", t: Tensor) => ConvForm;
+const defaultConvForm: ConvFormPolicy = () => "ort";
+let convForm: ConvFormPolicy = defaultConvForm;
+/** Override the conv lowering choice (benchmarks compare forms with it); no argument restores the default. */
+export function setConvFormPolicy(p: ConvFormPolicy = defaultConvForm): void { convForm = p; }
+
 function lowerConv(e: Emitter, t: Tensor, ins: string[]): string {
-  if (t.dtype === "float64") return convIm2col(e, t, ins[0]!, ins[1]!);
+  if (t.dtype === "float64" || convForm("conv", t) === "gather") return convIm2col(e, t, ins[0]!, ins[1]!);
   return e.node("Conv", ins, convAttrs(geometryOf(t)));
 }
 
@@ -198,7 +209,7 @@ function lowerBackInput(e: Emitter, t: Tensor, ins: string[]): string {
   const [o, c] = wt.shape as [number, number];
   const n = gys.shape[0]!;
   const [ho, wo] = convOutHW(g);
-  if (t.dtype === "float64") {
+  if (t.dtype === "float64" || convForm("convBackInput", t) === "gather") {
     const cols = convPatches(e, gy, t.dtype, n, o, [ho, wo], g.inHW, g, backMap);
     const wb = e.node("Reshape", [e.node("Transpose", [w], { perm: [2, 3, 0, 1] }), e.ints([g.kHW[0] * g.kHW[1] * o, c])]);
     return nchwFromRows(e, e.node("MatMul", [cols, wb]), n, g.inHW[0], g.inHW[1], c);
