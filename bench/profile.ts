@@ -16,7 +16,8 @@ import { WORKLOADS } from "./workloads.ts";
 const OP_CLASS: Record<string, string> = {
   Conv: "Conv", FusedConv: "Conv", ConvTranspose: "ConvTranspose",
   MatMul: "Gemm/MatMul", Gemm: "Gemm/MatMul", FusedMatMul: "Gemm/MatMul", FusedGemm: "Gemm/MatMul",
-  Gather: "Gather", ScatterND: "Scatter", Transpose: "Transpose", Pad: "Pad", Slice: "Slice", Concat: "Concat", Where: "Where",
+  ReorderInput: "NCHWc reorder", ReorderOutput: "NCHWc reorder", QuickGelu: "elementwise",
+  Gather: "Gather", ScatterND: "Scatter", DepthToSpace: "DepthToSpace", Transpose: "Transpose", Pad: "Pad", Slice: "Slice", Concat: "Concat", Where: "Where",
   InstanceNormalization: "norm", GroupNormalization: "norm", LayerNormalization: "norm",
   ReduceSum: "reduce", ReduceMean: "reduce", ReduceMax: "reduce",
   Reshape: "shape", Expand: "shape", Unsqueeze: "shape", Squeeze: "shape", Identity: "shape", Cast: "shape",
