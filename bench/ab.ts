@@ -6,8 +6,6 @@
  *   freeze   ScoreNet forward (batch 64) and forward+VJP (batch 16): weights fed vs frozen into
  *            the program as initializers (ProgramSpec.constants)
  *   convform each ScoreNet conv layer alone (batch 32): ORT's Conv/ConvTranspose vs Gather-im2col + MatMul
- *   subpixel       frozen ScoreNet forward/VJP: strided ConvTranspose by ORT vs sub-pixel Conv + DepthToSpace
- *   subpixelTrain  the same choice in the ScoreNet training step (weights fed)
  *   spin     scorenet train/sample/div with ORT's intra-op spinning on (default) vs off
  */
 import { parseArgs } from "node:util";
@@ -74,29 +72,6 @@ const EXPERIMENTS: Record<string, Experiment> = {
     E.setBackend(nodeBackend({ threads }));
     const v: Record<string, Record<string, Step>> = {};
     for (const frozen of [false, true]) v[frozen ? "frozen" : "fed"] = { forward64: await scoreNetProgram(64, false, frozen), vjp16: await scoreNetProgram(16, true, frozen) };
-    return v;
-  },
-  /** Frozen-weight ScoreNet programs (sampling, likelihood): strided ConvTranspose by ORT vs the sub-pixel Conv + DepthToSpace. */
-  async subpixel(threads) {
-    E.setBackend(nodeBackend({ threads }));
-    const v: Record<string, Record<string, Step>> = {};
-    for (const form of ["ort", "subpixel"] as const) {
-      setConvFormPolicy((op) => (op === "convBackInput" ? form : "ort"));
-      v[form] = { forward64: await scoreNetProgram(64, false, true), vjp16: await scoreNetProgram(16, true, true) };
-    }
-    setConvFormPolicy();
-    return v;
-  },
-  /** The training step (fed weights): strided ConvTranspose by ORT vs sub-pixel. */
-  async subpixelTrain(threads) {
-    E.setBackend(nodeBackend({ threads }));
-    const v: Record<string, Record<string, Step>> = {};
-    for (const form of ["ort", "subpixel"] as const) {
-      setConvFormPolicy((op) => (op === "convBackInput" ? form : "ort"));
-      const { train } = await WORKLOADS.scorenet!.setup();
-      v[form] = { train: train! };
-    }
-    setConvFormPolicy();
     return v;
   },
   async spin(threads) {

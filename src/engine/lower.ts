@@ -67,7 +67,7 @@ const BINARY_ONNX: Record<string, string> = {
   less: "Less", greater: "Greater", equal: "Equal", lessEq: "LessOrEqual", greaterEq: "GreaterOrEqual",
 };
 
-function lowerNode(e: Emitter, t: Tensor, ins: string[], constants: ReadonlySet<string>): string {
+function lowerNode(e: Emitter, t: Tensor, ins: string[]): string {
   const a = t.attrs;
   const u = UNARY_ONNX[t.op] ?? BINARY_ONNX[t.op];
   if (u) return e.node(u, ins);
@@ -92,8 +92,8 @@ function lowerNode(e: Emitter, t: Tensor, ins: string[], constants: ReadonlySet<
     case "matmul": return e.node("MatMul", ins);
     case "softmax": return e.node("Softmax", ins, { axis: a.axis as number });
     case "groupNormalize": return lowerGroupNormalize(e, t, ins[0]!);
-    case "conv": return lowerConv(e, t, ins, constants.has(ins[1]!));
-    case "convBackInput": return lowerBackInput(e, t, ins, constants.has(ins[1]!));
+    case "conv": return lowerConv(e, t, ins);
+    case "convBackInput": return lowerBackInput(e, t, ins);
     case "convBackWeight": return lowerBackWeight(e, t, ins);
     default: throw new TraceError("lower", `no ONNX lowering for op '${t.op}'`);
   }
@@ -190,70 +190,26 @@ function convIm2col(e: Emitter, t: Tensor, x: string, w: string): string {
  * How a float32 conv or convBackInput is lowered: "ort" (ORT's Conv / ConvTranspose kernels) or
  * "gather" (batched Gather-im2col + one MatMul, the float64 form). float64 always takes "gather".
  */
-export type ConvForm = "ort" | "gather" | "subpixel";
-/** `constWeight`: the weight is a frozen constant (ProgramSpec.constants), so ORT can pre-layout it. */
-export type ConvFormPolicy = (op: "conv" | "convBackInput", t: Tensor, constWeight: boolean) => ConvForm;
+export type ConvForm = "ort" | "gather";
+export type ConvFormPolicy = (op: "conv" | "convBackInput", t: Tensor) => ConvForm;
 const defaultConvForm: ConvFormPolicy = () => "ort";
 let convForm: ConvFormPolicy = defaultConvForm;
 /** Override the conv lowering choice (benchmarks compare forms with it); no argument restores the default. */
 export function setConvFormPolicy(p: ConvFormPolicy = defaultConvForm): void { convForm = p; }
 
-function lowerConv(e: Emitter, t: Tensor, ins: string[], constWeight: boolean): string {
-  if (t.dtype === "float64" || convForm("conv", t, constWeight) === "gather") return convIm2col(e, t, ins[0]!, ins[1]!);
+function lowerConv(e: Emitter, t: Tensor, ins: string[]): string {
+  if (t.dtype === "float64" || convForm("conv", t) === "gather") return convIm2col(e, t, ins[0]!, ins[1]!);
   return e.node("Conv", ins, convAttrs(geometryOf(t)));
 }
 
-/** Sub-pixel form applies to square strides ≥ 2 without dilation. */
-function subpixelFits(g: ConvGeometry): boolean {
-  return g.stride[0] === g.stride[1] && g.stride[0] >= 2 && g.dilation[0] === 1 && g.dilation[1] === 1;
-}
-
-/**
- * Strided input-gradient (transposed convolution) as ONE stride-1 Conv plus DepthToSpace
- * (sub-pixel convolution): with q = h + padTop, output row h takes taps i ≡ q (mod s) at gy row
- * ⌊q/s⌋ − a for i = (q mod s) + s·a. So for each phase r = (q mod s, p mod s) it is a stride-1
- * correlation of gy (padded by A−1 = ⌈k/s⌉−1 on top/left) with the sub-kernel
- * k_r[b] = w[r + s(A−1−b)] (zero past the kernel); the s² phases become output channels
- * ((r_h·s + r_w)·C + c, DepthToSpace's DCR order), DepthToSpace interleaves them and a Slice
- * crops [pad, pad + H). Costs s²A²/(kh·kw) of the direct MACs (16/9 for k = 3, s = 2) but runs as
- * a plain Conv, which ORT lays out in its blocked (NCHWc) format when the weight is constant.
- */
-function backInputSubpixel(e: Emitter, t: Tensor, gy: string, w: string): string {
-  const g = geometryOf(t);
-  const [o, c, kh, kw] = t.inputs[1]!.shape as [number, number, number, number];
-  const s = g.stride[0];
-  const [ho, wo] = convOutHW(g);
-  const ah = Math.ceil(kh / s), aw = Math.ceil(kw / s);
-  // Sub-kernel gather table over w viewed as [C·O, kh·kw + 1] (last column zero): [s·s, ah, aw] taps.
-  const taps = new BigInt64Array(s * s * ah * aw);
-  let p = 0;
-  for (let rh = 0; rh < s; rh++) for (let rw = 0; rw < s; rw++) for (let bh = 0; bh < ah; bh++) for (let bw = 0; bw < aw; bw++) {
-    const i = rh + s * (ah - 1 - bh), j = rw + s * (aw - 1 - bw);
-    taps[p++] = BigInt(i < kh && j < kw ? i * kw + j : kh * kw);
-  }
-  const wco = e.node("Reshape", [e.node("Transpose", [w], { perm: [1, 0, 2, 3] }), e.ints([c * o, kh * kw])]);
-  const zeroCol = e.node("Expand", [e.scalar(t.dtype, 0), e.ints([c * o, 1])]);
-  const sub = e.node("Gather", [e.node("Concat", [wco, zeroCol], { axis: 1 }), e.init("int64", [s * s, ah, aw], taps, "subpixel")], { axis: 1 }); // [C·O, s², ah, aw]
-  const wc = e.node("Reshape", [e.node("Transpose", [e.node("Reshape", [sub, e.ints([c, o, s * s, ah, aw])])], { perm: [2, 0, 1, 3, 4] }), e.ints([s * s * c, o, ah, aw])]);
-  const [h, wd] = g.inHW;
-  const padB = Math.max(0, Math.ceil((g.pads[0] + h) / s) - ho), padR = Math.max(0, Math.ceil((g.pads[1] + wd) / s) - wo);
-  const y = e.node("Conv", [gy, wc], { kernel_shape: [ah, aw], strides: [1, 1], dilations: [1, 1], pads: [ah - 1, aw - 1, padB, padR] });
-  const full = e.node("DepthToSpace", [y], { blocksize: s, mode: "DCR" });
-  const fullH = (ho + padB) * s, fullW = (wo + padR) * s;
-  if (g.pads[0] === 0 && g.pads[1] === 0 && fullH === h && fullW === wd) return full;
-  return e.node("Slice", [full, e.ints([g.pads[0], g.pads[1]]), e.ints([g.pads[0] + h, g.pads[1] + wd]), e.ints([2, 3])]);
-}
-
-function lowerBackInput(e: Emitter, t: Tensor, ins: string[], constWeight: boolean): string {
+function lowerBackInput(e: Emitter, t: Tensor, ins: string[]): string {
   const g = geometryOf(t);
   const [gy, w] = ins as [string, string];
   const [gys, wt] = t.inputs as [Tensor, Tensor];
   const [o, c] = wt.shape as [number, number];
   const n = gys.shape[0]!;
   const [ho, wo] = convOutHW(g);
-  const form = t.dtype === "float64" ? "gather" : convForm("convBackInput", t, constWeight);
-  if (form === "subpixel" && subpixelFits(g)) return backInputSubpixel(e, t, gy, w);
-  if (form === "gather") {
+  if (t.dtype === "float64" || convForm("convBackInput", t) === "gather") {
     const cols = convPatches(e, gy, t.dtype, n, o, [ho, wo], g.inHW, g, backMap);
     const wb = e.node("Reshape", [e.node("Transpose", [w], { perm: [2, 3, 0, 1] }), e.ints([g.kHW[0] * g.kHW[1] * o, c])]);
     return nchwFromRows(e, e.node("MatMul", [cols, wb]), n, g.inHW[0], g.inHW[1], c);
@@ -336,12 +292,11 @@ export function toOnnx(spec: ProgramSpec): Uint8Array {
   }
   for (const name of Object.keys(constants)) if (!spec.inputs.some((t) => t.attrs.name === name)) throw new TraceError("compile", `constant '${name}' is not among the program inputs`);
   const fed = spec.inputs.filter((t) => constants[t.attrs.name as string] === undefined);
-  const frozen = new Set(Object.keys(constants));
   const outs = Object.values(spec.outputs);
   for (const t of topoSort(outs)) {
     if (names.has(t.id)) continue;
     if (t.op === "input") throw new TraceError("compile", `input '${t.attrs.name}' is used but not listed among the program inputs`);
-    names.set(t.id, lowerNode(e, t, t.inputs.map((i) => names.get(i.id)!), frozen));
+    names.set(t.id, lowerNode(e, t, t.inputs.map((i) => names.get(i.id)!)));
   }
   const renamed = new Map<string, string>();
   const outputs = Object.entries(spec.outputs).map(([name, t]) => { nameOutput(e, names.get(t.id)!, name, renamed); return valueInfo(name, t); });
