@@ -98,17 +98,21 @@ try {
     if (values.json) continue;
     console.log(`\n${threads} thread${threads > 1 ? "s" : ""}${torch ? `, vs ${torch.engine ?? "PyTorch"}` : ""}`);
     console.log(torch ? "| workload | scoregen ms | PyTorch ms | ratio |\n| --- | ---: | ---: | ---: |" : "| workload | scoregen ms |\n| --- | ---: |");
+    const notes: string[] = [];
     for (const [name, r] of Object.entries(scoregen)) {
       for (const [metric, v] of Object.entries(r)) {
-        if (!metric.endsWith("_ms")) continue;
+        if (!metric.endsWith("_ms")) {
+          const tv = torch?.[name]?.[metric];
+          notes.push(`${name} ${metric}: ${v}${tv !== undefined ? ` (PyTorch ${tv})` : ""}`);
+          continue;
+        }
         const label = `${name}.${metric.slice(0, -3)}`;
         const tv = torch?.[name]?.[metric];
         if (!torch) { console.log(`| ${label} | ${v} |`); continue; }
         console.log(`| ${label} | ${v} | ${tv ?? "–"} | ${typeof tv === "number" ? (v / tv).toFixed(2) : "–"} |`);
       }
-      const facts = Object.entries(r).filter(([m]) => !m.endsWith("_ms"));
-      if (facts.length) console.log(`|   ${name}: ${facts.map(([k, v]) => `${k} ${v}${torch?.[name]?.[k] !== undefined ? ` (PyTorch ${torch[name]![k]})` : ""}`).join(", ")} | | | |`.replace(/ \| \| \| \|$/, torch ? " | | | |" : " |"));
     }
+    if (notes.length) console.log(notes.join("; "));
   }
 } finally {
   if (tmp) rmSync(tmp, { recursive: true, force: true });
