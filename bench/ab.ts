@@ -6,14 +6,12 @@
  *   freeze   ScoreNet forward (batch 64) and forward+VJP (batch 16): weights fed vs frozen into
  *            the program as initializers (ProgramSpec.constants)
  *   convform each ScoreNet conv layer alone (batch 32): ORT's Conv/ConvTranspose vs Gather-im2col + MatMul
- *   outputs  ScoreNet loss + gradients: each graph output copied by an Identity vs written in place
  *   spin     scorenet train/sample/div with ORT's intra-op spinning on (default) vs off
  */
 import { parseArgs } from "node:util";
 import { nodeBackend } from "../src/engine/backend-node.ts";
 import * as E from "../src/engine/index.ts";
 import { type ConvForm, setConvFormPolicy } from "../src/engine/lower.ts";
-import { traceLoss } from "../src/losses/objectives.ts";
 import { traceNetwork } from "../src/models/registry.ts";
 import { Rng } from "../src/rng.ts";
 import { round } from "./timing.ts";
@@ -74,29 +72,6 @@ const EXPERIMENTS: Record<string, Experiment> = {
     E.setBackend(nodeBackend({ threads }));
     const v: Record<string, Record<string, Step>> = {};
     for (const frozen of [false, true]) v[frozen ? "frozen" : "fed"] = { forward64: await scoreNetProgram(64, false, frozen), vjp16: await scoreNetProgram(16, true, frozen) };
-    return v;
-  },
-  /**
-   * ScoreNet loss + all parameter gradients (batch 32): graph outputs copied through an Identity
-   * each (the lowering before this change; stopGradient lowers to Identity) vs written in place.
-   */
-  async outputs(threads) {
-    E.setBackend(nodeBackend({ threads }));
-    const { spec, params } = scoreNetParams();
-    const v: Record<string, Record<string, Step>> = {};
-    for (const copy of [true, false]) {
-      const ps = E.ParamScope.create();
-      const { loss, inputs } = traceLoss("dsm", spec, ps, 32);
-      const specs = ps.specs().filter((q) => q.trainable);
-      const grads = E.grad(loss, specs.map((q) => q.node));
-      const outs: Record<string, E.Tensor> = { loss: copy ? E.stopGradient(loss) : loss };
-      specs.forEach((q, k) => { outs[`g:${q.name}`] = copy ? E.stopGradient(grads[k]!) : grads[k]!; });
-      const prog = await E.compile({ inputs: [...ps.specs().map((q) => q.node), ...inputs], outputs: outs });
-      const rng = new Rng(3), n = 32;
-      const feeds: Record<string, Float32Array | Float64Array> = { x0: Float32Array.from(rng.uniforms(n * 784)), z: rng.normals(n * 784, new Float32Array(n * 784)), c: new Float64Array(n).fill(0.5), mean: new Float64Array(n).fill(1), std: new Float64Array(n).fill(2), alpha: new Float64Array(n).fill(-0.5), beta: new Float64Array(n), weight: new Float64Array(n).fill(4) };
-      for (const q of ps.specs()) feeds[E.paramFeed(q.name)] = params.get(q.name)!.data;
-      v[copy ? "identity" : "in-place"] = { grads32: () => prog.run(feeds) };
-    }
     return v;
   },
   async spin(threads) {
