@@ -8,7 +8,7 @@
  * /usr/bin/python3 with Debian's python3-torch), and each row gets the ratio scoregen / PyTorch.
  */
 import { execFileSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { availableParallelism, cpus, tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -23,9 +23,19 @@ const { values } = parseArgs({
   options: {
     json: { type: "boolean", default: false }, reps: { type: "string", default: "15" }, threads: { type: "string", default: "2" },
     only: { type: "string" }, "vs-torch": { type: "boolean", default: false }, python: { type: "string", default: "/usr/bin/python3" },
-    "torch-reference": { type: "string", default: join(here, "../../shared/bench/torch_reference.py") },
+    "torch-reference": { type: "string" },
   },
 });
+
+/** ../shared/bench/torch_reference.py of the checkout, or of a folder above it (worktrees sit deeper). */
+function torchReference(): string {
+  if (values["torch-reference"]) return values["torch-reference"];
+  for (let dir = dirname(here); dir !== dirname(dir); dir = dirname(dir)) {
+    const p = join(dirname(dir), "shared/bench/torch_reference.py");
+    if (existsSync(p)) return p;
+  }
+  throw new Error("--vs-torch: found no shared/bench/torch_reference.py above this checkout; pass --torch-reference PATH");
+}
 
 /** The machine, as /proc/cpuinfo (or os.cpus()) names it. */
 function machine(): Record<string, string | number> {
@@ -78,7 +88,7 @@ function runTorch(threads: number, sharedFile: string): Record<string, Record<st
   };
   const out: Record<string, Record<string, number | string>> = {};
   const wantRef = !only || only.some((n) => n === "convnet" || n === "scorenet");
-  if (wantRef) Object.assign(out, run(values["torch-reference"]!, ["--reps", String(baseReps)]));
+  if (wantRef) Object.assign(out, run(torchReference(), ["--reps", String(baseReps)]));
   const twins = ["mlp_train", "pc2d", "mnist_em", "mnist_bpd"].filter((n) => !only || only.includes(n));
   if (twins.length) Object.assign(out, run(join(here, "torch_twins.py"), ["--only", twins.join(","), "--shared", sharedFile, "--reps", String(baseReps)]));
   return out;
