@@ -2,8 +2,8 @@
  * A trained network run by the engine as a RawNetwork (forward, and forward with the per-row
  * VJP vᵀ∂out/∂x for divergences). Programs are compiled per batch size (static shapes) and
  * cached. The parameters are frozen into each program (ONNX initializers), so ORT folds and
- * re-lays them out once instead of on every evaluation (ScoreNet forward ≈0.7× the time of fed
- * weights, measured by `npm run bench:ab -- freeze`).
+ * re-lays them out once (its blocked NCHWc convolutions need constant filters) instead of on
+ * every evaluation: `npm run bench:ab -- freeze` compares the two forms.
  */
 import * as E from "../engine/index.ts";
 import type { ParamTree } from "../io/params.ts";
