@@ -70,7 +70,7 @@ async function runScoregen(threads: number): Promise<Record<string, Record<strin
   for (const [name, w] of Object.entries(WORKLOADS)) {
     if (only && !only.includes(name)) continue;
     const steps = await w.setup();
-    const reps = w.reps ?? baseReps, warm = w.reps ? 1 : 3;
+    const reps = w.reps ?? baseReps, warm = w.warm ?? (w.reps ? 1 : 3);
     const r: Record<string, number> = {};
     for (const [metric, fn] of Object.entries(steps)) r[`${metric}_ms`] = round(await medianMs(fn, reps, warm));
     out[name] = { ...r, ...(w.facts?.() ?? {}) };

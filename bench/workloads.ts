@@ -40,6 +40,8 @@ export interface Workload {
   setup(): Promise<Record<string, Step>>;
   /** Repetitions to take the median of (end-to-end runs take fewer). */
   reps?: number;
+  /** Untimed warm-up repetitions (default 3 for steps, 1 for end-to-end runs). */
+  warm?: number;
   /** Extra facts printed with the timings (e.g. parameter count, nfe). */
   facts?: () => Record<string, number>;
 }
@@ -167,6 +169,7 @@ let lastBpdNfe = 0;
 /** Bits/dim of the first 32 held-out digits (pixels in [0, 1], one repeat). */
 const mnist_bpd: Workload = {
   reps: 1,
+  warm: 0, // one whole run, compile included, as its twin
   async setup() {
     const { spec, params } = scoreNetParams();
     const images = await loadMnist({ split: "test", limit: BPD_DIGITS, range: "[0,1]" });
