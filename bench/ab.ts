@@ -6,6 +6,7 @@
  *   freeze   ScoreNet forward (batch 64) and forward+VJP (batch 16): weights fed vs frozen into
  *            the program as initializers (ProgramSpec.constants)
  *   convform each ScoreNet conv layer alone (batch 32): ORT's Conv/ConvTranspose vs Gather-im2col + MatMul
+ *   optlevel frozen ScoreNet forward/VJP with ORT's "extended" vs "all" graph optimizations
  *   spin     scorenet train/sample/div with ORT's intra-op spinning on (default) vs off
  */
 import { parseArgs } from "node:util";
@@ -72,6 +73,15 @@ const EXPERIMENTS: Record<string, Experiment> = {
     E.setBackend(nodeBackend({ threads }));
     const v: Record<string, Record<string, Step>> = {};
     for (const frozen of [false, true]) v[frozen ? "frozen" : "fed"] = { forward64: await scoreNetProgram(64, false, frozen), vjp16: await scoreNetProgram(16, true, frozen) };
+    return v;
+  },
+  /** Frozen ScoreNet forward/VJP with ORT's "extended" vs "all" optimizations (only "all" has the NCHWc layout). */
+  async optlevel(threads) {
+    const v: Record<string, Record<string, Step>> = {};
+    for (const level of ["extended", "all"] as const) {
+      E.setBackend(nodeBackend({ threads, graphOptimizationLevel: level }));
+      v[level] = { forward64: await scoreNetProgram(64, false, true), vjp16: await scoreNetProgram(16, true, true) };
+    }
     return v;
   },
   async spin(threads) {

@@ -14,6 +14,8 @@ export interface NodeBackendOptions {
   threads?: number;
   /** Execution providers in order of preference (default: SCOREGEN_EP or "cpu"). */
   providers?: string[];
+  /** ORT graph optimization level for float32 programs (default "all"; float64 ones use "basic"). */
+  graphOptimizationLevel?: "basic" | "extended" | "all";
   /** Record ORT profiles with this file prefix (default: SCOREGEN_PROFILE; unset = off). */
   profilePrefix?: string;
   /**
@@ -61,13 +63,13 @@ export function nodeBackend(opts: NodeBackendOptions = {}): NodeBackend {
   const config = opts.sessionConfig ?? (process.env.SCOREGEN_ORT_CONFIG ? parseConfig(process.env.SCOREGEN_ORT_CONFIG) : undefined);
   const sessionOptions: ort.InferenceSession.SessionOptions = {
     executionProviders: providers, intraOpNumThreads: threads, interOpNumThreads: 1,
-    graphOptimizationLevel: "all", executionMode: "sequential",
+    graphOptimizationLevel: opts.graphOptimizationLevel ?? "all", executionMode: "sequential",
     ...(config ? { extra: extraFrom(config) } : {}),
   };
   const profiled: ort.InferenceSession[] = [];
   const configTag = config ? `/${Object.entries(config).map(([k, v]) => `${k}=${v}`).join(",")}` : "";
   return {
-    name: `ort-node/${providers.join("+")}/${threads}${configTag}${profilePrefix ? `/profile:${profilePrefix}` : ""}`,
+    name: `ort-node/${providers.join("+")}/${threads}${opts.graphOptimizationLevel ? `/opt:${opts.graphOptimizationLevel}` : ""}${configTag}${profilePrefix ? `/profile:${profilePrefix}` : ""}`,
     async createSession(model: Uint8Array, hints: SessionHints = {}): Promise<BackendSession> {
       let o: ort.InferenceSession.SessionOptions = hints.float64 ? { ...sessionOptions, graphOptimizationLevel: "basic" } : sessionOptions;
       if (profilePrefix) o = { ...o, enableProfiling: true, profileFilePrefix: `${profilePrefix}-${profiled.length}` };
