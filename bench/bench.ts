@@ -1,48 +1,130 @@
 /**
- * Benchmarks (not tests): `npm run bench -- [--json] [--reps N] [--threads N] [--only convnet,…]`.
- * Each workload is measured the way ../shared/bench/torch_reference.py measures it (median of
- * ≥ 15 runs after warm-up, 2 intra-op threads), so the two can be compared side by side:
- *   /usr/bin/python3 ../shared/bench/torch_reference.py --threads 2
+ * Benchmarks (not tests):
+ *   npm run bench -- [--json] [--reps N] [--threads 1,2,max] [--only scorenet,mnist_em,…] [--vs-torch]
+ * Prints the machine (CPU model, cores, Node, onnxruntime-node) and, per thread count, the
+ * median ms of each workload (bench/workloads.ts) after warm-up. With --vs-torch the PyTorch
+ * twins run in the same command, right after the scoregen figures of each thread count, with the
+ * same thread count (../shared/bench/torch_reference.py and bench/torch_twins.py, by
+ * /usr/bin/python3 with Debian's python3-torch), and each row gets the ratio scoregen / PyTorch.
  */
+import { execFileSync } from "node:child_process";
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { availableParallelism, cpus, tmpdir } from "node:os";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { nodeBackend } from "../src/engine/backend-node.ts";
 import * as E from "../src/engine/index.ts";
-import { Rng } from "../src/rng.ts";
 import { medianMs, round } from "./timing.ts";
-import { extraWorkloads } from "./workloads.ts";
+import { WORKLOADS, exportShared } from "./workloads.ts";
 
+const here = dirname(fileURLToPath(import.meta.url));
 const { values } = parseArgs({
-  options: { json: { type: "boolean", default: false }, reps: { type: "string", default: "15" }, threads: { type: "string", default: "2" }, only: { type: "string" } },
+  options: {
+    json: { type: "boolean", default: false }, reps: { type: "string", default: "15" }, threads: { type: "string", default: "2" },
+    only: { type: "string" }, "vs-torch": { type: "boolean", default: false }, python: { type: "string", default: "/usr/bin/python3" },
+    "torch-reference": { type: "string" },
+  },
 });
-const reps = Math.max(15, Number(values.reps));
-E.setBackend(nodeBackend({ threads: Number(values.threads) }));
 
-
-/** The engine's reference net (DESIGN.md): one SGD step of mean(y²), batch 32, no biases. */
-async function convnet(): Promise<Record<string, number>> {
-  const scope = E.ParamScope.create();
-  const rng = new Rng(0);
-  const w = (name: string, shape: number[]) => scope.param(name, shape, (s) => ({ shape: s, data: Float32Array.from(rng.normals(s.reduce((a, b) => a * b)), (v) => v * 0.05) }));
-  const x = E.input("x", [32, 1, 28, 28]);
-  let h = E.relu(E.conv2d(x, w("c1", [32, 1, 3, 3]), { padding: 1 }));
-  h = E.relu(E.conv2d(h, w("c2", [64, 32, 3, 3]), { stride: 2, padding: 1 }));
-  h = E.relu(E.conv2d(h, w("c3", [128, 64, 3, 3]), { stride: 2, padding: 1 }));
-  h = E.relu(E.convTranspose2d(h, w("t3", [128, 64, 3, 3]), { stride: 2, padding: 1, outputPadding: 1 }));
-  h = E.convTranspose2d(h, w("t2", [64, 32, 3, 3]), { stride: 2, padding: 1, outputPadding: 1 });
-  const y = E.conv2d(h, w("c0", [1, 32, 3, 3]), { padding: 1 });
-  const loss = E.mean(E.square(y));
-  const trainer = await E.Trainer.create(scope, loss, [x], scope.init(rng), { kind: "sgd", lr: 1e-2 });
-  const xs = rng.normals(32 * 784, new Float32Array(32 * 784));
-  return { train_ms: round(await medianMs(() => trainer.trainStep({ x: xs }), reps)) };
+/** ../shared/bench/torch_reference.py of the checkout, or of a folder above it (worktrees sit deeper). */
+function torchReference(): string {
+  if (values["torch-reference"]) return values["torch-reference"];
+  for (let dir = dirname(here); dir !== dirname(dir); dir = dirname(dir)) {
+    const p = join(dirname(dir), "shared/bench/torch_reference.py");
+    if (existsSync(p)) return p;
+  }
+  throw new Error("--vs-torch: found no shared/bench/torch_reference.py above this checkout; pass --torch-reference PATH");
 }
 
+/** The machine, as /proc/cpuinfo (or os.cpus()) names it. */
+function machine(): Record<string, string | number> {
+  let cpu = cpus()[0]?.model ?? "unknown CPU";
+  try {
+    const info = readFileSync("/proc/cpuinfo", "utf8");
+    cpu = /^model name\s*:\s*(.+)$/m.exec(info)?.[1]?.trim() ?? cpu;
+    const flags = /^flags\s*:\s*(.+)$/m.exec(info)?.[1]?.split(/\s+/) ?? [];
+    const simd = ["avx512f", "avx2", "neon"].find((f) => flags.includes(f));
+    if (simd) cpu += ` (${simd})`;
+  } catch { /* not Linux: os.cpus() names it */ }
+  const ortVersion = (JSON.parse(readFileSync(join(here, "../node_modules/onnxruntime-node/package.json"), "utf8")) as { version: string }).version;
+  return { cpu, cores: availableParallelism(), node: process.version, onnxruntime: ortVersion };
+}
 
-const workloads: Record<string, (reps: number) => Promise<Record<string, number>>> = { convnet, ...extraWorkloads };
+function threadCounts(spec: string): number[] {
+  const all = availableParallelism();
+  const list = spec.split(",").map((s) => (s.trim() === "max" ? all : Number(s)));
+  for (const t of list) if (!Number.isInteger(t) || t < 1) throw new Error(`--threads: '${spec}' must list positive integers or 'max', e.g. --threads 1,2,max`);
+  return [...new Set(list)];
+}
+
 const only = values.only?.split(",");
-const result: Record<string, unknown> = { engine: "scoregen-ort", threads: Number(values.threads), reps };
-for (const [name, run] of Object.entries(workloads)) {
-  if (only && !only.includes(name)) continue;
-  result[name] = await run(reps);
-  if (!values.json) console.log(name, JSON.stringify(result[name]));
+for (const name of only ?? []) if (!WORKLOADS[name]) throw new Error(`--only: unknown workload '${name}'; use some of: ${Object.keys(WORKLOADS).join(", ")}`);
+const baseReps = Math.max(15, Number(values.reps));
+
+/** scoregen medians: workload → metric → ms (plus the workload's facts). */
+async function runScoregen(threads: number): Promise<Record<string, Record<string, number>>> {
+  E.setBackend(nodeBackend({ threads }));
+  E.clearProgramCache();
+  const out: Record<string, Record<string, number>> = {};
+  for (const [name, w] of Object.entries(WORKLOADS)) {
+    if (only && !only.includes(name)) continue;
+    const steps = await w.setup();
+    const reps = w.reps ?? baseReps, warm = w.warm ?? (w.reps ? 1 : 3);
+    const r: Record<string, number> = {};
+    for (const [metric, fn] of Object.entries(steps)) r[`${metric}_ms`] = round(await medianMs(fn, reps, warm));
+    out[name] = { ...r, ...(w.facts?.() ?? {}) };
+    if (!values.json) console.error(`  scoregen ${name} ${JSON.stringify(out[name])}`);
+  }
+  return out;
+}
+
+/** PyTorch twins with the same thread count: workload → metric → ms. */
+function runTorch(threads: number, sharedFile: string): Record<string, Record<string, number | string>> {
+  const py = values.python!;
+  const run = (script: string, extra: string[]) => {
+    const text = execFileSync(py, [script, "--threads", String(threads), ...extra], { encoding: "utf8", stdio: ["ignore", "pipe", "inherit"], maxBuffer: 1 << 24 });
+    return JSON.parse(text.trim().split("\n").at(-1)!) as Record<string, Record<string, number | string>>;
+  };
+  const out: Record<string, Record<string, number | string>> = {};
+  const wantRef = !only || only.some((n) => n === "convnet" || n === "scorenet");
+  if (wantRef) Object.assign(out, run(torchReference(), ["--reps", String(baseReps)]));
+  const twins = ["mlp_train", "pc2d", "mnist_em", "mnist_bpd"].filter((n) => !only || only.includes(n));
+  if (twins.length) Object.assign(out, run(join(here, "torch_twins.py"), ["--only", twins.join(","), "--shared", sharedFile, "--reps", String(baseReps)]));
+  return out;
+}
+
+const info = machine();
+const result: Record<string, unknown> = { ...info, reps: baseReps, runs: [] as unknown[] };
+if (!values.json) console.log(`${info.cpu} · ${info.cores} cores available · Node ${info.node} · onnxruntime-node ${info.onnxruntime}`);
+const tmp = values["vs-torch"] ? mkdtempSync(join(tmpdir(), "scoregen-bench-")) : undefined;
+try {
+  const shared = tmp ? join(tmp, "shared.safetensors") : "";
+  if (tmp) await exportShared(shared);
+  for (const threads of threadCounts(values.threads!)) {
+    const scoregen = await runScoregen(threads);
+    const torch = tmp ? runTorch(threads, shared) : undefined;
+    (result.runs as unknown[]).push({ threads, scoregen, ...(torch ? { torch } : {}) });
+    if (values.json) continue;
+    console.log(`\n${threads} thread${threads > 1 ? "s" : ""}${torch ? `, vs ${torch.engine ?? "PyTorch"}` : ""}`);
+    console.log(torch ? "| workload | scoregen ms | PyTorch ms | ratio |\n| --- | ---: | ---: | ---: |" : "| workload | scoregen ms |\n| --- | ---: |");
+    const notes: string[] = [];
+    for (const [name, r] of Object.entries(scoregen)) {
+      for (const [metric, v] of Object.entries(r)) {
+        if (!metric.endsWith("_ms")) {
+          const tv = torch?.[name]?.[metric];
+          notes.push(`${name} ${metric}: ${v}${tv !== undefined ? ` (PyTorch ${tv})` : ""}`);
+          continue;
+        }
+        const label = `${name}.${metric.slice(0, -3)}`;
+        const tv = torch?.[name]?.[metric];
+        if (!torch) { console.log(`| ${label} | ${v} |`); continue; }
+        console.log(`| ${label} | ${v} | ${tv ?? "–"} | ${typeof tv === "number" ? (v / tv).toFixed(2) : "–"} |`);
+      }
+    }
+    if (notes.length) console.log(notes.join("; "));
+  }
+} finally {
+  if (tmp) rmSync(tmp, { recursive: true, force: true });
 }
 if (values.json) console.log(JSON.stringify(result));

@@ -186,8 +186,19 @@ function convIm2col(e: Emitter, t: Tensor, x: string, w: string): string {
   return nchwFromRows(e, e.node("MatMul", [cols, wm]), n, ho, wo, o);
 }
 
+/**
+ * How a float32 conv or convBackInput is lowered: "ort" (ORT's Conv / ConvTranspose kernels) or
+ * "gather" (batched Gather-im2col + one MatMul, the float64 form). float64 always takes "gather".
+ */
+export type ConvForm = "ort" | "gather";
+export type ConvFormPolicy = (op: "conv" | "convBackInput", t: Tensor) => ConvForm;
+const defaultConvForm: ConvFormPolicy = () => "ort";
+let convForm: ConvFormPolicy = defaultConvForm;
+/** Override the conv lowering choice (benchmarks compare forms with it); no argument restores the default. */
+export function setConvFormPolicy(p: ConvFormPolicy = defaultConvForm): void { convForm = p; }
+
 function lowerConv(e: Emitter, t: Tensor, ins: string[]): string {
-  if (t.dtype === "float64") return convIm2col(e, t, ins[0]!, ins[1]!);
+  if (t.dtype === "float64" || convForm("conv", t) === "gather") return convIm2col(e, t, ins[0]!, ins[1]!);
   return e.node("Conv", ins, convAttrs(geometryOf(t)));
 }
 
@@ -198,7 +209,7 @@ function lowerBackInput(e: Emitter, t: Tensor, ins: string[]): string {
   const [o, c] = wt.shape as [number, number];
   const n = gys.shape[0]!;
   const [ho, wo] = convOutHW(g);
-  if (t.dtype === "float64") {
+  if (t.dtype === "float64" || convForm("convBackInput", t) === "gather") {
     const cols = convPatches(e, gy, t.dtype, n, o, [ho, wo], g.inHW, g, backMap);
     const wb = e.node("Reshape", [e.node("Transpose", [w], { perm: [2, 3, 0, 1] }), e.ints([g.kHW[0] * g.kHW[1] * o, c])]);
     return nchwFromRows(e, e.node("MatMul", [cols, wb]), n, g.inHW[0], g.inHW[1], c);
@@ -236,6 +247,12 @@ export interface ProgramSpec {
   inputs: readonly Tensor[];
   /** Named outputs. */
   outputs: Readonly<Record<string, Tensor>>;
+  /**
+   * Values frozen into the program, by input name: those inputs become ONNX initializers and are
+   * no longer fed. Weights that stay fixed over many runs (a sampler's network) let ORT fold and
+   * re-layout them once (e.g. its blocked NCHWc convolutions need constant filters).
+   */
+  constants?: Readonly<Record<string, HostArray>>;
 }
 
 function valueInfo(name: string, t: Tensor) {
@@ -246,10 +263,18 @@ function valueInfo(name: string, t: Tensor) {
 export function toOnnx(spec: ProgramSpec): Uint8Array {
   const e = new Emitter();
   const names = new Map<number, string>();
+  const constants = spec.constants ?? {};
   for (const inp of spec.inputs) {
     if (inp.op !== "input") throw new TraceError("compile", `program input ${inp} is not an input() node`);
-    names.set(inp.id, inp.attrs.name as string);
+    const name = inp.attrs.name as string;
+    names.set(inp.id, name);
+    const value = constants[name];
+    if (value === undefined) continue;
+    if (value.length !== inp.size) throw new TraceError("compile", `constant '${name}' has ${value.length} values, expected ${inp.size} for shape [${inp.shape.join(", ")}]`);
+    e.inits.push(tensorProto(name, inp.dtype, inp.shape, value));
   }
+  for (const name of Object.keys(constants)) if (!spec.inputs.some((t) => t.attrs.name === name)) throw new TraceError("compile", `constant '${name}' is not among the program inputs`);
+  const fed = spec.inputs.filter((t) => constants[t.attrs.name as string] === undefined);
   const outs = Object.values(spec.outputs);
   for (const t of topoSort(outs)) {
     if (names.has(t.id)) continue;
@@ -257,8 +282,9 @@ export function toOnnx(spec: ProgramSpec): Uint8Array {
     names.set(t.id, lowerNode(e, t, t.inputs.map((i) => names.get(i.id)!)));
   }
   // Each graph output gets an Identity so an output can also be an input or repeat another output.
+  // (Renaming the producing node instead measured no faster in an interleaved A/B, issue 12.)
   const outputs = Object.entries(spec.outputs).map(([name, t]) => { e.node("Identity", [names.get(t.id)!], {}, name); return valueInfo(name, t); });
-  const graph = onnx.GraphProto.create({ name: "scoregen", node: e.nodes, initializer: e.inits, input: spec.inputs.map((t) => valueInfo(t.attrs.name as string, t)), output: outputs });
+  const graph = onnx.GraphProto.create({ name: "scoregen", node: e.nodes, initializer: e.inits, input: fed.map((t) => valueInfo(t.attrs.name as string, t)), output: outputs });
   const model = onnx.ModelProto.create({ irVersion: 8, producerName: "scoregen", opsetImport: [{ domain: "", version: OPSET }], graph });
   return onnx.ModelProto.encode(model).finish();
 }

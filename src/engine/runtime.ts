@@ -98,7 +98,8 @@ export async function compile(spec: ProgramSpec, backend: Backend = getBackend()
   }
   s.catch(() => cache.delete(key));
   const info = (name: string, t: Tensor) => ({ name, shape: t.shape, dtype: t.dtype });
-  return new Program(await s, spec.inputs.map((t) => info(t.attrs.name as string, t)), Object.entries(spec.outputs).map(([n, t]) => info(n, t)), bytes);
+  const fed = spec.inputs.filter((t) => spec.constants?.[t.attrs.name as string] === undefined);
+  return new Program(await s, fed.map((t) => info(t.attrs.name as string, t)), Object.entries(spec.outputs).map(([n, t]) => info(n, t)), bytes);
 }
 
 /** Drop all cached sessions (tests, or to free memory after a phase). */

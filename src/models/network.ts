@@ -1,7 +1,9 @@
 /**
  * A trained network run by the engine as a RawNetwork (forward, and forward with the per-row
  * VJP vᵀ∂out/∂x for divergences). Programs are compiled per batch size (static shapes) and
- * cached; parameters are fed as inputs, so one compiled program serves any parameter values.
+ * cached. The parameters are frozen into each program (ONNX initializers), so ORT folds and
+ * re-lays them out once (its blocked NCHWc convolutions need constant filters) instead of on
+ * every evaluation: `npm run bench:ab -- freeze` compares the two forms.
  */
 import * as E from "../engine/index.ts";
 import type { ParamTree } from "../engine/init.ts";
@@ -44,10 +46,11 @@ export class EngineNetwork implements RawNetwork {
     const inputs = [...ps.specs().map((s) => s.node), x, c, ...(y ? [y] : [])];
     const missing = ps.specs().filter((s) => !this.feeds[E.paramFeed(s.name)]).map((s) => s.name);
     if (missing.length) throw new Error(`model parameters missing: ${missing.join(", ")}`);
-    if (!withVjp) return E.compile({ inputs, outputs: { out } });
+    const constants = Object.fromEntries(ps.specs().map((s) => [E.paramFeed(s.name), this.feeds[E.paramFeed(s.name)]!]));
+    if (!withVjp) return E.compile({ inputs, outputs: { out }, constants });
     const v = E.input("v", out.shape, dt);
     const [jv] = E.vjp([out], [v], [x]);
-    return E.compile({ inputs: [...inputs, v], outputs: { out, vjp: jv! } });
+    return E.compile({ inputs: [...inputs, v], outputs: { out, vjp: jv! }, constants });
   }
 
   /** Conditioning feeds: c (from t) and, for conditional models, the bound labels. */
@@ -67,12 +70,12 @@ export class EngineNetwork implements RawNetwork {
   }
 
   async forward(x: Float64Array, t: Float64Array, n: number): Promise<Float64Array> {
-    const r = await (await this.program(n, false)).run({ ...this.feeds, x, ...this.condFeeds(t, n) });
+    const r = await (await this.program(n, false)).run({ x, ...this.condFeeds(t, n) });
     return Float64Array.from(r.out as Float);
   }
 
   async forwardVjp(x: Float64Array, t: Float64Array, n: number, v: Float64Array): Promise<{ out: Float64Array; vjp: Float64Array }> {
-    const r = await (await this.program(n, true)).run({ ...this.feeds, x, ...this.condFeeds(t, n), v });
+    const r = await (await this.program(n, true)).run({ x, ...this.condFeeds(t, n), v });
     return { out: Float64Array.from(r.out as Float), vjp: Float64Array.from(r.vjp as Float) };
   }
 }
