@@ -261,3 +261,29 @@ test("MNIST tab: a run folder chosen with the file picker samples a digit grid w
   assert.deepEqual(grid, [56, 56]); // 2×2 digits of 28×28
   await page.click("nav button[data-tab=tab2d]");
 });
+
+test("drawing points: clicks on the data panel add points at the clicked data coordinates", { skip }, async () => {
+  await page.selectOption("#dataset", "draw");
+  const box = (await page.locator("#dataPlot").boundingBox())!;
+  // The panel's plot area spans pixels 52..328 × 26..260 for data [−4, 4]² (src/viz/svg.ts margins).
+  const at = (x: number, y: number) =>
+    page.mouse.click(box.x + 52 + ((x + 4) / 8) * 276, box.y + 26 + ((4 - y) / 8) * 234);
+  await at(2, 2);
+  await at(-2, -1);
+  assert.match((await page.textContent("#dataPlot")) ?? "", /drawn data \(2 points\)/);
+  const circles = await page.$$eval("#dataPlot circle", (cs) =>
+    cs.map((c) => [Number(c.getAttribute("cx")), Number(c.getAttribute("cy"))]),
+  );
+  assert.equal(circles.length, 2);
+  // Back to data coordinates: within a pixel of where we clicked.
+  const data = circles.map(([cx, cy]) => [((cx! - 52) / 276) * 8 - 4, 4 - ((cy! - 26) / 234) * 8]);
+  for (const [i, [x, y]] of [
+    [2, 2],
+    [-2, -1],
+  ].entries()) {
+    assert.ok(Math.abs(data[i]![0]! - x!) < 0.05 && Math.abs(data[i]![1]! - y!) < 0.05, `point ${i}: ${data[i]}`);
+  }
+  await page.click("#clearDrawn");
+  assert.match((await page.textContent("#dataPlot")) ?? "", /drawn data \(0 points\)/);
+  await page.selectOption("#dataset", "8gaussians");
+});
