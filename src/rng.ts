@@ -15,8 +15,12 @@ const TWO_POW_32 = 4294967296;
 /** High and low 32 bits of the 64-bit product of two unsigned 32-bit integers. */
 function mulhilo(a: number, b: number): [number, number] {
   const lo = Math.imul(a, b) >>> 0;
-  const aH = a >>> 16, aL = a & 0xffff, bH = b >>> 16, bL = b & 0xffff;
-  const mid1 = aH * bL, mid2 = aL * bH;
+  const aH = a >>> 16,
+    aL = a & 0xffff,
+    bH = b >>> 16,
+    bL = b & 0xffff;
+  const mid1 = aH * bL,
+    mid2 = aL * bH;
   const carry = (((aL * bL) >>> 16) + (mid1 & 0xffff) + (mid2 & 0xffff)) >>> 16;
   const hi = (aH * bH + (mid1 >>> 16) + (mid2 >>> 16) + carry) >>> 0;
   return [hi, lo];
@@ -24,15 +28,23 @@ function mulhilo(a: number, b: number): [number, number] {
 
 /** One Philox4x32-10 block: four 32-bit outputs for a 128-bit counter and 64-bit key. */
 export function philox4x32(ctr: readonly number[], key: readonly number[]): Uint32Array {
-  let c0 = ctr[0]! >>> 0, c1 = ctr[1]! >>> 0, c2 = ctr[2]! >>> 0, c3 = ctr[3]! >>> 0;
-  let k0 = key[0]! >>> 0, k1 = key[1]! >>> 0;
+  let c0 = ctr[0]! >>> 0,
+    c1 = ctr[1]! >>> 0,
+    c2 = ctr[2]! >>> 0,
+    c3 = ctr[3]! >>> 0;
+  let k0 = key[0]! >>> 0,
+    k1 = key[1]! >>> 0;
   for (let r = 0; r < 10; r++) {
     const [hi0, lo0] = mulhilo(M0, c0);
     const [hi1, lo1] = mulhilo(M1, c2);
     const n0 = (hi1 ^ c1 ^ k0) >>> 0;
     const n2 = (hi0 ^ c3 ^ k1) >>> 0;
-    c0 = n0; c1 = lo1; c2 = n2; c3 = lo0;
-    k0 = (k0 + W0) >>> 0; k1 = (k1 + W1) >>> 0;
+    c0 = n0;
+    c1 = lo1;
+    c2 = n2;
+    c3 = lo0;
+    k0 = (k0 + W0) >>> 0;
+    k1 = (k1 + W1) >>> 0;
   }
   return Uint32Array.of(c0, c1, c2, c3);
 }
@@ -47,8 +59,9 @@ export class Rng {
 
   /** `seed` is any integer in [0, 2^53); `stream` picks an independent sub-stream. */
   constructor(seed: number, stream = 0) {
-    if (!Number.isSafeInteger(seed) || seed < 0) throw new Error(`Rng: seed must be a non-negative integer, got ${seed}`);
-    this.key = [(seed % TWO_POW_32) >>> 0, ((Math.floor(seed / TWO_POW_32) ^ Math.imul(stream + 1, 0x85ebca6b)) >>> 0)];
+    if (!Number.isSafeInteger(seed) || seed < 0)
+      throw new Error(`Rng: seed must be a non-negative integer, got ${seed}`);
+    this.key = [(seed % TWO_POW_32) >>> 0, (Math.floor(seed / TWO_POW_32) ^ Math.imul(stream + 1, 0x85ebca6b)) >>> 0];
     if (stream !== 0) this.key[0] = (this.key[0] ^ Math.imul(stream, 0xc2b2ae35)) >>> 0;
   }
 
@@ -72,21 +85,29 @@ export class Rng {
 
   /** Uniform in the open interval (0, 1) with 53 bits of resolution. */
   uniform(): number {
-    const hi = this.nextU32() >>> 5, lo = this.nextU32() >>> 6; // 27 + 26 bits
+    const hi = this.nextU32() >>> 5,
+      lo = this.nextU32() >>> 6; // 27 + 26 bits
     return (hi * 67108864 + lo + 0.5) / 9007199254740992;
   }
 
   /** Standard normal by the Box–Muller transform (pairs are used in order). */
   normal(): number {
-    if (this.spareNormal !== null) { const z = this.spareNormal; this.spareNormal = null; return z; }
-    const u1 = this.uniform(), u2 = this.uniform();
+    if (this.spareNormal !== null) {
+      const z = this.spareNormal;
+      this.spareNormal = null;
+      return z;
+    }
+    const u1 = this.uniform(),
+      u2 = this.uniform();
     const r = Math.sqrt(-2 * Math.log(u1));
     this.spareNormal = r * Math.sin(2 * Math.PI * u2);
     return r * Math.cos(2 * Math.PI * u2);
   }
 
   /** Integer uniform in [0, n). */
-  int(n: number): number { return Math.floor(this.uniform() * n); }
+  int(n: number): number {
+    return Math.floor(this.uniform() * n);
+  }
 
   /** Fill (or allocate) an array with standard normals. */
   normals(n: number, out: Float64Array | Float32Array = new Float64Array(n)): typeof out {
@@ -110,7 +131,12 @@ export class Rng {
   permutation(n: number): Int32Array {
     const p = new Int32Array(n);
     for (let i = 0; i < n; i++) p[i] = i;
-    for (let i = n - 1; i > 0; i--) { const j = this.int(i + 1); const t = p[i]!; p[i] = p[j]!; p[j] = t; }
+    for (let i = n - 1; i > 0; i--) {
+      const j = this.int(i + 1);
+      const t = p[i]!;
+      p[i] = p[j]!;
+      p[j] = t;
+    }
     return p;
   }
 }

@@ -9,7 +9,8 @@ import { numberOpt } from "./errors.ts";
 
 export function registerPlot(program: Command): void {
   const plot = program.command("plot").description("pictures of a 2-D score model");
-  plot.command("field")
+  plot
+    .command("field")
     .description("the score vector field ∇ log p_t at time t, as arrows on a grid")
     .requiredOption("--score <dir|oracle:spec.json>", "a training-run folder, or oracle:SPEC.json")
     .requiredOption("--out <file.png>", "PNG to write")
@@ -20,7 +21,10 @@ export function registerPlot(program: Command): void {
     .action(async (f: { score: string; out: string; sde?: string; t: string; extent: string; grid: string }) => {
       const src = await openScoreSource(f.score, f.sde);
       const t = numberOpt("--t", f.t, { min: 0 })!;
-      const png = await scoreFieldPng(src.model, t, { bounds: squareBounds(numberOpt("--extent", f.extent, { min: 0 })!), nx: numberOpt("--grid", f.grid, { int: true, min: 2 }) });
+      const png = await scoreFieldPng(src.model, t, {
+        bounds: squareBounds(numberOpt("--extent", f.extent, { min: 0 })!),
+        nx: numberOpt("--grid", f.grid, { int: true, min: 2 }),
+      });
       await writeFileAtomic(f.out, png);
       console.log(`wrote ${f.out}`);
     });
