@@ -12,17 +12,25 @@ import { medianMs, round } from "./timing.ts";
 import { extraWorkloads } from "./workloads.ts";
 
 const { values } = parseArgs({
-  options: { json: { type: "boolean", default: false }, reps: { type: "string", default: "15" }, threads: { type: "string", default: "2" }, only: { type: "string" } },
+  options: {
+    json: { type: "boolean", default: false },
+    reps: { type: "string", default: "15" },
+    threads: { type: "string", default: "2" },
+    only: { type: "string" },
+  },
 });
 const reps = Math.max(15, Number(values.reps));
 E.setBackend(nodeBackend({ threads: Number(values.threads) }));
-
 
 /** The engine's reference net (DESIGN.md): one SGD step of mean(y²), batch 32, no biases. */
 async function convnet(): Promise<Record<string, number>> {
   const scope = E.ParamScope.create();
   const rng = new Rng(0);
-  const w = (name: string, shape: number[]) => scope.param(name, shape, (s) => ({ shape: s, data: Float32Array.from(rng.normals(s.reduce((a, b) => a * b)), (v) => v * 0.05) }));
+  const w = (name: string, shape: number[]) =>
+    scope.param(name, shape, (s) => ({
+      shape: s,
+      data: Float32Array.from(rng.normals(s.reduce((a, b) => a * b)), (v) => v * 0.05),
+    }));
   const x = E.input("x", [32, 1, 28, 28]);
   let h = E.relu(E.conv2d(x, w("c1", [32, 1, 3, 3]), { padding: 1 }));
   h = E.relu(E.conv2d(h, w("c2", [64, 32, 3, 3]), { stride: 2, padding: 1 }));
@@ -35,7 +43,6 @@ async function convnet(): Promise<Record<string, number>> {
   const xs = rng.normals(32 * 784, new Float32Array(32 * 784));
   return { train_ms: round(await medianMs(() => trainer.trainStep({ x: xs }), reps)) };
 }
-
 
 const workloads: Record<string, (reps: number) => Promise<Record<string, number>>> = { convnet, ...extraWorkloads };
 const only = values.only?.split(",");

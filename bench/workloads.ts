@@ -15,8 +15,15 @@ import { medianMs, round } from "./timing.ts";
 const SIGMA = 25;
 /** The tutorial's VE SDE dx = σᵗ dw: std(t) = √((σ^{2t} − 1)/(2 ln σ)). */
 const tutorialSde: Sde = linearSde({
-  name: "ve-tutorial", T: 1, N: 500, eps: 1e-3, priorStd: Math.sqrt((SIGMA ** 2 - 1) / (2 * Math.log(SIGMA))),
-  driftCoef: () => 0, diffusion: (t) => SIGMA ** t, meanCoef: () => 1, std: (t) => Math.sqrt((SIGMA ** (2 * t) - 1) / (2 * Math.log(SIGMA))),
+  name: "ve-tutorial",
+  T: 1,
+  N: 500,
+  eps: 1e-3,
+  priorStd: Math.sqrt((SIGMA ** 2 - 1) / (2 * Math.log(SIGMA))),
+  driftCoef: () => 0,
+  diffusion: (t) => SIGMA ** t,
+  meanCoef: () => 1,
+  std: (t) => Math.sqrt((SIGMA ** (2 * t) - 1) / (2 * Math.log(SIGMA))),
 });
 
 async function scorenet(reps: number): Promise<Record<string, number>> {
@@ -30,14 +37,25 @@ async function scorenet(reps: number): Promise<Record<string, number>> {
   const trainStep = () => {
     const t = Float64Array.from({ length: 32 }, () => 1e-5 + rng.uniform() * (1 - 1e-5));
     const std = t.map((v) => tutorialSde.std(v));
-    return trainer.trainStep({ x0, z: rng.normals(32 * 784, new Float32Array(32 * 784)), c: t, mean: new Float64Array(32).fill(1), std, alpha: std.map((s) => -1 / s), beta: new Float64Array(32), weight: std.map((s) => s * s) });
+    return trainer.trainStep({
+      x0,
+      z: rng.normals(32 * 784, new Float32Array(32 * 784)),
+      c: t,
+      mean: new Float64Array(32).fill(1),
+      std,
+      alpha: std.map((s) => -1 / s),
+      beta: new Float64Array(32),
+      weight: std.map((s) => s * s),
+    });
   };
   const train_ms = await medianMs(trainStep, reps);
 
   const model = asScoreModel(new EngineNetwork(spec, params, tutorialSde), tutorialSde, "eps");
-  const xs = rng.normals(64 * 784) as Float64Array, dt = 1 / 500;
+  const xs = rng.normals(64 * 784) as Float64Array,
+    dt = 1 / 500;
   const emStep = async () => {
-    const t = new Float64Array(64).fill(0.5), g = tutorialSde.diffusion(0.5);
+    const t = new Float64Array(64).fill(0.5),
+      g = tutorialSde.diffusion(0.5);
     const s = await model.score(xs, t, 64);
     const out = new Float64Array(xs.length);
     for (let i = 0; i < xs.length; i++) out[i] = xs[i]! + g * g * s[i]! * dt + Math.sqrt(dt) * g * rng.normal();
@@ -45,7 +63,8 @@ async function scorenet(reps: number): Promise<Record<string, number>> {
   };
   const sample_ms = await medianMs(emStep, reps);
 
-  const xd = rng.normals(16 * 784) as Float64Array, probe = rng.rademachers(16 * 784) as Float64Array;
+  const xd = rng.normals(16 * 784) as Float64Array,
+    probe = rng.rademachers(16 * 784) as Float64Array;
   const divStep = async () => {
     const { vjp } = await model.scoreVjp(xd, new Float64Array(16).fill(0.5), 16, probe);
     const div = new Float64Array(16);
@@ -53,7 +72,10 @@ async function scorenet(reps: number): Promise<Record<string, number>> {
     return div;
   };
   const div_ms = await medianMs(divStep, reps);
-  const nParams = ps.specs().filter((s) => s.trainable).reduce((a, s) => a + s.shape.reduce((p, d) => p * d, 1), 0);
+  const nParams = ps
+    .specs()
+    .filter((s) => s.trainable)
+    .reduce((a, s) => a + s.shape.reduce((p, d) => p * d, 1), 0);
   return { params: nParams, train_ms: round(train_ms), sample_ms: round(sample_ms), div_ms: round(div_ms) };
 }
 

@@ -7,4 +7,5 @@ export * as sampling from "./sampling/index.ts";
 export * as likelihood from "./likelihood/index.ts";
 export * as oracle from "./oracle/index.ts";
 export { OBJECTIVES, type Objective, traceLoss, drawBatch, drawNoise } from "./losses/objectives.ts";
-export { mlpSpec, scoreNetSpec, traceNetwork, type ModelSpec } from "./models/registry.ts";
+export { mlpSpec, ncsnppSpec, scoreNetSpec, traceNetwork, type ModelSpec } from "./models/registry.ts";
+export { EngineNetwork } from "./models/network.ts";

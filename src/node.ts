@@ -5,7 +5,6 @@ import { setBackend } from "./engine/runtime.ts";
 setBackend(nodeBackend());
 export * from "./index.ts";
 export { nodeBackend } from "./engine/backend-node.ts";
-export { EngineNetwork } from "./models/network.ts";
 export { train, loadRun, type TrainConfig, type TrainData } from "./tasks/train.ts";
 export { openScoreSource, openTrainData } from "./tasks/sources.ts";
 export { sampleByName } from "./tasks/sample.ts";

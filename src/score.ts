@@ -14,7 +14,12 @@ export interface ScoreModel {
    * The score and, per row, the vector–Jacobian product vᵀ ∂s(x,t)/∂x (same layout as x).
    * Divergences use it: exact (dim basis vectors) or Hutchinson–Skilling (random v).
    */
-  scoreVjp(x: Float64Array, t: Float64Array, n: number, v: Float64Array): Promise<{ score: Float64Array; vjp: Float64Array }>;
+  scoreVjp(
+    x: Float64Array,
+    t: Float64Array,
+    n: number,
+    v: Float64Array,
+  ): Promise<{ score: Float64Array; vjp: Float64Array }>;
   /** Number of score evaluations made so far (a scoreVjp call counts as one). */
   nfe: number;
 }

@@ -13,24 +13,43 @@ import { progressBar } from "./progress.ts";
 import { addSamplerFlags, classLabels, imageShape, samplerOptions } from "./sample.ts";
 
 export function registerEvaluate(program: Command): void {
-  program.command("classifier")
-    .description("train the MNIST classifier that `evaluate` uses to judge samples (train split; reports held-out accuracy)")
+  program
+    .command("classifier")
+    .description(
+      "train the MNIST classifier that `evaluate` uses to judge samples (train split; reports held-out accuracy)",
+    )
     .requiredOption("--out <dir>", "folder for the classifier checkpoint")
     .option("--steps <n>", "training steps (batch 64)", "2000")
     .option("--seed <n>", "random seed", "0")
     .option("--json", "print a JSON report")
     .action(async (f: { out: string; steps: string; seed: string; json?: boolean }) => {
       const steps = numberOpt("--steps", f.steps, { int: true, min: 1 })!;
-      const [train, heldOut] = await Promise.all([openImageSet("mnist", { split: "train" }), openImageSet("mnist", { split: "test" })]);
+      const [train, heldOut] = await Promise.all([
+        openImageSet("mnist", { split: "train" }),
+        openImageSet("mnist", { split: "test" }),
+      ]);
       const bar = progressBar("classifier", steps, ["loss"]);
-      const r = await trainClassifier(train, heldOut, { steps, seed: numberOpt("--seed", f.seed, { int: true, min: 0 })!, outDir: f.out, onStep: (s, loss) => { if (s % 20 === 0) bar.update(s, { loss: loss.toFixed(3) }); } });
+      const r = await trainClassifier(train, heldOut, {
+        steps,
+        seed: numberOpt("--seed", f.seed, { int: true, min: 0 })!,
+        outDir: f.out,
+        onStep: (s, loss) => {
+          if (s % 20 === 0) bar.update(s, { loss: loss.toFixed(3) });
+        },
+      });
       bar.stop();
       if (f.json) console.log(JSON.stringify(r));
-      else console.log(`classifier trained for ${r.steps} steps in ${r.seconds.toFixed(0)} s: held-out accuracy ${(100 * r.heldOutAccuracy).toFixed(2)} % on ${heldOut.n} digits; saved to ${f.out}`);
+      else
+        console.log(
+          `classifier trained for ${r.steps} steps in ${r.seconds.toFixed(0)} s: held-out accuracy ${(100 * r.heldOutAccuracy).toFixed(2)} % on ${heldOut.n} digits; saved to ${f.out}`,
+        );
     });
 
-  const ev = program.command("evaluate")
-    .description("sample quality of generated digits: class histogram, fraction confident > 0.9, Fréchet distance of classifier features")
+  const ev = program
+    .command("evaluate")
+    .description(
+      "sample quality of generated digits: class histogram, fraction confident > 0.9, Fréchet distance of classifier features",
+    )
     .requiredOption("--classifier <dir>", "a classifier folder (scoregen classifier --out DIR)")
     .option("--samples <file>", "generated digits: a .json/.csv of 784-value rows (as written by scoregen sample)")
     .option("--range <r>", "pixel range of --samples: [-1,1] or [0,1]", "[-1,1]")
@@ -48,28 +67,51 @@ export function registerEvaluate(program: Command): void {
     let x: ArrayLike<number>, n: number, range: PixelRange;
     if (f.samples) {
       const p = await readPointsFile(String(f.samples));
-      if (p.dim !== 784) throw new UsageError(`${f.samples} holds rows of ${p.dim} values; evaluate needs 28×28 digits (784 values per row)`);
-      x = p.data; n = p.n; range = choiceOpt("--range", String(f.range), ["[-1,1]", "[0,1]"] as const);
+      if (p.dim !== 784)
+        throw new UsageError(
+          `${f.samples} holds rows of ${p.dim} values; evaluate needs 28×28 digits (784 values per row)`,
+        );
+      x = p.data;
+      n = p.n;
+      range = choiceOpt("--range", String(f.range), ["[-1,1]", "[0,1]"] as const);
     } else {
       n = numberOpt("--n", String(f.n), { int: true, min: 2 })!;
       const labels = f.class === undefined ? undefined : classLabels(String(f.class), n);
       const src = await openScoreSource(String(f.score), undefined, { labels });
       const shape = imageShape(src);
-      if (shape?.channels !== 1 || shape.height !== 28) throw new UsageError(`${f.score} is not a model of 28×28 grayscale digits`);
+      if (shape?.channels !== 1 || shape.height !== 28)
+        throw new UsageError(`${f.score} is not a model of 28×28 grayscale digits`);
       range = shape.range[0] === 0 ? "[0,1]" : "[-1,1]";
       const bar = progressBar(`sample ${f.sampler}`, 1000, []);
-      const run = await sampleByName(src.model, src.sde, String(f.sampler), { n, seed: numberOpt("--seed", String(f.seed), { int: true, min: 0 })!, options: samplerOptions(String(f.sampler), f), onStep: (i) => bar.update(Math.round(1000 * (1 - i.t / src.sde.T))) });
+      const run = await sampleByName(src.model, src.sde, String(f.sampler), {
+        n,
+        seed: numberOpt("--seed", String(f.seed), { int: true, min: 0 })!,
+        options: samplerOptions(String(f.sampler), f),
+        onStep: (i) => bar.update(Math.round(1000 * (1 - i.t / src.sde.T))),
+      });
       bar.stop();
       x = run.x;
     }
-    if (f.grid) await writeFileAtomic(String(f.grid), imageGrid(Float64Array.from({ length: Math.min(n, 100) * 784 }, (_, i) => x[i]!), { channels: 1, height: 28, width: 28, cols: 10, range: range === "[0,1]" ? [0, 1] : [-1, 1] }));
+    if (f.grid)
+      await writeFileAtomic(
+        String(f.grid),
+        imageGrid(
+          Float64Array.from({ length: Math.min(n, 100) * 784 }, (_, i) => x[i]!),
+          { channels: 1, height: 28, width: 28, cols: 10, range: range === "[0,1]" ? [0, 1] : [-1, 1] },
+        ),
+      );
     const q = await sampleQuality(classifier, x, n, range, await openImageSet("mnist", { split: "test" }));
-    if (f.json) { console.log(JSON.stringify({ ...q, classifierAccuracy: accuracy })); return; }
-    console.log([
-      `${q.n} samples judged by a classifier with ${(100 * accuracy).toFixed(2)} % held-out accuracy`,
-      `class histogram (0–9): ${q.histogram.join(" ")}`,
-      `classified with confidence > 0.9: ${(100 * q.confident).toFixed(1)} %`,
-      `Fréchet distance of classifier features to held-out digits: ${q.frechet.toFixed(3)} (held-out half vs half: ${q.frechetRealVsReal.toFixed(3)})`,
-    ].join("\n"));
+    if (f.json) {
+      console.log(JSON.stringify({ ...q, classifierAccuracy: accuracy }));
+      return;
+    }
+    console.log(
+      [
+        `${q.n} samples judged by a classifier with ${(100 * accuracy).toFixed(2)} % held-out accuracy`,
+        `class histogram (0–9): ${q.histogram.join(" ")}`,
+        `classified with confidence > 0.9: ${(100 * q.confident).toFixed(1)} %`,
+        `Fréchet distance of classifier features to held-out digits: ${q.frechet.toFixed(3)} (held-out half vs half: ${q.frechetRealVsReal.toFixed(3)})`,
+      ].join("\n"),
+    );
   });
 }

@@ -22,13 +22,16 @@ export interface NodeBackendOptions {
  */
 export function resolveThreads(option: number | undefined, env: string | undefined, available: number): number {
   if (option !== undefined) {
-    if (!Number.isSafeInteger(option) || option < 1) throw new Error(`nodeBackend: threads must be a positive integer, got ${option}`);
+    if (!Number.isSafeInteger(option) || option < 1)
+      throw new Error(`nodeBackend: threads must be a positive integer, got ${option}`);
     return option;
   }
   if (env !== undefined && env.trim() !== "") {
     const n = Number(env);
     if (!/^\s*\d+\s*$/.test(env) || !Number.isSafeInteger(n) || n < 1) {
-      throw new Error(`SCOREGEN_THREADS=${JSON.stringify(env)} is not a positive integer: set it to a thread count such as 4, or unset it to use all ${available} available cores`);
+      throw new Error(
+        `SCOREGEN_THREADS=${JSON.stringify(env)} is not a positive integer: set it to a thread count such as 4, or unset it to use all ${available} available cores`,
+      );
     }
     return n;
   }
@@ -42,8 +45,11 @@ export function nodeBackend(opts: NodeBackendOptions = {}): Backend {
     const threads = resolveThreads(opts.threads, process.env.SCOREGEN_THREADS, availableParallelism());
     const providers = opts.providers ?? (process.env.SCOREGEN_EP ?? "cpu").split(",");
     const session: ort.InferenceSession.SessionOptions = {
-      executionProviders: providers, intraOpNumThreads: threads, interOpNumThreads: 1,
-      graphOptimizationLevel: "all", executionMode: "sequential",
+      executionProviders: providers,
+      intraOpNumThreads: threads,
+      interOpNumThreads: 1,
+      graphOptimizationLevel: "all",
+      executionMode: "sequential",
     };
     resolved = { threads, providers, session };
     return resolved;
@@ -55,11 +61,15 @@ export function nodeBackend(opts: NodeBackendOptions = {}): Backend {
     },
     async createSession(model: Uint8Array, hints: SessionHints = {}): Promise<BackendSession> {
       const options = settings().session;
-      const s = await ort.InferenceSession.create(model, hints.float64 ? { ...options, graphOptimizationLevel: "basic" } : options);
+      const s = await ort.InferenceSession.create(
+        model,
+        hints.float64 ? { ...options, graphOptimizationLevel: "basic" } : options,
+      );
       return {
         async run(feeds, outputNames): Promise<RunResult> {
           const f: Record<string, ort.Tensor> = {};
-          for (const [k, v] of Object.entries(feeds)) f[k] = new ort.Tensor(v.dtype, v.data as never, v.shape as number[]);
+          for (const [k, v] of Object.entries(feeds))
+            f[k] = new ort.Tensor(v.dtype, v.data as never, v.shape as number[]);
           const out = await s.run(f, outputNames as string[]);
           const r: RunResult = {};
           for (const name of outputNames) r[name] = out[name]!.data as RunResult[string];

@@ -31,7 +31,11 @@ export function isAtomicTempName(name: string): boolean {
  * rename over `path`, then fsync the folder (best effort). If anything fails, the temporary file is
  * removed, `path` is left as it was, and the error names `path`.
  */
-export async function writeFileAtomic(path: string, data: Uint8Array | string, options: AtomicWriteOptions = {}): Promise<void> {
+export async function writeFileAtomic(
+  path: string,
+  data: Uint8Array | string,
+  options: AtomicWriteOptions = {},
+): Promise<void> {
   const dir = dirname(path);
   if (options.mkdirs) await mkdir(dir, { recursive: true });
   const tmp = tempPathFor(path);
@@ -53,7 +57,12 @@ export async function writeFileAtomic(path: string, data: Uint8Array | string, o
     if (handle !== undefined) await handle.close().catch(() => undefined);
     await rm(tmp, { force: true }).catch(() => undefined);
     const err = e as NodeJS.ErrnoException;
-    const hint = err.code === "ENOENT" ? ` (does the folder ${dir} exist?)` : err.code === "EISDIR" ? " (a folder is in the way)" : "";
+    const hint =
+      err.code === "ENOENT"
+        ? ` (does the folder ${dir} exist?)`
+        : err.code === "EISDIR"
+          ? " (a folder is in the way)"
+          : "";
     throw new Error(`could not write ${path}: ${err.message}${hint}`, { cause: e });
   }
   await fsyncDir(dir);
@@ -76,7 +85,11 @@ async function fsyncDir(dir: string): Promise<void> {
  * Write a value as pretty JSON (2-space indent, trailing newline) atomically. Non-finite numbers
  * (NaN, ±Infinity), which JSON would silently turn into null, are rejected with the key path.
  */
-export async function writeJsonAtomic(path: string, value: unknown, options: AtomicWriteOptions & { indent?: number } = {}): Promise<void> {
+export async function writeJsonAtomic(
+  path: string,
+  value: unknown,
+  options: AtomicWriteOptions & { indent?: number } = {},
+): Promise<void> {
   const text = `${toJsonStrict(value, options.indent ?? 2, path)}\n`;
   await writeFileAtomic(path, text, options);
 }
@@ -84,15 +97,19 @@ export async function writeJsonAtomic(path: string, value: unknown, options: Ato
 /** JSON.stringify that refuses NaN/Infinity/undefined-at-top-level, naming the offending key path. */
 export function toJsonStrict(value: unknown, indent = 2, what = "value"): string {
   const pathOf = new Map<object, string>();
-  const text = JSON.stringify(value, function (this: unknown, key: string, v: unknown) {
-    const parentPath = this !== null && typeof this === "object" ? pathOf.get(this) : undefined;
-    const here = key === "" ? "$" : `${parentPath ?? "$"}${Array.isArray(this) ? `[${key}]` : `.${key}`}`;
-    if (typeof v === "number" && !Number.isFinite(v)) {
-      throw new Error(`${what}: ${here} is ${v}, which JSON cannot store; store a finite number or a string`);
-    }
-    if (v !== null && typeof v === "object") pathOf.set(v, here);
-    return v;
-  }, indent);
+  const text = JSON.stringify(
+    value,
+    function (this: unknown, key: string, v: unknown) {
+      const parentPath = this !== null && typeof this === "object" ? pathOf.get(this) : undefined;
+      const here = key === "" ? "$" : `${parentPath ?? "$"}${Array.isArray(this) ? `[${key}]` : `.${key}`}`;
+      if (typeof v === "number" && !Number.isFinite(v)) {
+        throw new Error(`${what}: ${here} is ${v}, which JSON cannot store; store a finite number or a string`);
+      }
+      if (v !== null && typeof v === "object") pathOf.set(v, here);
+      return v;
+    },
+    indent,
+  );
   if (text === undefined) throw new Error(`${what}: ${typeof value} cannot be written as JSON`);
   return text;
 }
@@ -104,7 +121,9 @@ export async function readJsonFile(path: string): Promise<unknown> {
     text = await readFile(path, "utf8");
   } catch (e) {
     const err = e as NodeJS.ErrnoException;
-    throw new Error(err.code === "ENOENT" ? `file not found: ${path}` : `could not read ${path}: ${err.message}`, { cause: e });
+    throw new Error(err.code === "ENOENT" ? `file not found: ${path}` : `could not read ${path}: ${err.message}`, {
+      cause: e,
+    });
   }
   try {
     return JSON.parse(text);
@@ -130,7 +149,9 @@ export async function readSafetensorsFile(path: string): Promise<ReturnType<type
     bytes = await readFile(path);
   } catch (e) {
     const err = e as NodeJS.ErrnoException;
-    throw new Error(err.code === "ENOENT" ? `file not found: ${path}` : `could not read ${path}: ${err.message}`, { cause: e });
+    throw new Error(err.code === "ENOENT" ? `file not found: ${path}` : `could not read ${path}: ${err.message}`, {
+      cause: e,
+    });
   }
   return decodeSafetensors(bytes, path);
 }

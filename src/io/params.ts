@@ -57,24 +57,42 @@ export interface Checkpoint {
  */
 export async function saveCheckpoint(dir: string, ckpt: CheckpointInput): Promise<void> {
   const step = ckpt.step ?? 0;
-  if (!Number.isSafeInteger(step) || step < 0) throw new Error(`saveCheckpoint: step must be a non-negative integer, got ${step}`);
-  if (ckpt.config === null || typeof ckpt.config !== "object") throw new Error("saveCheckpoint: config must be an object");
+  if (!Number.isSafeInteger(step) || step < 0)
+    throw new Error(`saveCheckpoint: step must be a non-negative integer, got ${step}`);
+  if (ckpt.config === null || typeof ckpt.config !== "object")
+    throw new Error("saveCheckpoint: config must be an object");
   const tensors = new Map<string, SafeTensor>();
   for (const [name, p] of ckpt.params) {
     checkParamName(name);
-    if (!(p.data instanceof Float32Array || p.data instanceof Float64Array)) throw new Error(`saveCheckpoint: parameter "${name}" must be a Float32Array or Float64Array`);
-    if (p.data.length !== numel(p.shape)) throw new Error(`saveCheckpoint: parameter "${name}" has shape ${fmtShape(p.shape)} (${numel(p.shape)} elements) but ${p.data.length} values`);
+    if (!(p.data instanceof Float32Array || p.data instanceof Float64Array))
+      throw new Error(`saveCheckpoint: parameter "${name}" must be a Float32Array or Float64Array`);
+    if (p.data.length !== numel(p.shape))
+      throw new Error(
+        `saveCheckpoint: parameter "${name}" has shape ${fmtShape(p.shape)} (${numel(p.shape)} elements) but ${p.data.length} values`,
+      );
     for (let i = 0; i < p.data.length; i++) {
-      if (!Number.isFinite(p.data[i]!)) throw new Error(`saveCheckpoint: parameter "${name}" has a non-finite value (${p.data[i]}) at index ${i}; refusing to save a diverged model to ${dir}`);
+      if (!Number.isFinite(p.data[i]!))
+        throw new Error(
+          `saveCheckpoint: parameter "${name}" has a non-finite value (${p.data[i]}) at index ${i}; refusing to save a diverged model to ${dir}`,
+        );
     }
     tensors.set(name, { dtype: p.data instanceof Float64Array ? "F64" : "F32", shape: [...p.shape], data: p.data });
   }
   const extras = ckpt.extra instanceof Map ? [...ckpt.extra] : Object.entries(ckpt.extra ?? {});
   for (const [name, t] of extras) {
     if (name.length === 0) throw new Error("saveCheckpoint: extra tensor names must be non-empty");
-    tensors.set(EXTRA_PREFIX + name, { dtype: t.dtype ?? dtypeOfArray(t.data), shape: [...t.shape], data: t.data } as SafeTensor);
+    tensors.set(EXTRA_PREFIX + name, {
+      dtype: t.dtype ?? dtypeOfArray(t.data),
+      shape: [...t.shape],
+      data: t.data,
+    } as SafeTensor);
   }
-  const metadata: SafetensorsMetadata = { ...(ckpt.metadata ?? {}), format: FORMAT, version: String(VERSION), step: String(step) };
+  const metadata: SafetensorsMetadata = {
+    ...(ckpt.metadata ?? {}),
+    format: FORMAT,
+    version: String(VERSION),
+    step: String(step),
+  };
   await writeSafetensorsFile(join(dir, CHECKPOINT_WEIGHTS), tensors, metadata, { mkdirs: true });
   await writeJsonAtomic(join(dir, CHECKPOINT_CONFIG), { format: FORMAT, version: VERSION, step, config: ckpt.config });
 }
@@ -86,7 +104,10 @@ export type ParamSpec =
 
 function specEntries(spec: ParamSpec): [string, readonly number[]][] {
   const entries = spec instanceof Map ? [...spec] : Object.entries(spec);
-  return entries.map(([k, v]) => [k, Array.isArray(v) ? (v as readonly number[]) : (v as { shape: readonly number[] }).shape]);
+  return entries.map(([k, v]) => [
+    k,
+    Array.isArray(v) ? (v as readonly number[]) : (v as { shape: readonly number[] }).shape,
+  ]);
 }
 
 /**
@@ -116,7 +137,12 @@ async function requirePath(path: string, kind: "folder" | "file", hint: string):
     if (kind === "file" && !s.isFile()) throw new Error(`checkpoint file ${path} is not a regular file; ${hint}`);
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === "ENOENT") {
-      throw new Error(kind === "folder" ? `checkpoint folder not found: ${path}; ${hint}` : `checkpoint file missing: ${path}; ${hint}`, { cause: e });
+      throw new Error(
+        kind === "folder"
+          ? `checkpoint folder not found: ${path}; ${hint}`
+          : `checkpoint file missing: ${path}; ${hint}`,
+        { cause: e },
+      );
     }
     throw e;
   }
@@ -130,38 +156,52 @@ async function requirePath(path: string, kind: "folder" | "file", hint: string):
  */
 export async function loadCheckpoint(dir: string, expected?: ParamSpec): Promise<Checkpoint> {
   const hint = `a checkpoint folder holds ${CHECKPOINT_WEIGHTS} and ${CHECKPOINT_CONFIG} (written by saveCheckpoint)`;
-  await requirePath(dir, "folder", `pass the folder written by saveCheckpoint (${CHECKPOINT_WEIGHTS} + ${CHECKPOINT_CONFIG})`);
-  const weightsPath = join(dir, CHECKPOINT_WEIGHTS), configPath = join(dir, CHECKPOINT_CONFIG);
+  await requirePath(
+    dir,
+    "folder",
+    `pass the folder written by saveCheckpoint (${CHECKPOINT_WEIGHTS} + ${CHECKPOINT_CONFIG})`,
+  );
+  const weightsPath = join(dir, CHECKPOINT_WEIGHTS),
+    configPath = join(dir, CHECKPOINT_CONFIG);
   await requirePath(weightsPath, "file", hint);
   await requirePath(configPath, "file", hint);
 
   const { tensors, metadata } = await readSafetensorsFile(weightsPath);
   const cfg = await readJsonFile(configPath);
   if (cfg === null || typeof cfg !== "object" || Array.isArray(cfg) || !("config" in cfg)) {
-    throw new Error(`${configPath}: expected {"format": "${FORMAT}", "step": …, "config": {…}} as written by saveCheckpoint`);
+    throw new Error(
+      `${configPath}: expected {"format": "${FORMAT}", "step": …, "config": {…}} as written by saveCheckpoint`,
+    );
   }
   const c = cfg as { format?: unknown; step?: unknown; config: unknown };
-  if (c.format !== undefined && c.format !== FORMAT) throw new Error(`${configPath}: format is ${JSON.stringify(c.format)}, expected "${FORMAT}"`);
+  if (c.format !== undefined && c.format !== FORMAT)
+    throw new Error(`${configPath}: format is ${JSON.stringify(c.format)}, expected "${FORMAT}"`);
   const step = typeof c.step === "number" ? c.step : 0;
   if (metadata["step"] !== undefined && String(step) !== metadata["step"]) {
-    throw new Error(`checkpoint ${dir} is inconsistent: ${CHECKPOINT_WEIGHTS} is from step ${metadata["step"]} but ${CHECKPOINT_CONFIG} from step ${step} (a save was interrupted); restore both files from one save or use an earlier checkpoint`);
+    throw new Error(
+      `checkpoint ${dir} is inconsistent: ${CHECKPOINT_WEIGHTS} is from step ${metadata["step"]} but ${CHECKPOINT_CONFIG} from step ${step} (a save was interrupted); restore both files from one save or use an earlier checkpoint`,
+    );
   }
 
   const params: ParamTree = new Map();
   const extra = new Map<string, SafeTensor>();
   const badDtype: string[] = [];
   for (const [name, t] of tensors) {
-    if (name.startsWith(EXTRA_PREFIX)) { extra.set(name.slice(EXTRA_PREFIX.length), t); continue; }
+    if (name.startsWith(EXTRA_PREFIX)) {
+      extra.set(name.slice(EXTRA_PREFIX.length), t);
+      continue;
+    }
     if (t.dtype === "F32" || t.dtype === "F64") params.set(name, { shape: t.shape, data: t.data as ParamArray });
-    else badDtype.push(`unsupported dtype for "${name}": ${t.dtype} ${fmtShape(t.shape)} (parameters must be F32 or F64)`);
+    else
+      badDtype.push(`unsupported dtype for "${name}": ${t.dtype} ${fmtShape(t.shape)} (parameters must be F32 or F64)`);
   }
   const problems = [...badDtype, ...(expected !== undefined ? diffParams(params, expected) : [])];
   if (problems.length > 0) {
     throw new Error(
       `checkpoint ${weightsPath} does not match the model (${problems.length} problem${problems.length === 1 ? "" : "s"}):\n` +
-      problems.map((p) => `  - ${p}`).join("\n") +
-      `\nFix: build the model with the configuration stored in ${configPath} (the one it was trained with), ` +
-      `or point to a checkpoint saved from this model's configuration.`,
+        problems.map((p) => `  - ${p}`).join("\n") +
+        `\nFix: build the model with the configuration stored in ${configPath} (the one it was trained with), ` +
+        `or point to a checkpoint saved from this model's configuration.`,
     );
   }
   return { params, config: c.config, step, extra, metadata };

@@ -11,9 +11,16 @@ import { scoreAt } from "./util.ts";
  * from t0 to t1 (either direction) for a batch x [n·dim]. One score evaluation per ODE evaluation.
  */
 export async function integrateProbabilityFlow(
-  model: ScoreModel, sde: Sde, x: Float64Array, n: number, t0: number, t1: number, opts: OdeOptions = {},
+  model: ScoreModel,
+  sde: Sde,
+  x: Float64Array,
+  n: number,
+  t0: number,
+  t1: number,
+  opts: OdeOptions = {},
 ): Promise<{ x: Float64Array; nfe: number; steps: number }> {
-  const drift = async (t: number, y: Float64Array) => probabilityFlowDriftFromScore(sde, y, await scoreAt(model, y, t, n), t);
+  const drift = async (t: number, y: Float64Array) =>
+    probabilityFlowDriftFromScore(sde, y, await scoreAt(model, y, t, n), t);
   const r = await solveOde(drift, x, t0, t1, opts);
   return { x: r.y, nfe: r.nfe, steps: r.steps };
 }
@@ -36,7 +43,11 @@ export const odeSampler: Sampler<OdeSamplerOptions> = async (model, sde, opts) =
   const total = (opts.method ?? "rk45") === "rk45" ? undefined : (opts.steps ?? 100);
   const onStep = opts.onStep && ((step: number, t: number, y: Float64Array) => opts.onStep!({ step, total, t, x: y }));
   const r = await integrateProbabilityFlow(model, sde, x0, n, sde.T, eps, {
-    method: opts.method, rtol: opts.rtol, atol: opts.atol, steps: opts.steps ?? 100, onStep,
+    method: opts.method,
+    rtol: opts.rtol,
+    atol: opts.atol,
+    steps: opts.steps ?? 100,
+    onStep,
   });
   checkFinite("ODE sampler", r.x, r.steps - 1, eps);
   const x = await denoiseFinal(denoise, r.x, r.x, model, sde, eps, n);

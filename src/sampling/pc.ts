@@ -14,8 +14,13 @@ import { checkPositiveInt, timeGrid } from "./util.ts";
  * times [steps+1], from T down to eps.
  */
 export async function runPredictorCorrector(
-  model: ScoreModel, sde: Sde, opts: CommonSampleOptions,
-  predictor: Predictor | null, corrector: Corrector | null, times: Float64Array, owner = "PC sampler",
+  model: ScoreModel,
+  sde: Sde,
+  opts: CommonSampleOptions,
+  predictor: Predictor | null,
+  corrector: Corrector | null,
+  times: Float64Array,
+  owner = "PC sampler",
 ): Promise<SampleResult> {
   const startNfe = model.nfe;
   const { n, dim, eps, denoise } = resolveCommon(owner, model, sde, opts, times.length - 1);
@@ -24,7 +29,8 @@ export async function runPredictorCorrector(
   let xMean = x;
   const total = times.length - 1;
   for (let i = 0; i < total; i++) {
-    const t = times[i]!, s = times[i + 1]!;
+    const t = times[i]!,
+      s = times[i + 1]!;
     if (corrector) ({ x, xMean } = await corrector.update(x, t, s, ctx));
     if (predictor) ({ x, xMean } = await predictor.update(x, t, s, ctx));
     checkFinite(owner, x, i, t);
@@ -46,7 +52,9 @@ export interface PcOptions {
 }
 
 function resolvePredictor(p: PcOptions["predictor"], opts: PcOptions, sde: Sde): Predictor | null {
-  return typeof p === "string" ? predictorByName(p, { eta: opts.eta, variance: opts.variance, sdeName: sde.name }) : (p ?? null);
+  return typeof p === "string"
+    ? predictorByName(p, { eta: opts.eta, variance: opts.variance, sdeName: sde.name })
+    : (p ?? null);
 }
 
 function resolveCorrector(c: PcOptions["corrector"], opts: PcOptions): Corrector | null {
@@ -62,22 +70,51 @@ function uniformTimes(owner: string, sde: Sde, opts: CommonSampleOptions, defaul
 
 /** Predictor–corrector sampler (default: reverse diffusion + Langevin, snr 0.16, sde.N steps). */
 export const pcSampler: Sampler<PcOptions> = async (model, sde, opts) =>
-  runPredictorCorrector(model, sde, opts,
+  runPredictorCorrector(
+    model,
+    sde,
+    opts,
     resolvePredictor(opts.predictor ?? "reverse-diffusion", opts, sde),
     resolveCorrector(opts.corrector ?? "langevin", opts),
-    uniformTimes("PC sampler", sde, opts, sde.N), "PC sampler");
+    uniformTimes("PC sampler", sde, opts, sde.N),
+    "PC sampler",
+  );
 
 /** Euler–Maruyama on the reverse-time SDE (predictor only), sde.N steps by default. */
 export const eulerMaruyamaSampler: Sampler = async (model, sde, opts) =>
-  runPredictorCorrector(model, sde, opts, predictorByName("euler-maruyama", { sdeName: sde.name }), null, uniformTimes("Euler–Maruyama sampler", sde, opts, sde.N), "Euler–Maruyama sampler");
+  runPredictorCorrector(
+    model,
+    sde,
+    opts,
+    predictorByName("euler-maruyama", { sdeName: sde.name }),
+    null,
+    uniformTimes("Euler–Maruyama sampler", sde, opts, sde.N),
+    "Euler–Maruyama sampler",
+  );
 
 /** Ancestral sampling (DDPM for VP, SMLD ancestral for VE; predictor only), sde.N steps by default. */
 export const ancestralSampler: Sampler<Pick<PcOptions, "variance">> = async (model, sde, opts) =>
-  runPredictorCorrector(model, sde, opts, predictorByName("ancestral", { variance: opts.variance, sdeName: sde.name }), null, uniformTimes("ancestral sampler", sde, opts, sde.N), "ancestral sampler");
+  runPredictorCorrector(
+    model,
+    sde,
+    opts,
+    predictorByName("ancestral", { variance: opts.variance, sdeName: sde.name }),
+    null,
+    uniformTimes("ancestral sampler", sde, opts, sde.N),
+    "ancestral sampler",
+  );
 
 /** DDIM (η = 0 deterministic, η > 0 stochastic; predictor only), 100 steps by default. */
 export const ddimSampler: Sampler<Pick<PcOptions, "eta">> = async (model, sde, opts) =>
-  runPredictorCorrector(model, sde, opts, predictorByName("ddim", { eta: opts.eta, sdeName: sde.name }), null, uniformTimes("DDIM sampler", sde, opts, 100), "DDIM sampler");
+  runPredictorCorrector(
+    model,
+    sde,
+    opts,
+    predictorByName("ddim", { eta: opts.eta, sdeName: sde.name }),
+    null,
+    uniformTimes("DDIM sampler", sde, opts, 100),
+    "DDIM sampler",
+  );
 
 /**
  * Annealed Langevin dynamics (Song & Ermon 2019, Alg. 1): corrector only, `steps` noise levels
@@ -92,7 +129,10 @@ export const aldSampler: Sampler<Pick<PcOptions, "stepLr" | "correctorSteps">> =
   if (L > 1) times.set(timeGrid(sde.T, eps, L - 1));
   times[L - 1] = eps;
   times[L] = eps;
-  const corrector = correctorByName("ald", { stepLr: opts.stepLr, correctorSteps: opts.correctorSteps ?? ALD_DEFAULTS.correctorSteps });
+  const corrector = correctorByName("ald", {
+    stepLr: opts.stepLr,
+    correctorSteps: opts.correctorSteps ?? ALD_DEFAULTS.correctorSteps,
+  });
   return runPredictorCorrector(model, sde, opts, null, corrector, times, "ALD sampler");
 };
 

@@ -28,7 +28,10 @@ export interface TrainData {
 }
 
 /** Unlabeled data from a function that returns rows [n·dim]. */
-export const unlabeled = (dim: number, rows: (n: number, rng: Rng) => Float64Array): TrainData => ({ dim, sample: (n, rng) => ({ x: rows(n, rng) }) });
+export const unlabeled = (dim: number, rows: (n: number, rng: Rng) => Float64Array): TrainData => ({
+  dim,
+  sample: (n, rng) => ({ x: rows(n, rng) }),
+});
 
 /** Everything that defines a run; stored in the checkpoint's config.json. */
 export interface TrainConfig {
@@ -69,33 +72,53 @@ export interface TrainResult {
 export const sdeOf = (cfg: TrainConfig): Sde => sdeByName(cfg.sde);
 
 export async function train(cfg: TrainConfig, data: TrainData, opts: TrainOptions): Promise<TrainResult> {
-  const spec = cfg.model, sde = sdeOf(cfg), dim = dataDim(spec);
-  if (data.dim !== dim) throw new Error(`training data has dimension ${data.dim} but the model expects ${dim} (shape [${spec.dataShape}])`);
+  const spec = cfg.model,
+    sde = sdeOf(cfg),
+    dim = dataDim(spec);
+  if (data.dim !== dim)
+    throw new Error(`training data has dimension ${data.dim} but the model expects ${dim} (shape [${spec.dataShape}])`);
   const ps = E.ParamScope.create(spec.dtype);
   const { loss, inputs } = traceLoss(cfg.objective, spec, ps, cfg.batch);
   let init = ps.init(new Rng(cfg.seed).fork(0xfeed));
   let saved: Record<string, E.HostArray> | undefined;
   if (opts.resume && opts.outDir) {
-    const ck = await loadCheckpoint(opts.outDir, init).catch((e: Error) => (/not found|missing/.test(e.message) ? undefined : Promise.reject(e)));
-    if (ck) { init = ck.params; saved = Object.fromEntries([...ck.extra].map(([k, t]) => [k, t.data as E.HostArray])); }
+    const ck = await loadCheckpoint(opts.outDir, init).catch((e: Error) =>
+      /not found|missing/.test(e.message) ? undefined : Promise.reject(e),
+    );
+    if (ck) {
+      init = ck.params;
+      saved = Object.fromEntries([...ck.extra].map(([k, t]) => [k, t.data as E.HostArray]));
+    }
   }
   const trainer = await E.Trainer.create(ps, loss, inputs, init, cfg.optimizer);
-  if (saved) trainer.loadState({ ...saved, ...Object.fromEntries([...init].map(([k, p]) => [E.paramFeed(k), p.data])) });
+  if (saved)
+    trainer.loadState({ ...saved, ...Object.fromEntries([...init].map(([k, p]) => [E.paramFeed(k), p.data])) });
   const losses: number[] = [];
   const save = () => (opts.outDir ? saveRun(opts.outDir, cfg, trainer) : Promise.resolve());
   if (opts.outDir) await startLossLog(opts.outDir, trainer.step);
   const every = opts.checkpointEvery ?? 1000;
   let stopped = false;
   while (trainer.step < opts.steps) {
-    if (opts.signal?.aborted) { stopped = true; break; }
+    if (opts.signal?.aborted) {
+      stopped = true;
+      break;
+    }
     const step = trainer.step;
     const rng = new Rng(cfg.seed).fork(step);
     const batch = data.sample(cfg.batch, rng);
-    if (spec.classes && !batch.y) throw new Error(`the model is class-conditional (${spec.classes} classes) but the training data has no labels`);
-    const feeds: Record<string, E.HostArray> = { x0: batch.x, ...drawNoise(cfg.objective, cfg.batch, dim, rng, cfg.objectiveOptions), ...drawBatch(cfg.objective, spec, sde, cfg.batch, rng, cfg.objectiveOptions) };
+    if (spec.classes && !batch.y)
+      throw new Error(`the model is class-conditional (${spec.classes} classes) but the training data has no labels`);
+    const feeds: Record<string, E.HostArray> = {
+      x0: batch.x,
+      ...drawNoise(cfg.objective, cfg.batch, dim, rng, cfg.objectiveOptions),
+      ...drawBatch(cfg.objective, spec, sde, cfg.batch, rng, cfg.objectiveOptions),
+    };
     if (spec.classes) feeds.y = BigInt64Array.from(batch.y!, (v) => BigInt(v));
     const r = await trainer.trainStep(feeds);
-    if (!Number.isFinite(r.loss)) throw new Error(`training diverged at step ${step + 1} (loss ${r.loss}); lower the learning rate or enable gradient clipping`);
+    if (!Number.isFinite(r.loss))
+      throw new Error(
+        `training diverged at step ${step + 1} (loss ${r.loss}); lower the learning rate or enable gradient clipping`,
+      );
     losses.push(r.loss);
     if (opts.outDir) await appendFile(join(opts.outDir, "loss.csv"), `${step + 1},${r.loss},${r.gradNorm}\n`);
     opts.onStep?.({ step: step + 1, ...r });
@@ -108,7 +131,11 @@ export async function train(cfg: TrainConfig, data: TrainData, opts: TrainOption
 /** Checkpoint = parameters + optimizer state (moments, EMA, step) as extras + the run config. */
 async function saveRun(dir: string, cfg: TrainConfig, trainer: E.Trainer): Promise<void> {
   const state = trainer.stateTensors();
-  const extra = Object.fromEntries(Object.entries(state).filter(([k]) => !k.startsWith("p:")).map(([k, v]) => [k, { shape: [v.length], data: v as Float32Array }]));
+  const extra = Object.fromEntries(
+    Object.entries(state)
+      .filter(([k]) => !k.startsWith("p:"))
+      .map(([k, v]) => [k, { shape: [v.length], data: v as Float32Array }]),
+  );
   await saveCheckpoint(dir, { params: trainer.params(), config: cfg, step: trainer.step, extra });
 }
 
@@ -122,10 +149,14 @@ async function startLossLog(dir: string, step: number): Promise<void> {
 }
 
 /** A trained model from a checkpoint folder: its config and (EMA, when kept) parameters. */
-export async function loadRun(dir: string, preferEma = true): Promise<{ cfg: TrainConfig; params: ParamTree; step: number }> {
+export async function loadRun(
+  dir: string,
+  preferEma = true,
+): Promise<{ cfg: TrainConfig; params: ParamTree; step: number }> {
   const ck = await loadCheckpoint(dir);
   const cfg = ck.config as TrainConfig;
-  if (!cfg || typeof cfg !== "object" || !("model" in cfg)) throw new Error(`${dir}/config.json is not a scoregen training run (no "model" section)`);
+  if (!cfg || typeof cfg !== "object" || !("model" in cfg))
+    throw new Error(`${dir}/config.json is not a scoregen training run (no "model" section)`);
   const params: ParamTree = new Map();
   for (const [name, p] of ck.params) {
     const ema = preferEma ? ck.extra.get(`ema:${name}`) : undefined;
