@@ -93,7 +93,7 @@ test("bad input: one clear line naming the problem, exit code 1, no stack trace"
     [["sample", "--score", `oracle:${join(dir, "nope.json")}`, "--out", join(dir, "a.json")], /cannot read oracle spec .*nope\.json/],
     [["sample", "--score", join(dir, "no-run"), "--out", join(dir, "a.json")], /no training run at .*no-run: pass a folder written by `scoregen train --out DIR`/],
     [["sample", "--score", `oracle:${spec}`, "--n", "-3", "--out", join(dir, "a.json")], /--n must be an integer ≥ 1, got '-3'/],
-    [["sample", "--score", `oracle:${spec}`, "--out", join(dir, "a.txt")], /--out must end in \.json, \.csv or \.png/],
+    [["sample", "--score", `oracle:${spec}`, "--out", join(dir, "a.txt")], /--out must end in \.json, \.csv, \.png or \.npy/],
     [["train", "--data", "spirals", "--out", join(dir, "r")], /unknown data 'spirals'/],
     [["train", "--data", "moons", "--loss", "magic", "--out", join(dir, "r2")], /unknown loss 'magic'; use one of: dsm/],
     [["likelihood", "--score", `oracle:${spec}`, "--input", join(dir, "missing.json")], /missing\.json/],
