@@ -14,6 +14,13 @@ import { UsageError, choiceOpt, numberOpt } from "./errors.ts";
 import { progressBar } from "./progress.ts";
 import { addSamplerFlags, classLabels, imageShape, samplerOptions } from "./sample.ts";
 
+/** Ctrl-C (SIGINT) stops classifier training early; what was trained is evaluated and saved. */
+function interruptible(): { signal: AbortSignal; done: () => void } {
+  const c = new AbortController(), on = () => c.abort();
+  process.once("SIGINT", on);
+  return { signal: c.signal, done: () => process.off("SIGINT", on) };
+}
+
 interface ClassifierFlags { out: string; steps: string; seed: string; json?: boolean; noiseConditional?: boolean; sde: string; data: string; batch?: string; lr: string; width?: string }
 
 async function trainNoisy(f: ClassifierFlags): Promise<void> {
@@ -24,15 +31,16 @@ async function trainNoisy(f: ClassifierFlags): Promise<void> {
   const width = numberOpt("--width", f.width, { int: true, min: 1 });
   const arch = noisyClassifierArch(data.dataShape, data.train.classes, width ? { width } : {});
   const bar = progressBar("classifier", steps, ["loss"]);
+  const stop = interruptible();
   const r = await trainNoisyClassifier(data.train, data.heldOut, {
     sde, arch, steps, batch: numberOpt("--batch", f.batch ?? (image ? "64" : "256"), { int: true, min: 1 })!, lr: numberOpt("--lr", f.lr, { min: 0 })!,
     seed: numberOpt("--seed", f.seed, { int: true, min: 0 })!, outDir: f.out, data: { source: f.data, ...(data.range ? { range: data.range } : {}) },
-    onStep: (s, loss) => { if (s % 20 === 0 || s === steps) bar.update(s, { loss: loss.toFixed(3) }); },
-  });
+    onStep: (s, loss) => { if (s % 20 === 0 || s === steps) bar.update(s, { loss: loss.toFixed(3) }); }, signal: stop.signal,
+  }).finally(stop.done);
   bar.stop();
   if (f.json) { console.log(JSON.stringify(r)); return; }
   const acc = r.accuracy.map(([t, a]) => `t=${t.toPrecision(2)}: ${(100 * a).toFixed(1)} %`).join(", ");
-  console.log(`noise-conditional classifier (${sde.name}, ${data.train.classes} classes) trained for ${steps} steps in ${r.seconds.toFixed(0)} s; held-out accuracy ${acc}; saved to ${f.out}`);
+  console.log(`noise-conditional classifier (${sde.name}, ${data.train.classes} classes) trained for ${r.steps} steps in ${r.seconds.toFixed(0)} s; held-out accuracy ${acc}; saved to ${f.out}`);
 }
 
 export function registerEvaluate(program: Command): void {
@@ -53,7 +61,8 @@ export function registerEvaluate(program: Command): void {
       const steps = numberOpt("--steps", f.steps, { int: true, min: 1 })!;
       const [train, heldOut] = await Promise.all([openImageSet("mnist", { split: "train" }), openImageSet("mnist", { split: "test" })]);
       const bar = progressBar("classifier", steps, ["loss"]);
-      const r = await trainClassifier(train, heldOut, { steps, seed: numberOpt("--seed", f.seed, { int: true, min: 0 })!, outDir: f.out, onStep: (s, loss) => { if (s % 20 === 0) bar.update(s, { loss: loss.toFixed(3) }); } });
+      const stop = interruptible();
+      const r = await trainClassifier(train, heldOut, { steps, seed: numberOpt("--seed", f.seed, { int: true, min: 0 })!, outDir: f.out, signal: stop.signal, onStep: (s, loss) => { if (s % 20 === 0) bar.update(s, { loss: loss.toFixed(3) }); } }).finally(stop.done);
       bar.stop();
       if (f.json) console.log(JSON.stringify(r));
       else console.log(`classifier trained for ${r.steps} steps in ${r.seconds.toFixed(0)} s: held-out accuracy ${(100 * r.heldOutAccuracy).toFixed(2)} % on ${heldOut.n} digits; saved to ${f.out}`);
