@@ -2,7 +2,7 @@
  * MNIST measurements of controllable generation, judged by the project's MNIST classifier:
  *   guidance  RUN CLF JUDGE SCALE N_PER_CLASS STEPS OUT.png   class guidance (SCALE 0 = unguided)
  *   inpaint   RUN JUDGE N STEPS OUT.png                        held-out digits from their top half
- * Run: SCOREGEN_THREADS=1 npx tsx bench/mnist-control.ts guidance runs/mnist runs/clf-t runs/judge 1 20 500 docs/x.png
+ * Run: SCOREGEN_THREADS=1 SAMPLER=ddim npx tsx bench/mnist-control.ts guidance runs/mnist runs/clf-t runs/judge 2 10 50 docs/x.png
  * Prints one JSON line of figures.
  */
 import "../src/node.ts";
@@ -16,6 +16,8 @@ import { openImageSet, openScoreSource } from "../src/tasks/sources.ts";
 import { imageGrid } from "../src/viz/index.ts";
 
 const [cmd, ...args] = process.argv.slice(2);
+/** The sampler (SAMPLER=ddim by default; em, pc, … work too). */
+const SAMPLER = process.env.SAMPLER ?? "ddim";
 const grid = (x: Float64Array, cols: number, title: string) => imageGrid(x, { channels: 1, height: 28, width: 28, cols, range: [-1, 1], title });
 
 async function judged(judge: Classifier, x: Float64Array, n: number, labels: Int32Array) {
@@ -34,15 +36,15 @@ if (cmd === "guidance") {
   const { classifier: judge } = await Classifier.load(judgeDir);
   const model = scale === 0 ? src.model : classifierGuided(src.model, classifier, labels, scale);
   const t0 = performance.now();
-  const r = await sample("em", model, src.sde, { n, rng: new Rng(1), steps, denoise: "tweedie" });
+  const r = await sample(SAMPLER, model, src.sde, { n, rng: new Rng(1), steps, denoise: "tweedie" });
   const seconds = (performance.now() - t0) / 1000;
   const q = await sampleQuality(judge, r.x, n, "[-1,1]", await openImageSet("mnist", { split: "test" }));
   const j = await judged(judge, r.x, n, labels);
   // rows: one class per row (the first 10 samples of each class)
   const rows = Math.min(per, 10), pick = new Float64Array(100 * 784);
   for (let k = 0; k < 10; k++) for (let c = 0; c < rows; c++) pick.set(r.x.subarray((c * 10 + k) * 784, (c * 10 + k + 1) * 784), (k * 10 + c) * 784);
-  await writeFileAtomic(out, grid(pick.subarray(0, 10 * rows * 784), rows, scale === 0 ? "unguided (em, 500 steps)" : `classifier guidance, scale ${scale}: row k = class k`));
-  console.log(JSON.stringify({ cmd, scale, n, steps, seconds: Math.round(seconds), fractionJudgedK: j.perClass.map((v) => Math.round(1000 * v) / 1000), overall: j.overall, frechet: q.frechet, frechetRealVsReal: q.frechetRealVsReal, histogram: q.histogram }));
+  await writeFileAtomic(out, grid(pick.subarray(0, 10 * rows * 784), rows, scale === 0 ? `unguided (${SAMPLER}, ${steps} steps)` : `classifier guidance, scale ${scale}: row k = class k`));
+  console.log(JSON.stringify({ cmd, sampler: SAMPLER, scale, n, steps, seconds: Math.round(seconds), fractionJudgedK: j.perClass.map((v) => Math.round(1000 * v) / 1000), overall: j.overall, frechet: q.frechet, frechetRealVsReal: q.frechetRealVsReal, histogram: q.histogram }));
 } else if (cmd === "inpaint") {
   const [run, judgeDir, nS, stepsS, out] = args as [string, string, string, string, string];
   const n = Number(nS), steps = Number(stepsS);
@@ -52,7 +54,7 @@ if (cmd === "guidance") {
   const y = Float64Array.from(held.data.subarray(0, n * 784)), labels = held.labels!.subarray(0, n);
   const known = repeatRows(namedMask("top-half", 1, 28, 28), 1, n);
   const t0 = performance.now();
-  const r = await sampleConstrained("em", src.model, src.sde, maskConstraint(y, known), { n, rng: new Rng(2), steps, denoise: "tweedie" });
+  const r = await sampleConstrained(SAMPLER, src.model, src.sde, maskConstraint(y, known), { n, rng: new Rng(2), steps, denoise: "tweedie" });
   const seconds = (performance.now() - t0) / 1000;
   const j = await judged(judge, r.x, n, Int32Array.from(labels));
   const jTop = await judged(judge, y.map((v, i) => (known[i] ? v : -1)), n, Int32Array.from(labels));
@@ -62,7 +64,7 @@ if (cmd === "guidance") {
     tiles.push(yi.map((v, q) => (known[q] ? v : NaN)), r.x.slice(i * 784, (i + 1) * 784), Float64Array.from(yi));
   }
   await writeFileAtomic(out, grid(Float64Array.from(tiles.flatMap((t) => [...t])), 6, "top half known: input, completion, original"));
-  console.log(JSON.stringify({ cmd, n, steps, seconds: Math.round(seconds), fractionJudgedOriginal: j.overall, perClass: j.perClass.map((v) => Math.round(1000 * v) / 1000), topHalfOnlyJudged: jTop.overall }));
+  console.log(JSON.stringify({ cmd, sampler: SAMPLER, n, steps, seconds: Math.round(seconds), fractionJudgedOriginal: j.overall, perClass: j.perClass.map((v) => Math.round(1000 * v) / 1000), topHalfOnlyJudged: jTop.overall }));
 } else {
   console.error("usage: mnist-control.ts guidance RUN CLF JUDGE SCALE N_PER_CLASS STEPS OUT.png | inpaint RUN JUDGE N STEPS OUT.png");
   process.exit(1);

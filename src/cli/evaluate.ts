@@ -15,29 +15,45 @@ import { imageGrid } from "../viz/index.ts";
 import { UsageError, choiceOpt, numberOpt, seedOpt } from "./errors.ts";
 import { checkDistinct, checkExtension } from "./validate.ts";
 import { progressBar } from "./progress.ts";
+import { exitCodeOf, stopOnSignals } from "./signals.ts";
 import { addSamplerFlags, checkSampleMemory, classLabels, imageShape, samplerOptions } from "./sample.ts";
 import { addShardFlags, chunkBar, shardPlan } from "./shard-flags.ts";
 import { sampleSharded } from "../tasks/shard.ts";
 
+/**
+ * SIGINT, SIGTERM or SIGHUP stop classifier training early: what was trained is evaluated and saved,
+ * and the command exits with 128 + the signal's number (as `train` does).
+ */
+async function untilSignal<T>(work: (signal: AbortSignal) => Promise<T>): Promise<T> {
+  const stop = stopOnSignals({ log: (s) => process.stderr.write(`${s.replace("saving a checkpoint", "saving the classifier")}\n`) });
+  try {
+    return await work(stop.signal);
+  } finally {
+    stop.dispose();
+    const s = stop.received();
+    if (s) process.exitCode = exitCodeOf(s);
+  }
+}
+
 interface ClassifierFlags { out: string; steps: string; seed: string; json?: boolean; noiseConditional?: boolean; sde: string; data: string; batch?: string; lr: string; width?: string }
 
 async function trainNoisy(f: ClassifierFlags): Promise<void> {
-  const steps = numberOpt("--steps", f.steps, { int: true, min: 1 })!;
+  const steps = numberOpt("--steps", f.steps, { int: true, min: 1, max: 1e9 })!, seed = seedOpt("--seed", f.seed);
   const sde = sdeByName(choiceOpt("--sde", f.sde, SDE_NAMES));
   const data = await openLabeledData(f.data);
   const image = data.dataShape.length === 3;
   const width = numberOpt("--width", f.width, { int: true, min: 1 });
   const arch = noisyClassifierArch(data.dataShape, data.train.classes, width ? { width } : {});
   const bar = progressBar("classifier", steps, ["loss"]);
-  const r = await trainNoisyClassifier(data.train, data.heldOut, {
-    sde, arch, steps, batch: numberOpt("--batch", f.batch ?? (image ? "64" : "256"), { int: true, min: 1 })!, lr: numberOpt("--lr", f.lr, { min: 0 })!,
-    seed: numberOpt("--seed", f.seed, { int: true, min: 0 })!, outDir: f.out, data: { source: f.data, ...(data.range ? { range: data.range } : {}) },
-    onStep: (s, loss) => { if (s % 20 === 0 || s === steps) bar.update(s, { loss: loss.toFixed(3) }); },
-  });
+  const r = await untilSignal((signal) => trainNoisyClassifier(data.train, data.heldOut, {
+    sde, arch, steps, batch: numberOpt("--batch", f.batch ?? (image ? "64" : "256"), { int: true, min: 1 })!, lr: numberOpt("--lr", f.lr, { min: 0, minExclusive: true, max: 1e3 })!,
+    seed, outDir: f.out, data: { source: f.data, ...(data.range ? { range: data.range } : {}) },
+    onStep: (s, loss) => { if (s % 20 === 0 || s === steps) bar.update(s, { loss: loss.toFixed(3) }); }, signal,
+  }));
   bar.stop();
   if (f.json) { console.log(JSON.stringify(r)); return; }
   const acc = r.accuracy.map(([t, a]) => `t=${t.toPrecision(2)}: ${(100 * a).toFixed(1)} %`).join(", ");
-  console.log(`noise-conditional classifier (${sde.name}, ${data.train.classes} classes) trained for ${steps} steps in ${r.seconds.toFixed(0)} s; held-out accuracy ${acc}; saved to ${f.out}`);
+  console.log(`noise-conditional classifier (${sde.name}, ${data.train.classes} classes) trained for ${r.steps} steps in ${r.seconds.toFixed(0)} s; held-out accuracy ${acc}; saved to ${f.out}`);
 }
 
 export function registerEvaluate(program: Command): void {
@@ -61,7 +77,7 @@ export function registerEvaluate(program: Command): void {
       if (held) throw new UsageError(`${f.out} already holds a ${describeKind(held.kind)} (step ${held.step}); choose another --out`);
       const [train, heldOut] = await Promise.all([openImageSet("mnist", { split: "train" }), openImageSet("mnist", { split: "test" })]);
       const bar = progressBar("classifier", steps, ["loss"]);
-      const r = await trainClassifier(train, heldOut, { steps, seed, outDir: f.out, onStep: (s, loss) => { if (s % 20 === 0) bar.update(s, { loss: loss.toFixed(3) }); } });
+      const r = await untilSignal((signal) => trainClassifier(train, heldOut, { steps, seed, outDir: f.out, signal, onStep: (s, loss) => { if (s % 20 === 0) bar.update(s, { loss: loss.toFixed(3) }); } }));
       bar.stop();
       if (f.json) console.log(JSON.stringify(r));
       else console.log(`classifier trained for ${r.steps} steps in ${r.seconds.toFixed(0)} s: held-out accuracy ${(100 * r.heldOutAccuracy).toFixed(2)} % on ${heldOut.n} digits; saved to ${f.out}`);

@@ -22,7 +22,7 @@ const BATCH = 64;
 export const CLASSIFIER_KIND = "mnist-classifier";
 
 /** Trains on `train` (labels required), reports accuracy on `heldOut`, and saves to `outDir`. */
-export async function trainClassifier(train: ImageSet, heldOut: ImageSet, o: { steps: number; seed: number; outDir: string; onStep?: (step: number, loss: number) => void }): Promise<ClassifierReport> {
+export async function trainClassifier(train: ImageSet, heldOut: ImageSet, o: { steps: number; seed: number; outDir: string; onStep?: (step: number, loss: number) => void; signal?: AbortSignal }): Promise<ClassifierReport> {
   if (!train.labels || !heldOut.labels) throw new Error("training a classifier needs labeled images");
   // Lock the folder first: refuse a folder that holds a training run (or another classifier) before any work.
   const folder = await openRunFolder(o.outDir, { kind: CLASSIFIER_KIND, command: "scoregen classifier" });
@@ -34,14 +34,15 @@ export async function trainClassifier(train: ImageSet, heldOut: ImageSet, o: { s
   }
 }
 
-async function fit(train: ImageSet & { labels: Int32Array }, heldOut: ImageSet & { labels: Int32Array }, o: { steps: number; seed: number; onStep?: (step: number, loss: number) => void }, folder: RunStore): Promise<ClassifierReport> {
+async function fit(train: ImageSet & { labels: Int32Array }, heldOut: ImageSet & { labels: Int32Array }, o: { steps: number; seed: number; onStep?: (step: number, loss: number) => void; signal?: AbortSignal }, folder: RunStore): Promise<ClassifierReport> {
   const t0 = performance.now();
   const ps = E.ParamScope.create();
   const x = E.input("x", [BATCH, 1, 28, 28]), onehot = E.input("onehot", [BATCH, 10]);
   const loss = crossEntropy(traceClassifier(ps, x).logits, onehot);
   const trainer = await E.Trainer.create(ps, loss, [x, onehot], ps.init(new Rng(o.seed)), { kind: "adam", lr: 1e-3, clipNorm: 5 });
   const dim = 784;
-  for (let step = 0; step < o.steps; step++) {
+  let steps = 0;
+  for (let step = 0; step < o.steps && !o.signal?.aborted; step++, steps++) {
     const rng = new Rng(o.seed).fork(step + 1);
     const xs = new Float32Array(BATCH * dim), oh = new Float32Array(BATCH * 10);
     for (let i = 0; i < BATCH; i++) {
@@ -57,8 +58,8 @@ async function fit(train: ImageSet & { labels: Int32Array }, heldOut: ImageSet &
   const { probs } = await clf.classify(heldOut.data, heldOut.n);
   let correct = 0;
   for (let i = 0; i < heldOut.n; i++) if (argmax(probs, i) === heldOut.labels[i]) correct++;
-  const report = { steps: o.steps, heldOutAccuracy: correct / heldOut.n, seconds: (performance.now() - t0) / 1000 };
-  await folder.save({ params, config: { kind: CLASSIFIER_KIND, range: "[-1,1]", ...report }, step: o.steps, extra: new Map() });
+  const report = { steps, heldOutAccuracy: correct / heldOut.n, seconds: (performance.now() - t0) / 1000 };
+  await folder.save({ params, config: { kind: CLASSIFIER_KIND, range: "[-1,1]", ...report }, step: steps, extra: new Map() });
   return report;
 }
 
@@ -133,6 +134,7 @@ export interface NoisyClassifierConfig {
 export async function trainNoisyClassifier(data: TrainData, heldOut: LabeledSet, o: {
   sde: Sde; arch: NoisyClassifierArch; steps: number; batch: number; lr: number; seed: number; outDir: string; data: Record<string, unknown>;
   onStep?: (step: number, loss: number) => void;
+  /** Stops training early (e.g. Ctrl-C); the classifier trained so far is evaluated and saved. */ signal?: AbortSignal;
 }): Promise<NoisyClassifierConfig & { seconds: number }> {
   const folder = await openRunFolder(o.outDir, { kind: NOISY_CLASSIFIER_KIND, command: "scoregen classifier --noise-conditional" });
   try {
@@ -151,7 +153,8 @@ async function fitNoisy(data: TrainData, heldOut: LabeledSet, o: Parameters<type
   const x = E.input("x", [B, ...arch.dataShape]), c = E.input("c", [B]), cin = E.input("cin", [B]), onehot = E.input("onehot", [B, K]);
   const loss = crossEntropy(traceNoisyClassifier(arch, ps, x, c, cin), onehot);
   const trainer = await E.Trainer.create(ps, loss, [x, c, cin, onehot], ps.init(new Rng(o.seed).fork(0xc1f)), { kind: "adam", lr: o.lr, clipNorm: 5 });
-  for (let step = 0; step < o.steps; step++) {
+  let steps = 0;
+  for (let step = 0; step < o.steps && !o.signal?.aborted; step++, steps++) {
     const rng = new Rng(o.seed).fork(step + 1);
     const b = data.sample(B, rng);
     if (!b.y) throw new Error("training a noise-conditional classifier needs labeled data");
@@ -172,8 +175,8 @@ async function fitNoisy(data: TrainData, heldOut: LabeledSet, o: Parameters<type
   const clf = new EngineNoisyClassifier(arch, params, sde);
   const accuracy: [number, number][] = [];
   for (const t of [sde.eps, sde.T / 4, sde.T / 2, (3 * sde.T) / 4]) accuracy.push([t, await noisyAccuracy(clf, heldOut, t, new Rng(o.seed + 1))]);
-  const cfg: NoisyClassifierConfig = { kind: NOISY_CLASSIFIER_KIND, sde: sde.name, arch, data: o.data, accuracy, steps: o.steps };
-  await folder.save({ params, config: cfg, step: o.steps, extra: new Map() });
+  const cfg: NoisyClassifierConfig = { kind: NOISY_CLASSIFIER_KIND, sde: sde.name, arch, data: o.data, accuracy, steps };
+  await folder.save({ params, config: cfg, step: steps, extra: new Map() });
   return { ...cfg, seconds: (performance.now() - t0) / 1000 };
 }
 
