@@ -24,18 +24,27 @@ type Experiment = (threads: number) => Promise<Record<string, Record<string, Ste
 async function scoreNetProgram(n: number, withVjp: boolean, frozen: boolean): Promise<Step> {
   const { spec, params } = scoreNetParams();
   const ps = E.ParamScope.create();
-  const x = E.input("x", [n, 1, 28, 28]), c = E.input("c", [n]);
+  const x = E.input("x", [n, 1, 28, 28]),
+    c = E.input("c", [n]);
   const out = traceNetwork(spec, ps, x, c);
   const feeds: Record<string, Float32Array> = {};
   for (const s of ps.specs()) feeds[E.paramFeed(s.name)] = params.get(s.name)!.data as Float32Array;
   const inputs = [...ps.specs().map((s) => s.node), x, c];
   const rng = new Rng(1);
-  const data = { x: rng.normals(n * 784, new Float32Array(n * 784)), c: new Float32Array(n).fill(0.5), v: rng.rademachers(n * 784, new Float32Array(n * 784)) };
+  const data = {
+    x: rng.normals(n * 784, new Float32Array(n * 784)),
+    c: new Float32Array(n).fill(0.5),
+    v: rng.rademachers(n * 784, new Float32Array(n * 784)),
+  };
   let prog: E.Program;
   if (withVjp) {
     const v = E.input("v", out.shape);
     const [jv] = E.vjp([out], [v], [x]);
-    prog = await E.compile({ inputs: [...inputs, v], outputs: { out, vjp: jv! }, constants: frozen ? feeds : undefined });
+    prog = await E.compile({
+      inputs: [...inputs, v],
+      outputs: { out, vjp: jv! },
+      constants: frozen ? feeds : undefined,
+    });
   } else prog = await E.compile({ inputs, outputs: { out }, constants: frozen ? feeds : undefined });
   const all = frozen ? data : { ...feeds, ...data };
   return () => prog.run(all);
@@ -43,16 +52,28 @@ async function scoreNetProgram(n: number, withVjp: boolean, frozen: boolean): Pr
 
 /** ScoreNet's convolutions at batch n: [name, x shape, w shape, stride, outputPadding, transposed]. */
 const SCORENET_CONVS = (n: number): [string, number[], number[], number, number, boolean][] => [
-  ["conv1", [n, 1, 28, 28], [32, 1, 3, 3], 1, 0, false], ["conv2", [n, 32, 26, 26], [64, 32, 3, 3], 2, 0, false],
-  ["conv3", [n, 64, 12, 12], [128, 64, 3, 3], 2, 0, false], ["conv4", [n, 128, 5, 5], [256, 128, 3, 3], 2, 0, false],
-  ["tconv4", [n, 256, 2, 2], [256, 128, 3, 3], 2, 0, true], ["tconv3", [n, 256, 5, 5], [256, 64, 3, 3], 2, 1, true],
-  ["tconv2", [n, 128, 12, 12], [128, 32, 3, 3], 2, 1, true], ["tconv1", [n, 64, 26, 26], [64, 1, 3, 3], 1, 0, true],
+  ["conv1", [n, 1, 28, 28], [32, 1, 3, 3], 1, 0, false],
+  ["conv2", [n, 32, 26, 26], [64, 32, 3, 3], 2, 0, false],
+  ["conv3", [n, 64, 12, 12], [128, 64, 3, 3], 2, 0, false],
+  ["conv4", [n, 128, 5, 5], [256, 128, 3, 3], 2, 0, false],
+  ["tconv4", [n, 256, 2, 2], [256, 128, 3, 3], 2, 0, true],
+  ["tconv3", [n, 256, 5, 5], [256, 64, 3, 3], 2, 1, true],
+  ["tconv2", [n, 128, 12, 12], [128, 32, 3, 3], 2, 1, true],
+  ["tconv1", [n, 64, 26, 26], [64, 1, 3, 3], 1, 0, true],
 ];
 
 /** One conv layer of ScoreNet as its own program, lowered in `form`. */
-async function convLayer(xs: number[], ws: number[], stride: number, outputPadding: number, transposed: boolean, form: ConvForm): Promise<Step> {
+async function convLayer(
+  xs: number[],
+  ws: number[],
+  stride: number,
+  outputPadding: number,
+  transposed: boolean,
+  form: ConvForm,
+): Promise<Step> {
   setConvFormPolicy(() => form);
-  const x = E.input("x", xs), w = E.input("w", ws);
+  const x = E.input("x", xs),
+    w = E.input("w", ws);
   const y = transposed ? E.convTranspose2d(x, w, { stride, outputPadding }) : E.conv2d(x, w, { stride });
   const prog = await E.compile({ inputs: [x, w], outputs: { y } });
   setConvFormPolicy();
@@ -66,13 +87,19 @@ const EXPERIMENTS: Record<string, Experiment> = {
   async convform(threads) {
     E.setBackend(nodeBackend({ threads }));
     const v: Record<string, Record<string, Step>> = { ort: {}, gather: {} };
-    for (const form of ["ort", "gather"] as const) for (const [name, xs, ws, s, op, tr] of SCORENET_CONVS(32)) v[form]![name] = await convLayer(xs, ws, s, op, tr, form);
+    for (const form of ["ort", "gather"] as const)
+      for (const [name, xs, ws, s, op, tr] of SCORENET_CONVS(32))
+        v[form]![name] = await convLayer(xs, ws, s, op, tr, form);
     return v;
   },
   async freeze(threads) {
     E.setBackend(nodeBackend({ threads }));
     const v: Record<string, Record<string, Step>> = {};
-    for (const frozen of [false, true]) v[frozen ? "frozen" : "fed"] = { forward64: await scoreNetProgram(64, false, frozen), vjp16: await scoreNetProgram(16, true, frozen) };
+    for (const frozen of [false, true])
+      v[frozen ? "frozen" : "fed"] = {
+        forward64: await scoreNetProgram(64, false, frozen),
+        vjp16: await scoreNetProgram(16, true, frozen),
+      };
     return v;
   },
   /** Frozen ScoreNet forward/VJP with ORT's "extended" vs "all" optimizations (only "all" has the NCHWc layout). */
@@ -94,15 +121,26 @@ const EXPERIMENTS: Record<string, Experiment> = {
   },
 };
 
-const { values, positionals } = parseArgs({ allowPositionals: true, options: { rounds: { type: "string", default: "30" }, threads: { type: "string", default: "2" }, warm: { type: "string", default: "3" } } });
+const { values, positionals } = parseArgs({
+  allowPositionals: true,
+  options: {
+    rounds: { type: "string", default: "30" },
+    threads: { type: "string", default: "2" },
+    warm: { type: "string", default: "3" },
+  },
+});
 const name = positionals[0] ?? "";
 const exp = EXPERIMENTS[name];
 if (!exp) throw new Error(`unknown experiment '${name}'; use one of: ${Object.keys(EXPERIMENTS).join(", ")}`);
 const variants = await exp(Number(values.threads));
 const names = Object.keys(variants);
 const metrics = Object.keys(variants[names[0]!]!);
-const rounds = Number(values.rounds), warm = Number(values.warm);
-const median = (a: number[]) => { const s = [...a].sort((x, y) => x - y); return s[Math.floor(s.length / 2)]!; };
+const rounds = Number(values.rounds),
+  warm = Number(values.warm);
+const median = (a: number[]) => {
+  const s = [...a].sort((x, y) => x - y);
+  return s[Math.floor(s.length / 2)]!;
+};
 console.log(`${name}: ${rounds} interleaved rounds, ${values.threads} threads`);
 for (const m of metrics) {
   const times: Record<string, number[]> = Object.fromEntries(names.map((n) => [n, []]));
@@ -115,6 +153,9 @@ for (const m of metrics) {
     }
   }
   const base = times[names[0]!]!;
-  const cells = names.map((n, i) => `${n} ${round(median(times[n]!))} ms${i ? ` (ratio ${median(times[n]!.map((t, k) => t / base[k]!)).toFixed(3)})` : ""}`);
+  const cells = names.map(
+    (n, i) =>
+      `${n} ${round(median(times[n]!))} ms${i ? ` (ratio ${median(times[n]!.map((t, k) => t / base[k]!)).toFixed(3)})` : ""}`,
+  );
   console.log(`  ${m}: ${cells.join(" · ")}`);
 }

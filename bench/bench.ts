@@ -21,8 +21,12 @@ import { WORKLOADS, exportShared } from "./workloads.ts";
 const here = dirname(fileURLToPath(import.meta.url));
 const { values } = parseArgs({
   options: {
-    json: { type: "boolean", default: false }, reps: { type: "string", default: "15" }, threads: { type: "string", default: "2" },
-    only: { type: "string" }, "vs-torch": { type: "boolean", default: false }, python: { type: "string", default: "/usr/bin/python3" },
+    json: { type: "boolean", default: false },
+    reps: { type: "string", default: "15" },
+    threads: { type: "string", default: "2" },
+    only: { type: "string" },
+    "vs-torch": { type: "boolean", default: false },
+    python: { type: "string", default: "/usr/bin/python3" },
     "torch-reference": { type: "string" },
   },
 });
@@ -34,7 +38,9 @@ function torchReference(): string {
     const p = join(dirname(dir), "shared/bench/torch_reference.py");
     if (existsSync(p)) return p;
   }
-  throw new Error("--vs-torch: found no shared/bench/torch_reference.py above this checkout; pass --torch-reference PATH");
+  throw new Error(
+    "--vs-torch: found no shared/bench/torch_reference.py above this checkout; pass --torch-reference PATH",
+  );
 }
 
 /** The machine, as /proc/cpuinfo (or os.cpus()) names it. */
@@ -46,20 +52,28 @@ function machine(): Record<string, string | number> {
     const flags = /^flags\s*:\s*(.+)$/m.exec(info)?.[1]?.split(/\s+/) ?? [];
     const simd = ["avx512f", "avx2", "neon"].find((f) => flags.includes(f));
     if (simd) cpu += ` (${simd})`;
-  } catch { /* not Linux: os.cpus() names it */ }
-  const ortVersion = (JSON.parse(readFileSync(join(here, "../node_modules/onnxruntime-node/package.json"), "utf8")) as { version: string }).version;
+  } catch {
+    /* not Linux: os.cpus() names it */
+  }
+  const ortVersion = (
+    JSON.parse(readFileSync(join(here, "../node_modules/onnxruntime-node/package.json"), "utf8")) as { version: string }
+  ).version;
   return { cpu, cores: availableParallelism(), node: process.version, onnxruntime: ortVersion };
 }
 
 function threadCounts(spec: string): number[] {
   const all = availableParallelism();
   const list = spec.split(",").map((s) => (s.trim() === "max" ? all : Number(s)));
-  for (const t of list) if (!Number.isInteger(t) || t < 1) throw new Error(`--threads: '${spec}' must list positive integers or 'max', e.g. --threads 1,2,max`);
+  for (const t of list)
+    if (!Number.isInteger(t) || t < 1)
+      throw new Error(`--threads: '${spec}' must list positive integers or 'max', e.g. --threads 1,2,max`);
   return [...new Set(list)];
 }
 
 const only = values.only?.split(",");
-for (const name of only ?? []) if (!WORKLOADS[name]) throw new Error(`--only: unknown workload '${name}'; use some of: ${Object.keys(WORKLOADS).join(", ")}`);
+for (const name of only ?? [])
+  if (!WORKLOADS[name])
+    throw new Error(`--only: unknown workload '${name}'; use some of: ${Object.keys(WORKLOADS).join(", ")}`);
 const baseReps = Math.max(15, Number(values.reps));
 
 /** scoregen medians: workload → metric → ms (plus the workload's facts). */
@@ -70,7 +84,8 @@ async function runScoregen(threads: number): Promise<Record<string, Record<strin
   for (const [name, w] of Object.entries(WORKLOADS)) {
     if (only && !only.includes(name)) continue;
     const steps = await w.setup();
-    const reps = w.reps ?? baseReps, warm = w.warm ?? (w.reps ? 1 : 3);
+    const reps = w.reps ?? baseReps,
+      warm = w.warm ?? (w.reps ? 1 : 3);
     const r: Record<string, number> = {};
     for (const [metric, fn] of Object.entries(steps)) r[`${metric}_ms`] = round(await medianMs(fn, reps, warm));
     out[name] = { ...r, ...(w.facts?.() ?? {}) };
@@ -83,20 +98,36 @@ async function runScoregen(threads: number): Promise<Record<string, Record<strin
 function runTorch(threads: number, sharedFile: string): Record<string, Record<string, number | string>> {
   const py = values.python!;
   const run = (script: string, extra: string[]) => {
-    const text = execFileSync(py, [script, "--threads", String(threads), ...extra], { encoding: "utf8", stdio: ["ignore", "pipe", "inherit"], maxBuffer: 1 << 24 });
+    const text = execFileSync(py, [script, "--threads", String(threads), ...extra], {
+      encoding: "utf8",
+      stdio: ["ignore", "pipe", "inherit"],
+      maxBuffer: 1 << 24,
+    });
     return JSON.parse(text.trim().split("\n").at(-1)!) as Record<string, Record<string, number | string>>;
   };
   const out: Record<string, Record<string, number | string>> = {};
   const wantRef = !only || only.some((n) => n === "convnet" || n === "scorenet");
   if (wantRef) Object.assign(out, run(torchReference(), ["--reps", String(baseReps)]));
   const twins = ["mlp_train", "pc2d", "mnist_em", "mnist_bpd"].filter((n) => !only || only.includes(n));
-  if (twins.length) Object.assign(out, run(join(here, "torch_twins.py"), ["--only", twins.join(","), "--shared", sharedFile, "--reps", String(baseReps)]));
+  if (twins.length)
+    Object.assign(
+      out,
+      run(join(here, "torch_twins.py"), [
+        "--only",
+        twins.join(","),
+        "--shared",
+        sharedFile,
+        "--reps",
+        String(baseReps),
+      ]),
+    );
   return out;
 }
 
 const info = machine();
 const result: Record<string, unknown> = { ...info, reps: baseReps, runs: [] as unknown[] };
-if (!values.json) console.log(`${info.cpu} · ${info.cores} cores available · Node ${info.node} · onnxruntime-node ${info.onnxruntime}`);
+if (!values.json)
+  console.log(`${info.cpu} · ${info.cores} cores available · Node ${info.node} · onnxruntime-node ${info.onnxruntime}`);
 const tmp = values["vs-torch"] ? mkdtempSync(join(tmpdir(), "scoregen-bench-")) : undefined;
 try {
   const shared = tmp ? join(tmp, "shared.safetensors") : "";
@@ -107,7 +138,11 @@ try {
     (result.runs as unknown[]).push({ threads, scoregen, ...(torch ? { torch } : {}) });
     if (values.json) continue;
     console.log(`\n${threads} thread${threads > 1 ? "s" : ""}${torch ? `, vs ${torch.engine ?? "PyTorch"}` : ""}`);
-    console.log(torch ? "| workload | scoregen ms | PyTorch ms | ratio |\n| --- | ---: | ---: | ---: |" : "| workload | scoregen ms |\n| --- | ---: |");
+    console.log(
+      torch
+        ? "| workload | scoregen ms | PyTorch ms | ratio |\n| --- | ---: | ---: | ---: |"
+        : "| workload | scoregen ms |\n| --- | ---: |",
+    );
     const notes: string[] = [];
     for (const [name, r] of Object.entries(scoregen)) {
       for (const [metric, v] of Object.entries(r)) {
@@ -118,7 +153,10 @@ try {
         }
         const label = `${name}.${metric.slice(0, -3)}`;
         const tv = torch?.[name]?.[metric];
-        if (!torch) { console.log(`| ${label} | ${v} |`); continue; }
+        if (!torch) {
+          console.log(`| ${label} | ${v} |`);
+          continue;
+        }
         console.log(`| ${label} | ${v} | ${tv ?? "–"} | ${typeof tv === "number" ? (v / tv).toFixed(2) : "–"} |`);
       }
     }

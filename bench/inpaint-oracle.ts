@@ -12,8 +12,25 @@ import { sdeByName } from "../src/sde/index.ts";
 
 const SPEC = {
   weights: [0.5, 0.3, 0.2],
-  means: [[-2, -1], [2, -1], [0, 2]],
-  covs: [[[0.16, 0], [0, 0.16]], [[0.25, 0], [0, 0.09]], [[0.09, 0.06], [0.06, 0.25]]],
+  means: [
+    [-2, -1],
+    [2, -1],
+    [0, 2],
+  ],
+  covs: [
+    [
+      [0.16, 0],
+      [0, 0.16],
+    ],
+    [
+      [0.25, 0],
+      [0, 0.09],
+    ],
+    [
+      [0.09, 0.06],
+      [0.06, 0.25],
+    ],
+  ],
 };
 const N = 4000;
 const cases = [
@@ -31,16 +48,30 @@ console.log("| case | SDE / sampler | exact weights | replacement weights | max 
 console.log("| --- | --- | --- | --- | --- | --- |");
 for (const c of cases) {
   for (const r of runs) {
-    const sde = sdeByName(r.sde), oracle = mixtureOracle(SPEC, sde);
-    const y = new Float64Array(N * 2), known = new Uint8Array(N * 2);
-    for (let i = 0; i < N; i++) { y[i * 2 + c.known] = c.value; known[i * 2 + c.known] = 1; }
-    const res = await sampleConstrained(r.sampler, oracle, sde, maskConstraint(y, known), { n: N, rng: new Rng(1), ...r.opts });
+    const sde = sdeByName(r.sde),
+      oracle = mixtureOracle(SPEC, sde);
+    const y = new Float64Array(N * 2),
+      known = new Uint8Array(N * 2);
+    for (let i = 0; i < N; i++) {
+      y[i * 2 + c.known] = c.value;
+      known[i * 2 + c.known] = 1;
+    }
+    const res = await sampleConstrained(r.sampler, oracle, sde, maskConstraint(y, known), {
+      n: N,
+      rng: new Rng(1),
+      ...r.opts,
+    });
     const cond = conditionMixture(oracle.mixture, [c.known], [c.value]);
     const exact = sampleExactConditional(oracle.mixture, y.subarray(0, 2), known.subarray(0, 2), 1, N, new Rng(2));
     const gap = compareConditional(cond.mixture, res.x, N, cond.unknown, 2);
     const gapExact = compareConditional(cond.mixture, exact, N, cond.unknown, 2);
     const fmt = (w: Float64Array | number[]) => [...w].map((v) => v.toFixed(3)).join(" / ");
-    console.log(`| ${c.what} | ${r.sde} ${r.sampler} | ${fmt(cond.mixture.weights)} | ${fmt(gap.weights)} | ${gap.mean.toFixed(3)} | ${gap.stdRel.toFixed(3)} |`);
-    if (r === runs[0]) console.log(`| (exact sampler, same n) | — | ${fmt(cond.mixture.weights)} | ${fmt(gapExact.weights)} | ${gapExact.mean.toFixed(3)} | ${gapExact.stdRel.toFixed(3)} |`);
+    console.log(
+      `| ${c.what} | ${r.sde} ${r.sampler} | ${fmt(cond.mixture.weights)} | ${fmt(gap.weights)} | ${gap.mean.toFixed(3)} | ${gap.stdRel.toFixed(3)} |`,
+    );
+    if (r === runs[0])
+      console.log(
+        `| (exact sampler, same n) | — | ${fmt(cond.mixture.weights)} | ${fmt(gapExact.weights)} | ${gapExact.mean.toFixed(3)} | ${gapExact.stdRel.toFixed(3)} |`,
+      );
   }
 }

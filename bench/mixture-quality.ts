@@ -12,22 +12,45 @@ import { SDE_NAMES, sdeByName } from "../src/sde/index.ts";
 
 const SPEC = {
   weights: [0.5, 0.3, 0.2],
-  means: [[-2, -1], [2, -1], [0, 2]],
-  covs: [[[0.16, 0], [0, 0.16]], [[0.25, 0], [0, 0.09]], [[0.09, 0.06], [0.06, 0.25]]],
+  means: [
+    [-2, -1],
+    [2, -1],
+    [0, 2],
+  ],
+  covs: [
+    [
+      [0.16, 0],
+      [0, 0.16],
+    ],
+    [
+      [0.25, 0],
+      [0, 0.09],
+    ],
+    [
+      [0.09, 0.06],
+      [0.06, 0.25],
+    ],
+  ],
 };
-const { values } = parseArgs({ options: { n: { type: "string", default: "4000" }, seed: { type: "string", default: "1" } } });
-const n = Number(values.n), seed = Number(values.seed);
-const fmt = (e: { weight: number; mean: number; stdRel: number }) => `${e.weight.toFixed(3)} / ${e.mean.toFixed(3)} / ${(100 * e.stdRel).toFixed(1)} %`;
+const { values } = parseArgs({
+  options: { n: { type: "string", default: "4000" }, seed: { type: "string", default: "1" } },
+});
+const n = Number(values.n),
+  seed = Number(values.seed);
+const fmt = (e: { weight: number; mean: number; stdRel: number }) =>
+  `${e.weight.toFixed(3)} / ${e.mean.toFixed(3)} / ${(100 * e.stdRel).toFixed(1)} %`;
 
 console.log(`weight / mean / std errors (bounds 0.03 / 0.1 / 12 %), n = ${n}, seed ${seed}; nfe in parentheses\n`);
 console.log(`| sampler | steps | ${SDE_NAMES.join(" | ")} |`);
 console.log(`| --- | --- | ${SDE_NAMES.map(() => "---").join(" | ")} |`);
 const rows: [string, number, Record<string, unknown>][] = [["pc", 1000, {}]];
-for (const name of ["ddim", "heun", "dpmpp-2m", "dpmpp-2s"]) for (const steps of [10, 20, 50]) rows.push([name, steps, {}]);
+for (const name of ["ddim", "heun", "dpmpp-2m", "dpmpp-2s"])
+  for (const steps of [10, 20, 50]) rows.push([name, steps, {}]);
 for (const [name, steps, extra] of rows) {
   const cells: string[] = [];
   for (const sdeName of SDE_NAMES) {
-    const sde = sdeByName(sdeName), oracle = mixtureOracle(SPEC, sde);
+    const sde = sdeByName(sdeName),
+      oracle = mixtureOracle(SPEC, sde);
     const r = await sample(name, oracle, sde, { n, rng: new Rng(seed), steps, ...extra });
     const e = fitError(oracle.mixture, fitByComponent(oracle.mixture, r.x, n));
     const ok = e.weight <= 0.03 && e.mean <= 0.1 && e.stdRel <= 0.12;

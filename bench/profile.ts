@@ -14,17 +14,46 @@ import { WORKLOADS } from "./workloads.ts";
 
 /** ORT op type → the class reported. */
 const OP_CLASS: Record<string, string> = {
-  Conv: "Conv", FusedConv: "Conv", ConvTranspose: "ConvTranspose",
-  MatMul: "Gemm/MatMul", Gemm: "Gemm/MatMul", FusedMatMul: "Gemm/MatMul", FusedGemm: "Gemm/MatMul",
-  ReorderInput: "NCHWc reorder", ReorderOutput: "NCHWc reorder", QuickGelu: "elementwise",
-  Gather: "Gather", ScatterND: "Scatter", DepthToSpace: "DepthToSpace", Transpose: "Transpose", Pad: "Pad", Slice: "Slice", Concat: "Concat", Where: "Where",
-  InstanceNormalization: "norm", GroupNormalization: "norm", LayerNormalization: "norm",
-  ReduceSum: "reduce", ReduceMean: "reduce", ReduceMax: "reduce",
-  Reshape: "shape", Expand: "shape", Unsqueeze: "shape", Squeeze: "shape", Identity: "shape", Cast: "shape",
+  Conv: "Conv",
+  FusedConv: "Conv",
+  ConvTranspose: "ConvTranspose",
+  MatMul: "Gemm/MatMul",
+  Gemm: "Gemm/MatMul",
+  FusedMatMul: "Gemm/MatMul",
+  FusedGemm: "Gemm/MatMul",
+  ReorderInput: "NCHWc reorder",
+  ReorderOutput: "NCHWc reorder",
+  QuickGelu: "elementwise",
+  Gather: "Gather",
+  ScatterND: "Scatter",
+  DepthToSpace: "DepthToSpace",
+  Transpose: "Transpose",
+  Pad: "Pad",
+  Slice: "Slice",
+  Concat: "Concat",
+  Where: "Where",
+  InstanceNormalization: "norm",
+  GroupNormalization: "norm",
+  LayerNormalization: "norm",
+  ReduceSum: "reduce",
+  ReduceMean: "reduce",
+  ReduceMax: "reduce",
+  Reshape: "shape",
+  Expand: "shape",
+  Unsqueeze: "shape",
+  Squeeze: "shape",
+  Identity: "shape",
+  Cast: "shape",
 };
 const opClass = (op: string) => OP_CLASS[op] ?? "elementwise";
 
-interface TraceEvent { cat: string; name: string; ts: number; dur: number; args?: { op_name?: string } }
+interface TraceEvent {
+  cat: string;
+  name: string;
+  ts: number;
+  dur: number;
+  args?: { op_name?: string };
+}
 
 export interface ProfileTable {
   runs: number;
@@ -38,32 +67,53 @@ export interface ProfileTable {
 
 /** Summarize one ORT profile file, dropping the first `warm` runs. */
 export function summarize(events: TraceEvent[], warm: number): ProfileTable {
-  const runs = events.filter((e) => e.cat === "Session" && e.name === "model_run").sort((a, b) => a.ts - b.ts).slice(warm);
+  const runs = events
+    .filter((e) => e.cat === "Session" && e.name === "model_run")
+    .sort((a, b) => a.ts - b.ts)
+    .slice(warm);
   const inRun = (ts: number) => runs.some((r) => ts >= r.ts && ts <= r.ts + r.dur);
-  const classes: Record<string, number> = {}, ops: Record<string, number> = {};
+  const classes: Record<string, number> = {},
+    ops: Record<string, number> = {};
   for (const e of events) {
     if (e.cat !== "Node" || !e.name.endsWith("_kernel_time") || !inRun(e.ts)) continue;
     const op = e.args?.op_name ?? "?";
     ops[op] = (ops[op] ?? 0) + e.dur / 1000 / runs.length;
     classes[opClass(op)] = (classes[opClass(op)] ?? 0) + e.dur / 1000 / runs.length;
   }
-  return { runs: runs.length, runMs: runs.reduce((s, r) => s + r.dur, 0) / 1000 / Math.max(1, runs.length), classes, ops };
+  return {
+    runs: runs.length,
+    runMs: runs.reduce((s, r) => s + r.dur, 0) / 1000 / Math.max(1, runs.length),
+    classes,
+    ops,
+  };
 }
 
 export function formatTable(title: string, t: ProfileTable): string {
   const total = Object.values(t.classes).reduce((a, b) => a + b, 0);
   const rows = Object.entries(t.classes).sort((a, b) => b[1] - a[1]);
-  const lines = [`${title}: ${t.runs} runs, session.run ${t.runMs.toFixed(2)} ms, kernels ${total.toFixed(2)} ms`, "| op class | ms/run | share |", "| --- | ---: | ---: |"];
+  const lines = [
+    `${title}: ${t.runs} runs, session.run ${t.runMs.toFixed(2)} ms, kernels ${total.toFixed(2)} ms`,
+    "| op class | ms/run | share |",
+    "| --- | ---: | ---: |",
+  ];
   for (const [k, v] of rows) lines.push(`| ${k} | ${v.toFixed(2)} | ${((100 * v) / total).toFixed(1)}% |`);
   return lines.join("\n");
 }
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({ options: {
-    only: { type: "string", default: "scorenet" }, steps: { type: "string" }, reps: { type: "string", default: "10" },
-    warm: { type: "string", default: "3" }, threads: { type: "string", default: "2" }, out: { type: "string", default: "out/profile" }, json: { type: "boolean", default: false },
-  } });
-  const reps = Number(values.reps), warm = Number(values.warm);
+  const { values } = parseArgs({
+    options: {
+      only: { type: "string", default: "scorenet" },
+      steps: { type: "string" },
+      reps: { type: "string", default: "10" },
+      warm: { type: "string", default: "3" },
+      threads: { type: "string", default: "2" },
+      out: { type: "string", default: "out/profile" },
+      json: { type: "boolean", default: false },
+    },
+  });
+  const reps = Number(values.reps),
+    warm = Number(values.warm);
   const wanted = values.steps?.split(",");
   const result: Record<string, ProfileTable> = {};
   mkdirSync(values.out!, { recursive: true });
@@ -88,14 +138,18 @@ async function main(): Promise<void> {
     }
     backend.endProfiling();
     // Each step ran its own program(s); attribute each profile file to the step that ran it by order.
-    const files = readdirSync(values.out!).filter((f) => f.startsWith(stamp) && f.endsWith(".json")).sort((a, b) => Number(a.slice(stamp.length + 1).split("_")[0]) - Number(b.slice(stamp.length + 1).split("_")[0]));
+    const files = readdirSync(values.out!)
+      .filter((f) => f.startsWith(stamp) && f.endsWith(".json"))
+      .sort(
+        (a, b) => Number(a.slice(stamp.length + 1).split("_")[0]) - Number(b.slice(stamp.length + 1).split("_")[0]),
+      );
     for (const f of files) {
       const t = summarize(JSON.parse(readFileSync(join(values.out!, f), "utf8")) as TraceEvent[], warm);
       if (t.runs === 0) continue;
       const k = Number(f.slice(stamp.length + 1).split("_")[0]);
       const key = `${name}/${owner[k] ?? "?"}#${k}`;
       result[key] = t;
-      if (!values.json) console.log(formatTable(key, t) + "\n");
+      if (!values.json) console.log(`${formatTable(key, t)}\n`);
     }
   }
   if (values.json) console.log(JSON.stringify(result));

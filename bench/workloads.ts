@@ -49,8 +49,15 @@ export interface Workload {
 const SIGMA = 25;
 /** The tutorial's VE SDE dx = σᵗ dw: std(t) = √((σ^{2t} − 1)/(2 ln σ)). */
 export const tutorialSde: Sde = linearSde({
-  name: "ve-tutorial", T: 1, N: 500, eps: 1e-3, priorStd: Math.sqrt((SIGMA ** 2 - 1) / (2 * Math.log(SIGMA))),
-  driftCoef: () => 0, diffusion: (t) => SIGMA ** t, meanCoef: () => 1, std: (t) => Math.sqrt((SIGMA ** (2 * t) - 1) / (2 * Math.log(SIGMA))),
+  name: "ve-tutorial",
+  T: 1,
+  N: 500,
+  eps: 1e-3,
+  priorStd: Math.sqrt((SIGMA ** 2 - 1) / (2 * Math.log(SIGMA))),
+  driftCoef: () => 0,
+  diffusion: (t) => SIGMA ** t,
+  meanCoef: () => 1,
+  std: (t) => Math.sqrt((SIGMA ** (2 * t) - 1) / (2 * Math.log(SIGMA))),
 });
 
 /** The engine's reference net (DESIGN.md): one SGD step of mean(y²), batch 32, no biases. */
@@ -58,7 +65,11 @@ const convnet: Workload = {
   async setup() {
     const scope = E.ParamScope.create();
     const rng = new Rng(0);
-    const w = (name: string, shape: number[]) => scope.param(name, shape, (s) => ({ shape: s, data: Float32Array.from(rng.normals(s.reduce((a, b) => a * b)), (v) => v * 0.05) }));
+    const w = (name: string, shape: number[]) =>
+      scope.param(name, shape, (s) => ({
+        shape: s,
+        data: Float32Array.from(rng.normals(s.reduce((a, b) => a * b)), (v) => v * 0.05),
+      }));
     const x = E.input("x", [32, 1, 28, 28]);
     let h = E.relu(E.conv2d(x, w("c1", [32, 1, 3, 3]), { padding: 1 }));
     h = E.relu(E.conv2d(h, w("c2", [64, 32, 3, 3]), { stride: 2, padding: 1 }));
@@ -77,7 +88,10 @@ export function scoreNetParams(): { spec: ReturnType<typeof scoreNetSpec>; param
   const spec = scoreNetSpec();
   const ps = E.ParamScope.create();
   traceLoss("dsm", spec, ps, 1);
-  const nParams = ps.specs().filter((s) => s.trainable).reduce((a, s) => a + s.shape.reduce((p, d) => p * d, 1), 0);
+  const nParams = ps
+    .specs()
+    .filter((s) => s.trainable)
+    .reduce((a, s) => a + s.shape.reduce((p, d) => p * d, 1), 0);
   return { spec, params: ps.init(new Rng(0)), nParams };
 }
 
@@ -85,7 +99,16 @@ export function scoreNetParams(): { spec: ReturnType<typeof scoreNetSpec>; param
 function scoreNetBatch(rng: Rng, x0: Float32Array, n: number) {
   const t = Float64Array.from({ length: n }, () => 1e-5 + rng.uniform() * (1 - 1e-5));
   const std = t.map((v) => tutorialSde.std(v));
-  return { x0, z: rng.normals(n * 784, new Float32Array(n * 784)), c: t, mean: new Float64Array(n).fill(1), std, alpha: std.map((s) => -1 / s), beta: new Float64Array(n), weight: std.map((s) => s * s) };
+  return {
+    x0,
+    z: rng.normals(n * 784, new Float32Array(n * 784)),
+    c: t,
+    mean: new Float64Array(n).fill(1),
+    std,
+    alpha: std.map((s) => -1 / s),
+    beta: new Float64Array(n),
+    weight: std.map((s) => s * s),
+  };
 }
 
 const scorenet: Workload = {
@@ -100,16 +123,19 @@ const scorenet: Workload = {
     const train = () => trainer.trainStep(scoreNetBatch(rng, x0, 32));
 
     const model = asScoreModel(new EngineNetwork(spec, params, tutorialSde), tutorialSde, "eps");
-    const xs = rng.normals(64 * 784) as Float64Array, dt = 1 / 500;
+    const xs = rng.normals(64 * 784) as Float64Array,
+      dt = 1 / 500;
     const sample = async () => {
-      const t = new Float64Array(64).fill(0.5), g = tutorialSde.diffusion(0.5);
+      const t = new Float64Array(64).fill(0.5),
+        g = tutorialSde.diffusion(0.5);
       const s = await model.score(xs, t, 64);
       const out = new Float64Array(xs.length);
       for (let i = 0; i < xs.length; i++) out[i] = xs[i]! + g * g * s[i]! * dt + Math.sqrt(dt) * g * rng.normal();
       return out;
     };
 
-    const xd = rng.normals(16 * 784) as Float64Array, probe = rng.rademachers(16 * 784) as Float64Array;
+    const xd = rng.normals(16 * 784) as Float64Array,
+      probe = rng.rademachers(16 * 784) as Float64Array;
     const div = async () => {
       const { vjp } = await model.scoreVjp(xd, new Float64Array(16).fill(0.5), 16, probe);
       const d = new Float64Array(16);
@@ -124,15 +150,28 @@ const scorenet: Workload = {
 /** The 2-D MLP (default config) trained by DSM on a VP SDE, batch 512. */
 const mlp_train: Workload = {
   async setup() {
-    const spec = mlpSpec(2), sde = vpSde(), n = 512, rng = new Rng(0);
+    const spec = mlpSpec(2),
+      sde = vpSde(),
+      n = 512,
+      rng = new Rng(0);
     const ps = E.ParamScope.create();
     const { loss, inputs } = traceLoss("dsm", spec, ps, n);
     const trainer = await E.Trainer.create(ps, loss, inputs, ps.init(rng), { kind: "adam", lr: 1e-3 });
     const x0 = rng.normals(2 * n, new Float32Array(2 * n));
     const train = () => {
       const t = Float64Array.from({ length: n }, () => 1e-5 + rng.uniform() * (1 - 1e-5));
-      const std = t.map((v) => sde.std(v)), mean = t.map((v) => sde.meanCoef(v));
-      return trainer.trainStep({ x0, z: rng.normals(2 * n, new Float32Array(2 * n)), c: t, mean, std, alpha: std.map((s) => -1 / s), beta: new Float64Array(n), weight: std.map((s) => s * s) });
+      const std = t.map((v) => sde.std(v)),
+        mean = t.map((v) => sde.meanCoef(v));
+      return trainer.trainStep({
+        x0,
+        z: rng.normals(2 * n, new Float32Array(2 * n)),
+        c: t,
+        mean,
+        std,
+        alpha: std.map((s) => -1 / s),
+        beta: new Float64Array(n),
+        weight: std.map((s) => s * s),
+      });
     };
     return { train };
   },
@@ -142,7 +181,8 @@ const mlp_train: Workload = {
 const pc2d: Workload = {
   reps: 3,
   async setup() {
-    const spec = mlpSpec(2), sde = vpSde();
+    const spec = mlpSpec(2),
+      sde = vpSde();
     const ps = E.ParamScope.create();
     traceLoss("dsm", spec, ps, 1);
     const model = asScoreModel(new EngineNetwork(spec, ps.init(new Rng(0)), sde), sde, "eps");
@@ -176,7 +216,12 @@ const mnist_bpd: Workload = {
     return {
       run: async () => {
         const model = asScoreModel(new EngineNetwork(spec, params, tutorialSde), tutorialSde, "eps");
-        const r = await imageBitsPerDim(model, tutorialSde, images, { n: BPD_DIGITS, repeats: 1, seed: 0, range: "[0,1]" });
+        const r = await imageBitsPerDim(model, tutorialSde, images, {
+          n: BPD_DIGITS,
+          repeats: 1,
+          seed: 0,
+          range: "[0,1]",
+        });
         lastBpdNfe = r.nfe;
         return r;
       },
@@ -196,6 +241,6 @@ export async function exportShared(path: string): Promise<void> {
   const images: ImageSet = await loadMnist({ split: "test", limit: BPD_DIGITS, range: "[0,1]" });
   const tensors: Record<string, { dtype: "F32"; shape: number[]; data: Float32Array }> = {};
   for (const [name, p] of params) tensors[name] = { dtype: "F32", shape: p.shape, data: Float32Array.from(p.data) };
-  tensors["digits"] = { dtype: "F32", shape: [BPD_DIGITS, 1, 28, 28], data: Float32Array.from(images.data) };
+  tensors.digits = { dtype: "F32", shape: [BPD_DIGITS, 1, 28, 28], data: Float32Array.from(images.data) };
   await writeSafetensorsFile(path, tensors, { bpd_offset: String(dequantizationBpdOffset("[0,1]")) });
 }

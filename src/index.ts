@@ -10,5 +10,13 @@ export * as controllable from "./controllable/index.ts";
 export { OBJECTIVES, type Objective, traceLoss, drawBatch, drawNoise } from "./losses/objectives.ts";
 export { mlpSpec, ncsnppSpec, scoreNetSpec, traceNetwork, type ModelSpec } from "./models/registry.ts";
 export { EngineNetwork } from "./models/network.ts";
-export { train, unlabeled, type TrainConfig, type TrainData, type TrainOptions, type TrainResult, type Batch } from "./tasks/train.ts";
+export {
+  train,
+  unlabeled,
+  type TrainConfig,
+  type TrainData,
+  type TrainOptions,
+  type TrainResult,
+  type Batch,
+} from "./tasks/train.ts";
 export { memoryRunStore, type RunStore } from "./tasks/run-store.ts";

@@ -14,7 +14,12 @@ export interface ScoreModel {
    * The score and, per row, the vector–Jacobian product vᵀ ∂s(x,t)/∂x (same layout as x).
    * Divergences use it: exact (dim basis vectors) or Hutchinson–Skilling (random v).
    */
-  scoreVjp(x: Float64Array, t: Float64Array, n: number, v: Float64Array): Promise<{ score: Float64Array; vjp: Float64Array }>;
+  scoreVjp(
+    x: Float64Array,
+    t: Float64Array,
+    n: number,
+    v: Float64Array,
+  ): Promise<{ score: Float64Array; vjp: Float64Array }>;
   /** Number of score evaluations made so far (a scoreVjp call counts as one). */
   nfe: number;
 }
@@ -24,7 +29,18 @@ export interface NoisyClassifier {
   /** Dimension of one input row. */ readonly dim: number;
   /** Number of classes (labels 0 … classes−1). */ readonly classes: number;
   /** log p_t(y_i | x_i) [n] and its gradient ∇ₓ log p_t(y_i | x_i) [n·dim]: x [n·dim], t [n], y [n]. */
-  logProbGrad(x: Float64Array, t: Float64Array, n: number, y: Int32Array): Promise<{ logp: Float64Array; grad: Float64Array }>;
+  logProbGrad(
+    x: Float64Array,
+    t: Float64Array,
+    n: number,
+    y: Int32Array,
+  ): Promise<{ logp: Float64Array; grad: Float64Array }>;
   /** Optional: the gradient and vᵀ∇ₓ² log p_t(y | x) per row (needed only for likelihoods of guided models). */
-  gradVjp?(x: Float64Array, t: Float64Array, n: number, y: Int32Array, v: Float64Array): Promise<{ grad: Float64Array; vjp: Float64Array }>;
+  gradVjp?(
+    x: Float64Array,
+    t: Float64Array,
+    n: number,
+    y: Int32Array,
+    v: Float64Array,
+  ): Promise<{ grad: Float64Array; vjp: Float64Array }>;
 }

@@ -14,7 +14,10 @@ describe("onnxruntime-node thread count", () => {
 
   it("rejects a SCOREGEN_THREADS or option that is not a positive integer, naming the fix", () => {
     for (const bad of ["0", "-2", "1.5", "four", "2x"]) {
-      assert.throws(() => resolveThreads(undefined, bad, 8), /^Error: SCOREGEN_THREADS=".*" is not a positive integer: set it to a thread count such as 4, or unset it to use all 8 available cores$/);
+      assert.throws(
+        () => resolveThreads(undefined, bad, 8),
+        /^Error: SCOREGEN_THREADS=".*" is not a positive integer: set it to a thread count such as 4, or unset it to use all 8 available cores$/,
+      );
     }
     assert.throws(() => resolveThreads(0, undefined, 8), /threads must be a positive integer, got 0/);
   });

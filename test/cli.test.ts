@@ -11,11 +11,23 @@ import { sdeByName } from "../src/sde/index.ts";
 
 const run = promisify(execFile);
 const MAIN = join(import.meta.dirname, "..", "src", "cli", "main.ts");
-const MIX = { weights: [0.4, 0.6], means: [[-1, 0], [1.5, 0.5]], stds: [[0.4, 0.3], [0.3, 0.5]] };
+const MIX = {
+  weights: [0.4, 0.6],
+  means: [
+    [-1, 0],
+    [1.5, 0.5],
+  ],
+  stds: [
+    [0.4, 0.3],
+    [0.3, 0.5],
+  ],
+};
 
 async function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   try {
-    const r = await run(process.execPath, ["--import", "tsx", MAIN, ...args], { env: { ...process.env, SCOREGEN_DEBUG: "" } });
+    const r = await run(process.execPath, ["--import", "tsx", MAIN, ...args], {
+      env: { ...process.env, SCOREGEN_DEBUG: "" },
+    });
     return { code: 0, ...r };
   } catch (e) {
     const err = e as { code: number; stdout: string; stderr: string };
@@ -27,8 +39,21 @@ const tmp = () => mkdtemp(join(tmpdir(), "scoregen-cli-"));
 
 test("train writes a run folder; --resume continues it exactly as an uninterrupted run", async () => {
   const dir = await tmp();
-  const a = join(dir, "a"), b = join(dir, "b");
-  const common = ["--data", "moons", "--batch", "64", "--hidden", "16", "--layers", "1", "--checkpoint-every", "10", "--json"];
+  const a = join(dir, "a"),
+    b = join(dir, "b");
+  const common = [
+    "--data",
+    "moons",
+    "--batch",
+    "64",
+    "--hidden",
+    "16",
+    "--layers",
+    "1",
+    "--checkpoint-every",
+    "10",
+    "--json",
+  ];
   const r1 = await cli(["train", "--out", a, "--steps", "20", ...common]);
   assert.equal(r1.code, 0, r1.stderr);
   assert.equal(JSON.parse(r1.stdout).step, 20);
@@ -51,7 +76,22 @@ test("sample from an oracle writes the requested points (.json, .csv, .png) and 
   const dir = await tmp();
   const spec = join(dir, "mix.json");
   await writeFile(spec, JSON.stringify(MIX));
-  const r = await cli(["sample", "--score", `oracle:${spec}`, "--sde", "vp", "--sampler", "ode", "--n", "300", "--seed", "3", "--out", join(dir, "s.json"), "--json"]);
+  const r = await cli([
+    "sample",
+    "--score",
+    `oracle:${spec}`,
+    "--sde",
+    "vp",
+    "--sampler",
+    "ode",
+    "--n",
+    "300",
+    "--seed",
+    "3",
+    "--out",
+    join(dir, "s.json"),
+    "--json",
+  ]);
   assert.equal(r.code, 0, r.stderr);
   const pts = JSON.parse(await readFile(join(dir, "s.json"), "utf8")) as number[][];
   assert.equal(pts.length, 300);
@@ -59,26 +99,63 @@ test("sample from an oracle writes the requested points (.json, .csv, .png) and 
   const meanX = pts.reduce((s, p) => s + p[0]!, 0) / pts.length;
   assert.ok(Math.abs(meanX - (0.4 * -1 + 0.6 * 1.5)) < 0.15, `sample mean x ${meanX}`);
   assert.ok(JSON.parse(r.stdout).nfe > 10);
-  const png = await cli(["sample", "--score", `oracle:${spec}`, "--sampler", "em", "--steps", "50", "--n", "100", "--out", join(dir, "s.png"), "--gif", join(dir, "s.gif")]);
+  const png = await cli([
+    "sample",
+    "--score",
+    `oracle:${spec}`,
+    "--sampler",
+    "em",
+    "--steps",
+    "50",
+    "--n",
+    "100",
+    "--out",
+    join(dir, "s.png"),
+    "--gif",
+    join(dir, "s.gif"),
+  ]);
   assert.equal(png.code, 0, png.stderr);
   assert.deepEqual([...(await readFile(join(dir, "s.png"))).subarray(1, 4)], [0x50, 0x4e, 0x47]);
   assert.equal((await readFile(join(dir, "s.gif"))).subarray(0, 6).toString(), "GIF89a");
-  const csv = await cli(["sample", "--score", `oracle:${spec}`, "--sampler", "ddim", "--n", "5", "--out", join(dir, "s.csv")]);
+  const csv = await cli([
+    "sample",
+    "--score",
+    `oracle:${spec}`,
+    "--sampler",
+    "ddim",
+    "--n",
+    "5",
+    "--out",
+    join(dir, "s.csv"),
+  ]);
   assert.equal(csv.code, 0, csv.stderr);
-  assert.equal((await readFile(join(dir, "s.csv"), "utf8")).trim().split("\n").filter((l) => /^-?\d/.test(l)).length, 5);
+  assert.equal(
+    (await readFile(join(dir, "s.csv"), "utf8"))
+      .trim()
+      .split("\n")
+      .filter((l) => /^-?\d/.test(l)).length,
+    5,
+  );
 });
 
 test("likelihood --json with the oracle matches the exact log-density", async () => {
   const dir = await tmp();
-  const spec = join(dir, "mix.json"), input = join(dir, "x.json");
+  const spec = join(dir, "mix.json"),
+    input = join(dir, "x.json");
   await writeFile(spec, JSON.stringify(MIX));
-  const x = [[-1, 0.1], [1.4, 0.6], [0.2, -0.3]];
+  const x = [
+    [-1, 0.1],
+    [1.4, 0.6],
+    [0.2, -0.3],
+  ];
   await writeFile(input, JSON.stringify(x));
   const r = await cli(["likelihood", "--score", `oracle:${spec}`, "--sde", "subvp", "--input", input, "--json"]);
   assert.equal(r.code, 0, r.stderr);
   const out = JSON.parse(r.stdout) as { logp: number[]; bpd: number[]; nfe: number };
   const exact = mixtureOracle(MIX, sdeByName("subvp")).logProb(Float64Array.from(x.flat()), 1e-5, 3);
-  out.logp.forEach((v, i) => assert.ok(Math.abs(v - exact[i]!) < 0.03 + 0.002 * Math.abs(exact[i]!), `point ${i}: ${v} vs ${exact[i]}`));
+  out.logp.forEach((v, i) =>
+    assert.ok(Math.abs(v - exact[i]!) < 0.03 + 0.002 * Math.abs(exact[i]!), `point ${i}: ${v} vs ${exact[i]}`),
+  );
   out.bpd.forEach((b, i) => assert.ok(Math.abs(b + out.logp[i]! / (2 * Math.LN2)) < 1e-9));
   assert.ok(out.nfe > 0);
 });
@@ -88,14 +165,35 @@ test("bad input: one clear line naming the problem, exit code 1, no stack trace"
   const spec = join(dir, "mix.json");
   await writeFile(spec, JSON.stringify(MIX));
   const cases: [string[], RegExp][] = [
-    [["sample", "--score", `oracle:${spec}`, "--sampler", "magic", "--out", join(dir, "a.json")], /unknown sampler "magic"; use one of em, pc, ald, ancestral, ode, ddim/],
-    [["sample", "--score", `oracle:${spec}`, "--sampler", "ode", "--snr", "0.1", "--out", join(dir, "a.json")], /--snr does not apply to the ode sampler/],
-    [["sample", "--score", `oracle:${join(dir, "nope.json")}`, "--out", join(dir, "a.json")], /cannot read oracle spec .*nope\.json/],
-    [["sample", "--score", join(dir, "no-run"), "--out", join(dir, "a.json")], /no training run at .*no-run: pass a folder written by `scoregen train --out DIR`/],
-    [["sample", "--score", `oracle:${spec}`, "--n", "-3", "--out", join(dir, "a.json")], /--n must be an integer ≥ 1, got '-3'/],
-    [["sample", "--score", `oracle:${spec}`, "--out", join(dir, "a.txt")], /--out must end in \.json, \.csv, \.png or \.npy/],
+    [
+      ["sample", "--score", `oracle:${spec}`, "--sampler", "magic", "--out", join(dir, "a.json")],
+      /unknown sampler "magic"; use one of em, pc, ald, ancestral, ode, ddim/,
+    ],
+    [
+      ["sample", "--score", `oracle:${spec}`, "--sampler", "ode", "--snr", "0.1", "--out", join(dir, "a.json")],
+      /--snr does not apply to the ode sampler/,
+    ],
+    [
+      ["sample", "--score", `oracle:${join(dir, "nope.json")}`, "--out", join(dir, "a.json")],
+      /cannot read oracle spec .*nope\.json/,
+    ],
+    [
+      ["sample", "--score", join(dir, "no-run"), "--out", join(dir, "a.json")],
+      /no training run at .*no-run: pass a folder written by `scoregen train --out DIR`/,
+    ],
+    [
+      ["sample", "--score", `oracle:${spec}`, "--n", "-3", "--out", join(dir, "a.json")],
+      /--n must be an integer ≥ 1, got '-3'/,
+    ],
+    [
+      ["sample", "--score", `oracle:${spec}`, "--out", join(dir, "a.txt")],
+      /--out must end in \.json, \.csv, \.png or \.npy/,
+    ],
     [["train", "--data", "spirals", "--out", join(dir, "r")], /unknown data 'spirals'/],
-    [["train", "--data", "moons", "--loss", "magic", "--out", join(dir, "r2")], /unknown loss 'magic'; use one of: dsm/],
+    [
+      ["train", "--data", "moons", "--loss", "magic", "--out", join(dir, "r2")],
+      /unknown loss 'magic'; use one of: dsm/,
+    ],
     [["likelihood", "--score", `oracle:${spec}`, "--input", join(dir, "missing.json")], /missing\.json/],
   ];
   for (const [args, re] of cases) {
@@ -109,16 +207,54 @@ test("bad input: one clear line naming the problem, exit code 1, no stack trace"
 
 test("encode with likelihood --latent, decode with sample --from --sampler ode: the points come back", async () => {
   const dir = await tmp();
-  const spec = join(dir, "mix.json"), input = join(dir, "x.json"), z = join(dir, "z.json"), back = join(dir, "back.json");
+  const spec = join(dir, "mix.json"),
+    input = join(dir, "x.json"),
+    z = join(dir, "z.json"),
+    back = join(dir, "back.json");
   await writeFile(spec, JSON.stringify(MIX));
-  const x = [[-1.2, 0.3], [1.1, 0.9], [0.4, -0.2]];
+  const x = [
+    [-1.2, 0.3],
+    [1.1, 0.9],
+    [0.4, -0.2],
+  ];
   await writeFile(input, JSON.stringify(x));
-  const enc = await cli(["likelihood", "--score", `oracle:${spec}`, "--sde", "vp", "--input", input, "--latent", z, "--eps", "1e-3"]);
+  const enc = await cli([
+    "likelihood",
+    "--score",
+    `oracle:${spec}`,
+    "--sde",
+    "vp",
+    "--input",
+    input,
+    "--latent",
+    z,
+    "--eps",
+    "1e-3",
+  ]);
   assert.equal(enc.code, 0, enc.stderr);
-  const dec = await cli(["sample", "--score", `oracle:${spec}`, "--sde", "vp", "--sampler", "ode", "--eps", "1e-3", "--from", z, "--out", back]);
+  const dec = await cli([
+    "sample",
+    "--score",
+    `oracle:${spec}`,
+    "--sde",
+    "vp",
+    "--sampler",
+    "ode",
+    "--eps",
+    "1e-3",
+    "--from",
+    z,
+    "--out",
+    back,
+  ]);
   assert.equal(dec.code, 0, dec.stderr);
   const got = JSON.parse(await readFile(back, "utf8")) as number[][];
   const zs = JSON.parse(await readFile(z, "utf8")) as number[][];
-  assert.ok(zs.some((p, i) => Math.hypot(p[0]! - x[i]![0]!, p[1]! - x[i]![1]!) > 0.5), "the latents equal the inputs: nothing was encoded");
-  got.forEach((p, i) => assert.ok(Math.hypot(p[0]! - x[i]![0]!, p[1]! - x[i]![1]!) < 1e-3, `point ${i}: ${p} vs ${x[i]}`));
+  assert.ok(
+    zs.some((p, i) => Math.hypot(p[0]! - x[i]![0]!, p[1]! - x[i]![1]!) > 0.5),
+    "the latents equal the inputs: nothing was encoded",
+  );
+  got.forEach((p, i) =>
+    assert.ok(Math.hypot(p[0]! - x[i]![0]!, p[1]! - x[i]![1]!) < 1e-3, `point ${i}: ${p} vs ${x[i]}`),
+  );
 });

@@ -5,11 +5,28 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Rng } from "../src/rng.ts";
 import {
-  EIGHT_GAUSSIANS, MOONS_GEOMETRY, RINGS_GEOMETRY, SCURVE_GEOMETRY, TOY2D, TOY2D_NAMES, checkMixtureSpec, mixtureLogDensity,
-  sampleMixture, sampleToy2D, toy2d,
+  EIGHT_GAUSSIANS,
+  MOONS_GEOMETRY,
+  RINGS_GEOMETRY,
+  SCURVE_GEOMETRY,
+  TOY2D,
+  TOY2D_NAMES,
+  checkMixtureSpec,
+  mixtureLogDensity,
+  sampleMixture,
+  sampleToy2D,
+  toy2d,
 } from "../src/data/toy2d.ts";
 import {
-  asPoints, formatFromPath, parsePointsCsv, parsePointsJson, pointsToCsv, pointsToJson, readPointsFile, writeFileAtomic, writePointsFile,
+  asPoints,
+  formatFromPath,
+  parsePointsCsv,
+  parsePointsJson,
+  pointsToCsv,
+  pointsToJson,
+  readPointsFile,
+  writeFileAtomic,
+  writePointsFile,
 } from "../src/data/points.ts";
 
 const mean = (a: number[]) => a.reduce((s, v) => s + v, 0) / a.length;
@@ -25,7 +42,10 @@ describe("toy 2-D datasets", () => {
       const x = sampleToy2D(name, 3000, new Rng(7));
       assert.equal(x.length, 6000, name);
       let maxAbs = 0;
-      for (const v of x) { assert.ok(Number.isFinite(v), name); maxAbs = Math.max(maxAbs, Math.abs(v)); }
+      for (const v of x) {
+        assert.ok(Number.isFinite(v), name);
+        maxAbs = Math.max(maxAbs, Math.abs(v));
+      }
       assert.ok(maxAbs < 4.5, `${name}: max |x| = ${maxAbs}`);
       assert.ok(maxAbs > 1, `${name}: suspiciously small scale ${maxAbs}`);
       assert.ok(maxAbs <= TOY2D[name].extent + 0.5, `${name}: extent ${TOY2D[name].extent} too small for ${maxAbs}`);
@@ -40,11 +60,14 @@ describe("toy 2-D datasets", () => {
   test("registry: unknown names (including Object.prototype keys) list the valid names", () => {
     for (const name of TOY2D_NAMES) assert.equal(toy2d(name).name, name);
     for (const bad of ["spiral", "toString", "__proto__", ""]) {
-      assert.throws(() => toy2d(bad), (e: Error) => {
-        assert.match(e.message, new RegExp(`unknown 2-D dataset "${bad}"`));
-        for (const n of TOY2D_NAMES) assert.ok(e.message.includes(n), `message should list ${n}`);
-        return true;
-      });
+      assert.throws(
+        () => toy2d(bad),
+        (e: Error) => {
+          assert.match(e.message, new RegExp(`unknown 2-D dataset "${bad}"`));
+          for (const n of TOY2D_NAMES) assert.ok(e.message.includes(n), `message should list ${n}`);
+          return true;
+        },
+      );
     }
   });
 
@@ -59,14 +82,25 @@ describe("toy 2-D datasets", () => {
     const pts = rows(toy2d("8gaussians").sample(n, new Rng(3)));
     const groups: [number, number][][] = spec.means.map(() => []);
     for (const p of pts) {
-      let best = 0, bd = Infinity;
-      spec.means.forEach((m, j) => { const d = Math.hypot(p[0] - m[0]!, p[1] - m[1]!); if (d < bd) { bd = d; best = j; } });
+      let best = 0,
+        bd = Infinity;
+      spec.means.forEach((m, j) => {
+        const d = Math.hypot(p[0] - m[0]!, p[1] - m[1]!);
+        if (d < bd) {
+          bd = d;
+          best = j;
+        }
+      });
       groups[best]!.push(p);
     }
     groups.forEach((g, j) => {
       assert.ok(Math.abs(g.length / n - 1 / 8) < 0.015, `cluster ${j} has fraction ${g.length / n}`);
-      const cx = mean(g.map((p) => p[0])), cy = mean(g.map((p) => p[1]));
-      assert.ok(Math.hypot(cx - spec.means[j]![0]!, cy - spec.means[j]![1]!) < 0.03, `cluster ${j} center (${cx}, ${cy})`);
+      const cx = mean(g.map((p) => p[0])),
+        cy = mean(g.map((p) => p[1]));
+      assert.ok(
+        Math.hypot(cx - spec.means[j]![0]!, cy - spec.means[j]![1]!) < 0.03,
+        `cluster ${j} center (${cx}, ${cy})`,
+      );
       const sx = Math.sqrt(mean(g.map((p) => (p[0] - cx) ** 2)));
       assert.ok(Math.abs(sx - 0.3) < 0.02, `cluster ${j} std ${sx}`);
     });
@@ -75,7 +109,9 @@ describe("toy 2-D datasets", () => {
   test("mixtureLogDensity: integrates to 1 and matches the single-Gaussian value at a mode", () => {
     const h = 0.04;
     let total = 0;
-    for (let x = -5; x < 5; x += h) for (let y = -5; y < 5; y += h) total += Math.exp(mixtureLogDensity(EIGHT_GAUSSIANS, [x + h / 2, y + h / 2])) * h * h;
+    for (let x = -5; x < 5; x += h)
+      for (let y = -5; y < 5; y += h)
+        total += Math.exp(mixtureLogDensity(EIGHT_GAUSSIANS, [x + h / 2, y + h / 2])) * h * h;
     assert.ok(Math.abs(total - 1) < 2e-3, `integral ${total}`);
     const m = EIGHT_GAUSSIANS.means[0]!;
     const expected = Math.log(1 / 8) - Math.log(2 * Math.PI * 0.09);
@@ -86,7 +122,10 @@ describe("toy 2-D datasets", () => {
   test("sampleMixture and checkMixtureSpec validate their input", () => {
     assert.throws(() => checkMixtureSpec({ weights: [0.5, 0.4], means: [[0], [1]], stds: [[1], [1]] }), /sum to 0.9/);
     assert.throws(() => checkMixtureSpec({ weights: [1], means: [[0, 0]], stds: [[0, 1]] }), /stds\[0\]\[0\]/);
-    assert.throws(() => checkMixtureSpec({ weights: [0.5, 0.5], means: [[0]], stds: [[1], [1]] }), /one entry per component/);
+    assert.throws(
+      () => checkMixtureSpec({ weights: [0.5, 0.5], means: [[0]], stds: [[1], [1]] }),
+      /one entry per component/,
+    );
     const x = sampleMixture({ weights: [0.25, 0.75], means: [[-10], [10]], stds: [[1], [1]] }, 4000, new Rng(2));
     const right = Array.from(x).filter((v) => v > 0).length / 4000;
     assert.ok(Math.abs(right - 0.75) < 0.03, `fraction ${right}`);
@@ -94,7 +133,10 @@ describe("toy 2-D datasets", () => {
 
   test("moons: points lie on two half-circles of radius 2 (noise 0.1)", () => {
     // documented geometry (literal, so a change to the implementation's constants is caught)
-    const radius = 2, cu = [-1, -0.5], cl = [1, 0.5], noise = 0.1;
+    const radius = 2,
+      cu = [-1, -0.5],
+      cl = [1, 0.5],
+      noise = 0.1;
     assert.deepEqual(MOONS_GEOMETRY, { radius, upperCenter: cu, lowerCenter: cl, noise });
     const pts = rows(toy2d("moons").sample(4000, new Rng(4)));
     const res: number[] = [];
@@ -122,7 +164,10 @@ describe("toy 2-D datasets", () => {
       const sd = Math.sqrt(mean(near.map((v) => (v - R) ** 2)));
       assert.ok(Math.abs(sd - 0.08) < 0.015, `ring ${R}: radial std ${sd}`);
     });
-    assert.equal(r.filter((v) => v < 0.6 || (v > 1.4 && v < 1.6) || (v > 2.4 && v < 2.6) || v > 3.45).length < n * 0.003, true);
+    assert.equal(
+      r.filter((v) => v < 0.6 || (v > 1.4 && v < 1.6) || (v > 2.4 && v < 2.6) || v > 3.45).length < n * 0.003,
+      true,
+    );
   });
 
   test("checkerboard: uniform on the 8 dark cells of [−3, 3]²", () => {
@@ -131,7 +176,8 @@ describe("toy 2-D datasets", () => {
     const counts = new Map<string, number>();
     for (const [x, y] of pts) {
       assert.ok(x >= -3 && x <= 3 && y >= -3 && y <= 3);
-      const i = Math.floor((x + 3) / 1.5), j = Math.floor((y + 3) / 1.5);
+      const i = Math.floor((x + 3) / 1.5),
+        j = Math.floor((y + 3) / 1.5);
       assert.equal((i + j) % 2, 0, `point (${x}, ${y}) in a light cell`);
       counts.set(`${i},${j}`, (counts.get(`${i},${j}`) ?? 0) + 1);
     }
@@ -144,7 +190,10 @@ describe("toy 2-D datasets", () => {
   test("swiss roll: points lie near the spiral r = θ/5", () => {
     const pts = rows(toy2d("swissroll").sample(600, new Rng(9)));
     const curve: [number, number][] = [];
-    for (let k = 0; k <= 3000; k++) { const t = 1.5 * Math.PI * (1 + (2 * k) / 3000); curve.push([(t * Math.cos(t)) / 5, (t * Math.sin(t)) / 5]); }
+    for (let k = 0; k <= 3000; k++) {
+      const t = 1.5 * Math.PI * (1 + (2 * k) / 3000);
+      curve.push([(t * Math.cos(t)) / 5, (t * Math.sin(t)) / 5]);
+    }
     const d = pts.map((p) => Math.min(...curve.map((c) => Math.hypot(p[0] - c[0], p[1] - c[1]))));
     const md = mean(d);
     // 2-D isotropic noise of std 0.1: distance to the curve ≈ |normal component|, mean 0.1·√(2/π) ≈ 0.08
@@ -155,17 +204,26 @@ describe("toy 2-D datasets", () => {
   });
 
   test("s-curve: two 3/4-circles of radius 1.5 centered (0, ±1.5), half the mass each", () => {
-    const radius = 1.5, centers = [[0, 1.5], [0, -1.5]];
+    const radius = 1.5,
+      centers = [
+        [0, 1.5],
+        [0, -1.5],
+      ];
     assert.deepEqual(SCURVE_GEOMETRY, { radius, centers, noise: 0.1 });
     const pts = rows(toy2d("scurve").sample(4000, new Rng(10)));
-    const res = pts.map((p) => Math.min(...centers.map((c) => Math.abs(Math.hypot(p[0] - c[0]!, p[1] - c[1]!) - radius))));
+    const res = pts.map((p) =>
+      Math.min(...centers.map((c) => Math.abs(Math.hypot(p[0] - c[0]!, p[1] - c[1]!) - radius))),
+    );
     assert.ok(mean(res) < 0.1, `mean residual ${mean(res)}`);
     const upper = pts.filter((p) => p[1] > 0).length / pts.length;
     assert.ok(Math.abs(upper - 0.5) < 0.03);
     // the missing quarters: lower-right of the upper circle, upper-left of the lower circle
-    const gaps = pts.filter((p) => (p[0] > 0.6 && p[1] > 0.25 && p[1] < 1.2) || (p[0] < -0.6 && p[1] < -0.25 && p[1] > -1.2)).length;
+    const gaps = pts.filter(
+      (p) => (p[0] > 0.6 && p[1] > 0.25 && p[1] < 1.2) || (p[0] < -0.6 && p[1] < -0.25 && p[1] > -1.2),
+    ).length;
     assert.ok(gaps < 10, `${gaps} points inside the S's open quarters`);
-    const xs = pts.map((p) => p[0]), ys = pts.map((p) => p[1]);
+    const xs = pts.map((p) => p[0]),
+      ys = pts.map((p) => p[1]);
     assert.ok(Math.max(...xs) < 1.9 && Math.min(...xs) > -1.9 && Math.max(...ys) < 3.4 && Math.min(...ys) > -3.4);
   });
 });
@@ -177,7 +235,8 @@ describe("points from CSV and JSON", () => {
     const p = asPoints(tricky, 2);
     for (const text of [pointsToCsv(p), pointsToCsv(p, { header: false }), pointsToCsv(p, { header: ["a", "b"] })]) {
       const q = parsePointsCsv(text);
-      assert.equal(q.n, 4); assert.equal(q.dim, 2);
+      assert.equal(q.n, 4);
+      assert.equal(q.dim, 2);
       assert.deepEqual(q.data, tricky);
     }
     const q = parsePointsJson(pointsToJson(p));
@@ -204,7 +263,10 @@ describe("points from CSV and JSON", () => {
 
   test("CSV errors name the source, the line and the problem", () => {
     const cases: [string, RegExp][] = [
-      ["x,y\n1,2\n3,4,5\n", /pts\.csv: line 3 has 3 values but line 2 \(the first data row\) has 2; every row needs the same number of columns/],
+      [
+        "x,y\n1,2\n3,4,5\n",
+        /pts\.csv: line 3 has 3 values but line 2 \(the first data row\) has 2; every row needs the same number of columns/,
+      ],
       ["1,2\n3,NaN\n", /pts\.csv: line 2, column 2: NaN/],
       ["1,2\n3,abc\n", /pts\.csv: line 2, column 2: "abc" is not a number/],
       ["1,2\n3,inf\n", /line 2, column 2: an infinite value/],
@@ -220,7 +282,11 @@ describe("points from CSV and JSON", () => {
 
   test("JSON: plain array and {points} object; errors name the index and the fix", () => {
     assert.deepEqual(parsePointsJson("[[1,2],[3,4]]"), { n: 2, dim: 2, data: Float64Array.from([1, 2, 3, 4]) });
-    assert.deepEqual(parsePointsJson('{"name":"x","points":[[1],[2],[3]]}'), { n: 3, dim: 1, data: Float64Array.from([1, 2, 3]) });
+    assert.deepEqual(parsePointsJson('{"name":"x","points":[[1],[2],[3]]}'), {
+      n: 3,
+      dim: 1,
+      data: Float64Array.from([1, 2, 3]),
+    });
     const cases: [string, RegExp][] = [
       ["[[1,2],[3", /p\.json: invalid JSON \(.*\); expected \[\[x, y\], …\]/],
       ["[[1,2],[3,4,5]]", /p\.json: \[1\] has 3 values but \[0\] has 2/],
@@ -255,7 +321,10 @@ describe("points from CSV and JSON", () => {
       assert.equal(await readFile(join(dir, "a.csv"), "utf8"), "9,9\n");
       assert.deepEqual((await readdir(dir)).sort(), ["a.csv", "a.json"]);
       await writeFile(join(dir, "bad.csv"), "1,2\n3\n");
-      await assert.rejects(readPointsFile(join(dir, "bad.csv")), new RegExp(`${join(dir, "bad.csv").replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}: line 2 has 1 values`));
+      await assert.rejects(
+        readPointsFile(join(dir, "bad.csv")),
+        new RegExp(`${join(dir, "bad.csv").replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}: line 2 has 1 values`),
+      );
       await assert.rejects(readPointsFile(join(dir, "missing.csv")), /missing\.csv: no such file/);
       await assert.rejects(writeFileAtomic(join(dir, "nope", "x.csv"), "1"), /nope.*does the folder .*nope exist/);
       assert.deepEqual((await readdir(dir)).sort(), ["a.csv", "a.json", "bad.csv"]);
@@ -271,10 +340,12 @@ test("moons log-density (quadrature over the arc angle) integrates to 1 and peak
   const { moonsLogDensity, MOONS_GEOMETRY } = await import("../src/data/toy2d.ts");
   const h = 0.02;
   let total = 0;
-  for (let x = -3.6; x <= 3.6; x += h) for (let y = -2.2; y <= 2.2; y += h) total += Math.exp(moonsLogDensity(x, y, 400)) * h * h;
+  for (let x = -3.6; x <= 3.6; x += h)
+    for (let y = -2.2; y <= 2.2; y += h) total += Math.exp(moonsLogDensity(x, y, 400)) * h * h;
   assert.ok(Math.abs(total - 1) < 2e-3, `integral ${total}`);
   const [cx, cy] = MOONS_GEOMETRY.upperCenter;
-  const onArc = moonsLogDensity(cx, cy + MOONS_GEOMETRY.radius), off = moonsLogDensity(cx, cy + MOONS_GEOMETRY.radius + 0.3);
+  const onArc = moonsLogDensity(cx, cy + MOONS_GEOMETRY.radius),
+    off = moonsLogDensity(cx, cy + MOONS_GEOMETRY.radius + 0.3);
   // on the arc: ≈ log(½·(1/π r)·1/(√(2π)σ)) for a locally straight arc; 0.3 outside (3σ) the Gaussian
   // factor drops by 4.5 and the outward curvature (density ∝ 1/ρ off a circle) by up to ln(2.3/2) ≈ 0.14 more
   const want = Math.log(0.5 / (Math.PI * MOONS_GEOMETRY.radius) / (Math.sqrt(2 * Math.PI) * MOONS_GEOMETRY.noise));
@@ -284,5 +355,8 @@ test("moons log-density (quadrature over the arc angle) integrates to 1 and peak
 
 test("pointsToJson writes a plain array of points", async () => {
   const { pointsToJson } = await import("../src/data/points.ts");
-  assert.deepEqual(JSON.parse(pointsToJson({ n: 2, dim: 2, data: Float64Array.of(1, -2.5, 3, 4) })), [[1, -2.5], [3, 4]]);
+  assert.deepEqual(JSON.parse(pointsToJson({ n: 2, dim: 2, data: Float64Array.of(1, -2.5, 3, 4) })), [
+    [1, -2.5],
+    [3, 4],
+  ]);
 });

@@ -13,7 +13,8 @@ test("the 2-D demo writes its plots, GIF and an HTML page that embeds them, and 
   const files = await readdir(dir);
   for (const f of r.files) assert.ok(files.includes(f), `${f} missing`);
   const html = await readFile(join(dir, "index.html"), "utf8");
-  for (const f of r.files.filter((f) => f !== "index.html")) assert.ok(html.includes(f), `index.html does not embed ${f}`);
+  for (const f of r.files.filter((f) => f !== "index.html"))
+    assert.ok(html.includes(f), `index.html does not embed ${f}`);
   assert.ok(Number.isFinite(r.nll) && Number.isFinite(r.trueNll));
   assert.ok(Math.abs(r.trueNll - 2.49) < 0.2, `true NLL of 8 gaussians ${r.trueNll}`);
   assert.equal(r.pc.nfe, 2000);

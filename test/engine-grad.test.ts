@@ -10,10 +10,37 @@ const idx = (v: number[], shape = [v.length]) => E.constant(v, shape, "int64");
 const cases: GradCase[] = [
   // elementwise, with broadcasting in the binary ops
   { name: "add (broadcast)", shapes: [[3, 4], [4]], build: (x) => E.add(T(x, 0), T(x, 1)) },
-  { name: "sub (broadcast)", shapes: [[2, 1, 3], [4, 1]], build: (x) => E.sub(T(x, 0), T(x, 1)) },
-  { name: "mul (broadcast)", shapes: [[3, 4], [3, 1]], build: (x) => E.mul(T(x, 0), T(x, 1)) },
-  { name: "div (broadcast)", shapes: [[3, 4], [1, 4]], build: (x) => E.div(T(x, 0), T(x, 1)), domain: (v, i) => (i === 1 ? positive(v) : v) },
-  { name: "pow (tensor exponent)", shapes: [[5], [5]], build: (x) => E.pow(T(x, 0), T(x, 1)), domain: (v, i) => (i === 0 ? positive(v) : v) },
+  {
+    name: "sub (broadcast)",
+    shapes: [
+      [2, 1, 3],
+      [4, 1],
+    ],
+    build: (x) => E.sub(T(x, 0), T(x, 1)),
+  },
+  {
+    name: "mul (broadcast)",
+    shapes: [
+      [3, 4],
+      [3, 1],
+    ],
+    build: (x) => E.mul(T(x, 0), T(x, 1)),
+  },
+  {
+    name: "div (broadcast)",
+    shapes: [
+      [3, 4],
+      [1, 4],
+    ],
+    build: (x) => E.div(T(x, 0), T(x, 1)),
+    domain: (v, i) => (i === 1 ? positive(v) : v),
+  },
+  {
+    name: "pow (tensor exponent)",
+    shapes: [[5], [5]],
+    build: (x) => E.pow(T(x, 0), T(x, 1)),
+    domain: (v, i) => (i === 0 ? positive(v) : v),
+  },
   { name: "pow (constant exponent)", shapes: [[6]], build: (x) => E.pow(T(x, 0), 2.5), domain: positive },
   { name: "neg", shapes: [[5]], build: (x) => E.neg(T(x, 0)) },
   { name: "exp", shapes: [[5]], build: (x) => E.exp(T(x, 0)) },
@@ -28,24 +55,69 @@ const cases: GradCase[] = [
   { name: "silu", shapes: [[8]], build: (x) => E.silu(T(x, 0)) },
   { name: "abs", shapes: [[8]], build: (x) => E.abs(T(x, 0)), domain: awayFromZero },
   { name: "reciprocal", shapes: [[5]], build: (x) => E.reciprocal(T(x, 0)), domain: positive },
-  { name: "maximum/minimum", shapes: [[6], [6]], build: (x) => E.add(E.maximum(T(x, 0), T(x, 1)), E.mul(E.minimum(T(x, 0), T(x, 1)), 3)) },
-  { name: "comparisons and where", shapes: [[3, 4], [4]], build: (x) => E.where(E.greater(T(x, 0), T(x, 1)), E.mul(T(x, 0), T(x, 0)), E.mul(T(x, 1), 2)) },
-  { name: "where with less/equal masks", shapes: [[6], [6]], build: (x) => E.where(E.lessEq(T(x, 0), 0.1), E.exp(T(x, 1)), E.where(E.equal(T(x, 0), 5), 0, T(x, 0))) },
+  {
+    name: "maximum/minimum",
+    shapes: [[6], [6]],
+    build: (x) => E.add(E.maximum(T(x, 0), T(x, 1)), E.mul(E.minimum(T(x, 0), T(x, 1)), 3)),
+  },
+  {
+    name: "comparisons and where",
+    shapes: [[3, 4], [4]],
+    build: (x) => E.where(E.greater(T(x, 0), T(x, 1)), E.mul(T(x, 0), T(x, 0)), E.mul(T(x, 1), 2)),
+  },
+  {
+    name: "where with less/equal masks",
+    shapes: [[6], [6]],
+    build: (x) => E.where(E.lessEq(T(x, 0), 0.1), E.exp(T(x, 1)), E.where(E.equal(T(x, 0), 5), 0, T(x, 0))),
+  },
   // reductions
-  { name: "sum (axes, keepdims)", shapes: [[2, 3, 4]], build: (x) => E.mul(E.sum(T(x, 0), [1], true), E.sum(T(x, 0), [0, 2], true)) },
+  {
+    name: "sum (axes, keepdims)",
+    shapes: [[2, 3, 4]],
+    build: (x) => E.mul(E.sum(T(x, 0), [1], true), E.sum(T(x, 0), [0, 2], true)),
+  },
   { name: "mean", shapes: [[2, 3, 4]], build: (x) => E.exp(E.mean(T(x, 0), [2])) },
   { name: "max", shapes: [[3, 5]], build: (x) => E.max(T(x, 0), [1]) },
   { name: "logSumExp", shapes: [[3, 5]], build: (x) => E.logSumExp(T(x, 0), [1]) },
   { name: "softmax", shapes: [[3, 5]], build: (x) => E.softmax(T(x, 0), 1) },
   // matmul
-  { name: "matmul 2-D", shapes: [[3, 4], [4, 2]], build: (x) => E.matmul(T(x, 0), T(x, 1)) },
-  { name: "matmul batched, broadcast", shapes: [[2, 3, 4], [4, 5]], build: (x) => E.matmul(T(x, 0), T(x, 1)) },
+  {
+    name: "matmul 2-D",
+    shapes: [
+      [3, 4],
+      [4, 2],
+    ],
+    build: (x) => E.matmul(T(x, 0), T(x, 1)),
+  },
+  {
+    name: "matmul batched, broadcast",
+    shapes: [
+      [2, 3, 4],
+      [4, 5],
+    ],
+    build: (x) => E.matmul(T(x, 0), T(x, 1)),
+  },
   { name: "linear", shapes: [[3, 4], [2, 4], [2]], build: (x) => E.linear(T(x, 0), T(x, 1), T(x, 2)) },
   // shape ops
-  { name: "reshape", shapes: [[2, 6]], build: (x) => E.mul(E.reshape(T(x, 0), [3, 4]), E.constant([1, 2, 3, 4], [4], "float64")) },
-  { name: "transpose", shapes: [[2, 3, 4]], build: (x) => E.mul(E.transpose(T(x, 0), [2, 0, 1]), E.constant([1, 2], [2, 1], "float64")) },
+  {
+    name: "reshape",
+    shapes: [[2, 6]],
+    build: (x) => E.mul(E.reshape(T(x, 0), [3, 4]), E.constant([1, 2, 3, 4], [4], "float64")),
+  },
+  {
+    name: "transpose",
+    shapes: [[2, 3, 4]],
+    build: (x) => E.mul(E.transpose(T(x, 0), [2, 0, 1]), E.constant([1, 2], [2, 1], "float64")),
+  },
   { name: "expand", shapes: [[3, 1]], build: (x) => E.expand(T(x, 0), [2, 3, 4]) },
-  { name: "concat", shapes: [[2, 3], [2, 2]], build: (x) => E.concat([T(x, 0), E.exp(T(x, 1)), T(x, 0)], 1) },
+  {
+    name: "concat",
+    shapes: [
+      [2, 3],
+      [2, 2],
+    ],
+    build: (x) => E.concat([T(x, 0), E.exp(T(x, 1)), T(x, 0)], 1),
+  },
   { name: "slice", shapes: [[4, 5]], build: (x) => E.slice(T(x, 0), [1, -3], [3, 5], [0, 1]) },
   { name: "pad", shapes: [[2, 3]], build: (x) => E.pad(T(x, 0), [1, 0, 2, 2]) },
   { name: "gather (repeated rows)", shapes: [[4, 3]], build: (x) => E.gather(T(x, 0), idx([2, 0, 2, 3, 2], [5])) },
@@ -53,10 +125,38 @@ const cases: GradCase[] = [
   // normalization
   { name: "groupNorm", shapes: [[2, 4, 3, 3], [4], [4]], build: (x) => E.groupNorm(T(x, 0), 2, T(x, 1), T(x, 2)) },
   // convolutions (float64 goes through the Gather-im2col lowering)
-  { name: "conv2d s1 p1", shapes: [[2, 3, 5, 5], [4, 3, 3, 3]], build: (x) => E.conv2d(T(x, 0), T(x, 1), { padding: 1 }) },
-  { name: "conv2d s2 p1 dilation 2, asymmetric pads", shapes: [[1, 2, 7, 6], [3, 2, 3, 2]], build: (x) => E.conv2d(T(x, 0), T(x, 1), { stride: 2, padding: [1, 0, 2, 1], dilation: [2, 1] }) },
-  { name: "convTranspose2d s2 p1 op1", shapes: [[2, 3, 3, 3], [3, 2, 3, 3]], build: (x) => E.convTranspose2d(T(x, 0), T(x, 1), { stride: 2, padding: 1, outputPadding: 1 }) },
-  { name: "convTranspose2d s1 dilation 2", shapes: [[1, 2, 4, 4], [2, 3, 3, 3]], build: (x) => E.convTranspose2d(T(x, 0), T(x, 1), { dilation: 2, padding: 1 }) },
+  {
+    name: "conv2d s1 p1",
+    shapes: [
+      [2, 3, 5, 5],
+      [4, 3, 3, 3],
+    ],
+    build: (x) => E.conv2d(T(x, 0), T(x, 1), { padding: 1 }),
+  },
+  {
+    name: "conv2d s2 p1 dilation 2, asymmetric pads",
+    shapes: [
+      [1, 2, 7, 6],
+      [3, 2, 3, 2],
+    ],
+    build: (x) => E.conv2d(T(x, 0), T(x, 1), { stride: 2, padding: [1, 0, 2, 1], dilation: [2, 1] }),
+  },
+  {
+    name: "convTranspose2d s2 p1 op1",
+    shapes: [
+      [2, 3, 3, 3],
+      [3, 2, 3, 3],
+    ],
+    build: (x) => E.convTranspose2d(T(x, 0), T(x, 1), { stride: 2, padding: 1, outputPadding: 1 }),
+  },
+  {
+    name: "convTranspose2d s1 dilation 2",
+    shapes: [
+      [1, 2, 4, 4],
+      [2, 3, 3, 3],
+    ],
+    build: (x) => E.convTranspose2d(T(x, 0), T(x, 1), { dilation: 2, padding: 1 }),
+  },
 ];
 
 for (const c of cases) {
@@ -70,7 +170,12 @@ for (const c of cases) {
 test("second order: gradient of a loss containing a VJP with respect to the input (conv net)", async () => {
   await gradCheck({
     name: "d/dθ Σ(vᵀ ∂f/∂x)²",
-    shapes: [[1, 2, 5, 5], [3, 2, 3, 3], [3, 2, 3, 3], [1, 2, 5, 5]],
+    shapes: [
+      [1, 2, 5, 5],
+      [3, 2, 3, 3],
+      [3, 2, 3, 3],
+      [1, 2, 5, 5],
+    ],
     skip: [3],
     build: ([x, w1, w2, v]) => {
       const f = E.convTranspose2d(E.tanh(E.conv2d(x!, w1!, { stride: 2, padding: 1 })), w2!, { stride: 2, padding: 1 });
@@ -94,10 +199,14 @@ test("second order: Hessian-vector product of an MLP with softplus and group-fre
 });
 
 test("trace-time shape errors name the op and both shapes", () => {
-  const a = E.input("a", [2, 3]), b = E.input("b", [4, 3]);
+  const a = E.input("a", [2, 3]),
+    b = E.input("b", [4, 3]);
   assert.throws(() => E.add(a, b), /add: shapes \[2, 3\] and \[4, 3\] do not broadcast/);
   assert.throws(() => E.matmul(a, b), /matmul: inner dimensions differ: \[2, 3\] · \[4, 3\]/);
-  assert.throws(() => E.conv2d(E.input("x", [1, 3, 8, 8]), E.input("w", [4, 2, 3, 3])), /conv2d: input \[1, 3, 8, 8\] has 3 channels but weight \[4, 2, 3, 3\] expects 2/);
+  assert.throws(
+    () => E.conv2d(E.input("x", [1, 3, 8, 8]), E.input("w", [4, 2, 3, 3])),
+    /conv2d: input \[1, 3, 8, 8\] has 3 channels but weight \[4, 2, 3, 3\] expects 2/,
+  );
   assert.throws(() => E.reshape(a, [5]), /reshape: cannot reshape \[2, 3\] to \[5\]/);
 });
 
@@ -117,17 +226,22 @@ test("second order through group norm: gradient of a loss containing the input-V
 test("group norm's float32 lowering (InstanceNormalization) agrees with the float64 reductions", async () => {
   const { Rng } = await import("../src/rng.ts");
   const rng = new Rng(8);
-  const xv = rng.normals(2 * 6 * 5 * 5) as Float64Array, gv = rng.normals(2 * 6 * 5 * 5) as Float64Array;
+  const xv = rng.normals(2 * 6 * 5 * 5) as Float64Array,
+    gv = rng.normals(2 * 6 * 5 * 5) as Float64Array;
   const run = async (dt: "float32" | "float64") => {
-    const x = E.input("x", [2, 6, 5, 5], dt), g = E.input("g", [2, 6, 5, 5], dt);
+    const x = E.input("x", [2, 6, 5, 5], dt),
+      g = E.input("g", [2, 6, 5, 5], dt);
     const y = E.groupNormalize(x, 3);
     const [gx] = E.vjp([y], [g], [x]);
     return (await E.compile({ inputs: [x, g], outputs: { y, gx: gx! } })).run({ x: xv, g: gv });
   };
-  const a = await run("float64"), b = await run("float32");
+  const a = await run("float64"),
+    b = await run("float32");
   for (const k of ["y", "gx"]) {
     let err = 0;
-    (a[k] as Float64Array).forEach((v, i) => { err = Math.max(err, Math.abs(v - (b[k] as Float32Array)[i]!)); });
+    (a[k] as Float64Array).forEach((v, i) => {
+      err = Math.max(err, Math.abs(v - (b[k] as Float32Array)[i]!));
+    });
     assert.ok(err < 1e-4, `${k}: max error ${err}`);
   }
 });

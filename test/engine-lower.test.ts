@@ -7,24 +7,42 @@ import { Rng } from "../src/rng.ts";
 
 test("inputs frozen as constants give the same outputs as fed inputs, and are no longer fed", async () => {
   const rng = new Rng(5);
-  const x = E.input("x", [2, 1, 6, 6]), w = E.input("w", [3, 1, 3, 3]), b = E.input("b", [3]);
+  const x = E.input("x", [2, 1, 6, 6]),
+    w = E.input("w", [3, 1, 3, 3]),
+    b = E.input("b", [3]);
   const y = E.add(E.conv2d(x, w, { stride: 2, padding: 1 }), E.reshape(b, [1, 3, 1, 1]));
   const [gx] = E.vjp([y], [E.expand(E.scalar(1, "float32"), y.shape)], [x]);
-  const feeds = { x: rng.normals(72, new Float32Array(72)), w: rng.normals(27, new Float32Array(27)), b: Float32Array.of(0.5, -1, 2) };
+  const feeds = {
+    x: rng.normals(72, new Float32Array(72)),
+    w: rng.normals(27, new Float32Array(27)),
+    b: Float32Array.of(0.5, -1, 2),
+  };
   const fed = await E.compile({ inputs: [x, w, b], outputs: { y, gx: gx! } });
   const frozen = await E.compile({ inputs: [x, w, b], outputs: { y, gx: gx! }, constants: { w: feeds.w, b: feeds.b } });
-  assert.deepEqual(frozen.inputs.map((i) => i.name), ["x"]);
-  const a = await fed.run(feeds), c = await frozen.run({ x: feeds.x });
+  assert.deepEqual(
+    frozen.inputs.map((i) => i.name),
+    ["x"],
+  );
+  const a = await fed.run(feeds),
+    c = await frozen.run({ x: feeds.x });
   for (const k of ["y", "gx"]) {
-    const u = a[k] as Float32Array, v = c[k] as Float32Array;
-    for (let i = 0; i < u.length; i++) assert.ok(Math.abs(u[i]! - v[i]!) <= 1e-5 * (1 + Math.abs(u[i]!)), `${k}[${i}]: ${u[i]} vs ${v[i]}`);
+    const u = a[k] as Float32Array,
+      v = c[k] as Float32Array;
+    for (let i = 0; i < u.length; i++)
+      assert.ok(Math.abs(u[i]! - v[i]!) <= 1e-5 * (1 + Math.abs(u[i]!)), `${k}[${i}]: ${u[i]} vs ${v[i]}`);
   }
   // A fed weight and a frozen one differ once the fed value changes: the constant really is baked in.
   const w2 = feeds.w.map((v) => v * 2);
   const moved = (await fed.run({ ...feeds, w: w2 })).y as Float32Array;
   assert.notDeepEqual(Array.from(moved), Array.from(c.y as Float32Array));
-  await assert.rejects(E.compile({ inputs: [x, w], outputs: { y: E.conv2d(x, w) }, constants: { w: new Float32Array(5) } }), /constant 'w' has 5 values, expected 27/);
-  await assert.rejects(E.compile({ inputs: [x, w], outputs: { y: E.conv2d(x, w) }, constants: { nope: new Float32Array(1) } }), /constant 'nope' is not among the program inputs/);
+  await assert.rejects(
+    E.compile({ inputs: [x, w], outputs: { y: E.conv2d(x, w) }, constants: { w: new Float32Array(5) } }),
+    /constant 'w' has 5 values, expected 27/,
+  );
+  await assert.rejects(
+    E.compile({ inputs: [x, w], outputs: { y: E.conv2d(x, w) }, constants: { nope: new Float32Array(1) } }),
+    /constant 'nope' is not among the program inputs/,
+  );
 });
 
 test("graph outputs: one value under two names, an input as an output, and an output that feeds later nodes", async () => {

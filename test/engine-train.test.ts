@@ -7,7 +7,17 @@ import { normal, torchDefaultWeight, zeros } from "../src/engine/init.ts";
 import { Rng } from "../src/rng.ts";
 
 test("Adam/AdamW step with warmup, clipping and EMA matches a host reference (float64)", async () => {
-  const cfg: E.OptimizerConfig = { kind: "adamw", lr: 0.1, beta1: 0.8, beta2: 0.9, eps: 1e-8, weightDecay: 0.05, warmup: 4, clipNorm: 1.5, emaDecay: 0.7 };
+  const cfg: E.OptimizerConfig = {
+    kind: "adamw",
+    lr: 0.1,
+    beta1: 0.8,
+    beta2: 0.9,
+    eps: 1e-8,
+    weightDecay: 0.05,
+    warmup: 4,
+    clipNorm: 1.5,
+    emaDecay: 0.7,
+  };
   const scope = E.ParamScope.create("float64");
   const w = scope.param("w", [3], (s, r, d) => normal(s, 1, r, { dtype: d }));
   const target = E.input("target", [3], "float64");
@@ -16,7 +26,10 @@ test("Adam/AdamW step with warmup, clipping and EMA matches a host reference (fl
   const init = scope.init(new Rng(3));
   const trainer = await E.Trainer.create(scope, loss, [target], init, cfg);
   const tgt = [0.5, -1, 2];
-  let p = Array.from(init.get("w")!.data), m = [0, 0, 0], v = [0, 0, 0], ema = [...p];
+  let p = Array.from(init.get("w")!.data),
+    m = [0, 0, 0],
+    v = [0, 0, 0],
+    ema = [...p];
   for (let step = 1; step <= 5; step++) {
     const g = p.map((x, i) => 2 * (i + 1) * (x - tgt[i]!));
     const norm = Math.hypot(...g);
@@ -24,13 +37,16 @@ test("Adam/AdamW step with warmup, clipping and EMA matches a host reference (fl
     const lr = 0.1 * Math.min(1, step / 4);
     m = m.map((x, i) => 0.8 * x + 0.2 * gc[i]!);
     v = v.map((x, i) => 0.9 * x + 0.1 * gc[i]! ** 2);
-    p = p.map((x, i) => x - lr * (m[i]! / (1 - 0.8 ** step) / (Math.sqrt(v[i]! / (1 - 0.9 ** step)) + 1e-8) + 0.05 * x));
+    p = p.map(
+      (x, i) => x - lr * (m[i]! / (1 - 0.8 ** step) / (Math.sqrt(v[i]! / (1 - 0.9 ** step)) + 1e-8) + 0.05 * x),
+    );
     const d = Math.min(0.7, (1 + step) / (10 + step));
     ema = ema.map((x, i) => d * x + (1 - d) * p[i]!);
     const r = await trainer.trainStep({ target: tgt });
     assert.ok(Math.abs(r.gradNorm - norm) < 1e-9, `gradient norm ${r.gradNorm} vs ${norm}`);
   }
-  const got = trainer.params().get("w")!.data, gotEma = trainer.params(true).get("w")!.data;
+  const got = trainer.params().get("w")!.data,
+    gotEma = trainer.params(true).get("w")!.data;
   p.forEach((x, i) => assert.ok(Math.abs(got[i]! - x) < 1e-12, `param ${i}: ${got[i]} vs ${x}`));
   ema.forEach((x, i) => assert.ok(Math.abs(gotEma[i]! - x) < 1e-12, `ema ${i}: ${gotEma[i]} vs ${x}`));
   assert.equal(trainer.step, 5);
@@ -43,13 +59,17 @@ test("a tiny MLP trained through the engine fits sin(3x) (loss drops 10x)", asyn
     const b = s.param("bias", [n], (sh, _r, d) => zeros(sh, d));
     return E.linear(x, w, b);
   };
-  const x = E.input("x", [64, 1]), y = E.input("y", [64, 1]);
+  const x = E.input("x", [64, 1]),
+    y = E.input("y", [64, 1]);
   const h = E.tanh(dense(scope.scope("l2"), E.tanh(dense(scope.scope("l1"), x, 32)), 32));
   const pred = dense(scope.scope("out"), h, 1);
   const loss = E.mean(E.square(E.sub(pred, y)));
   const trainer = await E.Trainer.create(scope, loss, [x, y], scope.init(new Rng(0)), { kind: "adam", lr: 1e-2 });
   const rng = new Rng(1);
-  const batch = () => { const xs = rng.uniforms(64).map((u) => 2 * u - 1); return { x: xs, y: xs.map((v) => Math.sin(3 * v)) }; };
+  const batch = () => {
+    const xs = rng.uniforms(64).map((u) => 2 * u - 1);
+    return { x: xs, y: xs.map((v) => Math.sin(3 * v)) };
+  };
   const first = (await trainer.trainStep(batch())).loss;
   let last = first;
   for (let i = 0; i < 300; i++) last = (await trainer.trainStep(batch())).loss;
@@ -59,17 +79,26 @@ test("a tiny MLP trained through the engine fits sin(3x) (loss drops 10x)", asyn
 test("a tiny conv net trained through the engine learns to denoise (loss drops 3x)", async () => {
   const scope = E.ParamScope.create();
   const cw = (name: string, shape: number[]) => scope.param(name, shape, (s, r, d) => torchDefaultWeight(s, r, d));
-  const x = E.input("x", [8, 1, 8, 8]), noise = E.input("noise", [8, 1, 8, 8]);
+  const x = E.input("x", [8, 1, 8, 8]),
+    noise = E.input("noise", [8, 1, 8, 8]);
   const noisy = E.add(x, E.mul(noise, 0.5));
   const h = E.relu(E.conv2d(noisy, cw("c1", [8, 1, 3, 3]), { stride: 2, padding: 1 }));
   const out = E.convTranspose2d(h, cw("t1", [8, 1, 3, 3]), { stride: 2, padding: 1, outputPadding: 1 });
   const loss = E.mean(E.square(E.sub(out, x)));
-  const trainer = await E.Trainer.create(scope, loss, [x, noise], scope.init(new Rng(0)), { kind: "adam", lr: 3e-2, clipNorm: 1 });
+  const trainer = await E.Trainer.create(scope, loss, [x, noise], scope.init(new Rng(0)), {
+    kind: "adam",
+    lr: 3e-2,
+    clipNorm: 1,
+  });
   const rng = new Rng(2);
   // smooth images: a random horizontal gradient plus a vertical bar
   const batch = () => {
     const xs = new Float32Array(8 * 64);
-    for (let b = 0; b < 8; b++) { const a = rng.uniform(), c = rng.int(8); for (let i = 0; i < 8; i++) for (let j = 0; j < 8; j++) xs[b * 64 + i * 8 + j] = a * j / 8 + (j === c ? 1 : 0); }
+    for (let b = 0; b < 8; b++) {
+      const a = rng.uniform(),
+        c = rng.int(8);
+      for (let i = 0; i < 8; i++) for (let j = 0; j < 8; j++) xs[b * 64 + i * 8 + j] = (a * j) / 8 + (j === c ? 1 : 0);
+    }
     return { x: xs, noise: rng.normals(8 * 64, new Float32Array(8 * 64)) };
   };
   const first = (await trainer.trainStep(batch())).loss;
@@ -87,7 +116,8 @@ test("float32 convolution lowerings (Conv, flipped Conv, ConvTranspose, Gather+G
   ] as const;
   for (const g of geos) {
     const run = async (dt: "float32" | "float64", xv: Float64Array, wv: Float64Array, sv: Float64Array) => {
-      const x = E.input("x", g.x, dt), w = E.input("w", g.w, dt);
+      const x = E.input("x", g.x, dt),
+        w = E.input("w", g.w, dt);
       const y = E.conv2d(x, w, g.o);
       const s = E.input("s", y.shape, dt);
       const [gx, gw] = E.vjp([y], [s], [x, w]);
@@ -96,13 +126,23 @@ test("float32 convolution lowerings (Conv, flipped Conv, ConvTranspose, Gather+G
     };
     const outSize = E.conv2d(E.input("x", g.x), E.input("w", g.w), g.o).size;
     const size = (sh: readonly number[]) => sh.reduce((a, b) => a * b, 1);
-    const xv = new Float64Array(size(g.x)), wv = new Float64Array(size(g.w)), sv = new Float64Array(outSize);
-    rng.normals(xv.length, xv); rng.normals(wv.length, wv); rng.normals(sv.length, sv);
-    const r64 = await run("float64", xv, wv, sv), r32 = await run("float32", xv, wv, sv);
+    const xv = new Float64Array(size(g.x)),
+      wv = new Float64Array(size(g.w)),
+      sv = new Float64Array(outSize);
+    rng.normals(xv.length, xv);
+    rng.normals(wv.length, wv);
+    rng.normals(sv.length, sv);
+    const r64 = await run("float64", xv, wv, sv),
+      r32 = await run("float32", xv, wv, sv);
     for (const k of ["y", "gx", "gw"]) {
-      const a = r64[k] as Float64Array, b = r32[k] as Float32Array;
-      let err = 0, scale = 0;
-      for (let i = 0; i < a.length; i++) { err = Math.max(err, Math.abs(a[i]! - b[i]!)); scale = Math.max(scale, Math.abs(a[i]!)); }
+      const a = r64[k] as Float64Array,
+        b = r32[k] as Float32Array;
+      let err = 0,
+        scale = 0;
+      for (let i = 0; i < a.length; i++) {
+        err = Math.max(err, Math.abs(a[i]! - b[i]!));
+        scale = Math.max(scale, Math.abs(a[i]!));
+      }
       assert.ok(err < 1e-5 * Math.max(1, scale), `${JSON.stringify(g.o)} ${k}: max error ${err} (scale ${scale})`);
     }
   }

@@ -3,7 +3,17 @@ import { describe, it } from "node:test";
 import { Rng } from "../src/rng.ts";
 import type { ScoreModel } from "../src/score.ts";
 import {
-  asScoreModel, logSnr, noiseLevel, scoreToOutput, subVpSde, timeOfLogSnr, timeOfNoiseLevel, veSde, vpSde, type Parameterization, type Sde,
+  asScoreModel,
+  logSnr,
+  noiseLevel,
+  scoreToOutput,
+  subVpSde,
+  timeOfLogSnr,
+  timeOfNoiseLevel,
+  veSde,
+  vpSde,
+  type Parameterization,
+  type Sde,
 } from "../src/sde/index.ts";
 import { fitByComponent, fitError, mixtureOracle, type MixtureOracle } from "../src/oracle/index.ts";
 import { SCHEDULE_NAMES, getSampler, parseSamplerOptions, sample, scheduleTimes } from "../src/sampling/index.ts";
@@ -12,8 +22,25 @@ import { CONVERGENCE_METHODS, errorVsNfe, observedOrder, rmsDiff } from "../src/
 /** The mixture of test/sampling.test.ts: 2-D, well separated, one full covariance. */
 const SPEC = {
   weights: [0.5, 0.3, 0.2],
-  means: [[-2, -1], [2, -1], [0, 2]],
-  covs: [[[0.16, 0], [0, 0.16]], [[0.25, 0], [0, 0.09]], [[0.09, 0.06], [0.06, 0.25]]],
+  means: [
+    [-2, -1],
+    [2, -1],
+    [0, 2],
+  ],
+  covs: [
+    [
+      [0.16, 0],
+      [0, 0.16],
+    ],
+    [
+      [0.25, 0],
+      [0, 0.09],
+    ],
+    [
+      [0.09, 0.06],
+      [0.06, 0.25],
+    ],
+  ],
 };
 const SDES = (): Sde[] => [veSde(), vpSde(), subVpSde()];
 const maxAbsDiff = (a: Float64Array, b: Float64Array) => a.reduce((m, v, i) => Math.max(m, Math.abs(v - b[i]!)), 0);
@@ -26,17 +53,21 @@ const maxAbsDiff = (a: Float64Array, b: Float64Array) => a.reduce((m, v, i) => M
 function pointMass(sde: Sde, mu: number[]): ScoreModel {
   const d = mu.length;
   const model: ScoreModel = {
-    dim: d, nfe: 0,
+    dim: d,
+    nfe: 0,
     async score(x, t, n) {
       model.nfe++;
       const out = new Float64Array(x.length);
       for (let i = 0; i < n; i++) {
-        const a = sde.meanCoef(t[i]!), s2 = sde.std(t[i]!) ** 2;
+        const a = sde.meanCoef(t[i]!),
+          s2 = sde.std(t[i]!) ** 2;
         for (let j = 0; j < d; j++) out[i * d + j] = -(x[i * d + j]! - a * mu[j]!) / s2;
       }
       return out;
     },
-    async scoreVjp() { throw new Error("not needed"); },
+    async scoreVjp() {
+      throw new Error("not needed");
+    },
   };
   return model;
 }
@@ -68,11 +99,14 @@ describe("time schedules", () => {
   });
 
   it("karras spaces σ^(1/ρ) equally, logsnr spaces λ equally, quadratic spaces √t equally", () => {
-    const sde = vpSde(), N = 10, eps = 1e-3;
+    const sde = vpSde(),
+      N = 10,
+      eps = 1e-3;
     for (const rho of [7, 3]) {
       const g = scheduleTimes("karras", sde, N, eps, { rho });
       const u = Array.from(g, (t) => noiseLevel(sde, t) ** (1 / rho));
-      for (let i = 1; i < N; i++) assert.ok(Math.abs(u[i + 1]! - 2 * u[i]! + u[i - 1]!) < 1e-9, `karras ρ=${rho} at ${i}`);
+      for (let i = 1; i < N; i++)
+        assert.ok(Math.abs(u[i + 1]! - 2 * u[i]! + u[i - 1]!) < 1e-9, `karras ρ=${rho} at ${i}`);
     }
     const l = Array.from(scheduleTimes("logsnr", sde, N, eps), (t) => logSnr(sde, t));
     for (let i = 1; i < N; i++) assert.ok(Math.abs(l[i + 1]! - 2 * l[i]! + l[i - 1]!) < 1e-9);
@@ -84,22 +118,57 @@ describe("time schedules", () => {
   });
 
   it("rejects unknown schedules and bad ρ with messages naming them", () => {
-    assert.throws(() => scheduleTimes("cosine", vpSde(), 10, 1e-3), /unknown schedule "cosine"; use one of uniform, quadratic, karras, logsnr/);
+    assert.throws(
+      () => scheduleTimes("cosine", vpSde(), 10, 1e-3),
+      /unknown schedule "cosine"; use one of uniform, quadratic, karras, logsnr/,
+    );
     assert.throws(() => scheduleTimes("karras", vpSde(), 10, 1e-3, { rho: 0 }), /"rho" must be a positive number/);
   });
 
   it("every fixed-step sampler takes --schedule; a schedule changes the result, not the nfe", async () => {
     const sde = vpSde();
-    for (const [name, extra, nfe] of [["em", {}, 10], ["pc", {}, 20], ["ancestral", {}, 10], ["ddim", {}, 10], ["ode", { method: "heun" }, 20], ["dpmpp-2m", {}, 10], ["dpmpp-2s", {}, 20], ["dpmpp-2m-sde", {}, 10], ["heun", {}, 20]] as const) {
-      assert.ok(getSampler(name).options.some((o) => o.name === "schedule"), `${name} has no schedule option`);
-      const a = await sample(name, mixtureOracle(SPEC, sde), sde, { n: 8, rng: new Rng(1), steps: 10, ...extra, schedule: "uniform" });
-      const b = await sample(name, mixtureOracle(SPEC, sde), sde, { n: 8, rng: new Rng(1), steps: 10, ...extra, schedule: "karras" });
+    for (const [name, extra, nfe] of [
+      ["em", {}, 10],
+      ["pc", {}, 20],
+      ["ancestral", {}, 10],
+      ["ddim", {}, 10],
+      ["ode", { method: "heun" }, 20],
+      ["dpmpp-2m", {}, 10],
+      ["dpmpp-2s", {}, 20],
+      ["dpmpp-2m-sde", {}, 10],
+      ["heun", {}, 20],
+    ] as const) {
+      assert.ok(
+        getSampler(name).options.some((o) => o.name === "schedule"),
+        `${name} has no schedule option`,
+      );
+      const a = await sample(name, mixtureOracle(SPEC, sde), sde, {
+        n: 8,
+        rng: new Rng(1),
+        steps: 10,
+        ...extra,
+        schedule: "uniform",
+      });
+      const b = await sample(name, mixtureOracle(SPEC, sde), sde, {
+        n: 8,
+        rng: new Rng(1),
+        steps: 10,
+        ...extra,
+        schedule: "karras",
+      });
       assert.equal(a.nfe, nfe, name);
       assert.equal(b.nfe, nfe, name);
       assert.ok(maxAbsDiff(a.x, b.x) > 1e-6, `${name}: schedule had no effect`);
     }
-    assert.deepEqual(parseSamplerOptions("heun", { schedule: "logsnr", rho: "5", sChurn: "10" }), { schedule: "logsnr", rho: 5, sChurn: 10 });
-    await assert.rejects(sample("ode", mixtureOracle(SPEC, sde), sde, { n: 2, rng: new Rng(1), schedule: "karras" }), /"schedule"\/"rho" set the grid of the fixed-step methods; use method "euler" or "heun"/);
+    assert.deepEqual(parseSamplerOptions("heun", { schedule: "logsnr", rho: "5", sChurn: "10" }), {
+      schedule: "logsnr",
+      rho: 5,
+      sChurn: 10,
+    });
+    await assert.rejects(
+      sample("ode", mixtureOracle(SPEC, sde), sde, { n: 2, rng: new Rng(1), schedule: "karras" }),
+      /"schedule"\/"rho" set the grid of the fixed-step methods; use method "euler" or "heun"/,
+    );
   });
 });
 
@@ -107,8 +176,13 @@ describe("DPM-Solver++ and EDM Heun", () => {
   it("are exact (to round-off) when the data is a single point, on VE, VP and sub-VP", async () => {
     const mu = [0.7, -1.3];
     for (const sde of SDES()) {
-      const n = 5, xT = sde.priorSample(new Rng(3), n, 2), eps = sde.eps;
-      const exact = xT.map((v, i) => sde.meanCoef(eps) * mu[i % 2]! + (sde.std(eps) / sde.std(sde.T)) * (v - sde.meanCoef(sde.T) * mu[i % 2]!));
+      const n = 5,
+        xT = sde.priorSample(new Rng(3), n, 2),
+        eps = sde.eps;
+      const exact = xT.map(
+        (v, i) =>
+          sde.meanCoef(eps) * mu[i % 2]! + (sde.std(eps) / sde.std(sde.T)) * (v - sde.meanCoef(sde.T) * mu[i % 2]!),
+      );
       for (const name of ["dpmpp-2m", "dpmpp-2s", "heun", "ddim"]) {
         const r = await sample(name, pointMass(sde, mu), sde, { n, rng: new Rng(1), xT, steps: 4 });
         const err = maxAbsDiff(r.x, exact);
@@ -135,13 +209,22 @@ describe("DPM-Solver++ and EDM Heun", () => {
   });
 
   it("give the same samples for score, ε and x₀ networks (outputs converted in one place)", async () => {
-    const sde = vpSde(), n = 16, xT = sde.priorSample(new Rng(5), n, 2);
+    const sde = vpSde(),
+      n = 16,
+      xT = sde.priorSample(new Rng(5), n, 2);
     const oracle = mixtureOracle(SPEC, sde);
-    const asNetwork = (param: Parameterization) => asScoreModel({
-      dim: 2,
-      forward: async (x, t, m) => scoreToOutput(param, sde, await oracle.score(x, t, m), x, t, m),
-      forwardVjp: async () => { throw new Error("not needed"); },
-    }, sde, param);
+    const asNetwork = (param: Parameterization) =>
+      asScoreModel(
+        {
+          dim: 2,
+          forward: async (x, t, m) => scoreToOutput(param, sde, await oracle.score(x, t, m), x, t, m),
+          forwardVjp: async () => {
+            throw new Error("not needed");
+          },
+        },
+        sde,
+        param,
+      );
     for (const name of ["dpmpp-2m", "heun"]) {
       const ref = await sample(name, mixtureOracle(SPEC, sde), sde, { n, rng: new Rng(1), xT, steps: 8 });
       for (const param of ["eps", "x0"] as const) {
@@ -153,7 +236,15 @@ describe("DPM-Solver++ and EDM Heun", () => {
 
   it("report nfe: 2M one per step, 2S and Heun two, +1 for a Tweedie final step", async () => {
     const sde = veSde();
-    for (const [name, extra, nfe] of [["dpmpp-2m", {}, 20], ["dpmpp-2m", { steps: 7 }, 7], ["dpmpp-2m", { denoise: "tweedie" }, 21], ["dpmpp-2s", { steps: 6 }, 12], ["dpmpp-2m-sde", { steps: 9 }, 9], ["heun", {}, 40], ["heun", { steps: 5, sChurn: 3 }, 10]] as const) {
+    for (const [name, extra, nfe] of [
+      ["dpmpp-2m", {}, 20],
+      ["dpmpp-2m", { steps: 7 }, 7],
+      ["dpmpp-2m", { denoise: "tweedie" }, 21],
+      ["dpmpp-2s", { steps: 6 }, 12],
+      ["dpmpp-2m-sde", { steps: 9 }, 9],
+      ["heun", {}, 40],
+      ["heun", { steps: 5, sChurn: 3 }, 10],
+    ] as const) {
       const o = mixtureOracle(SPEC, sde);
       const r = await sample(name, o, sde, { n: 4, rng: new Rng(1), ...extra });
       assert.equal(r.nfe, nfe, `${name} ${JSON.stringify(extra)}`);
@@ -162,11 +253,15 @@ describe("DPM-Solver++ and EDM Heun", () => {
   });
 
   it("Heun is deterministic given x_T; S_churn > 0 adds noise only inside [S_tmin, S_tmax]", async () => {
-    const sde = vpSde(), n = 16, xT = sde.priorSample(new Rng(6), n, 2);
-    const run = (seed: number, extra: Record<string, number> = {}) => sample("heun", mixtureOracle(SPEC, sde), sde, { n, rng: new Rng(seed), xT, steps: 10, ...extra });
+    const sde = vpSde(),
+      n = 16,
+      xT = sde.priorSample(new Rng(6), n, 2);
+    const run = (seed: number, extra: Record<string, number> = {}) =>
+      sample("heun", mixtureOracle(SPEC, sde), sde, { n, rng: new Rng(seed), xT, steps: 10, ...extra });
     const det = await run(1);
     assert.deepEqual(Array.from((await run(2)).x), Array.from(det.x));
-    const churn1 = await run(1, { sChurn: 20 }), churn2 = await run(2, { sChurn: 20 });
+    const churn1 = await run(1, { sChurn: 20 }),
+      churn2 = await run(2, { sChurn: 20 });
     assert.ok(maxAbsDiff(churn1.x, churn2.x) > 1e-3, "churn must use the random stream");
     assert.ok(maxAbsDiff(churn1.x, det.x) > 1e-3);
     // a window above σ(T) never churns: Alg. 2 reduces to Alg. 1
@@ -183,14 +278,20 @@ const STRICT = { weight: 0.03, mean: 0.1, stdRel: 0.12 };
 function checkMixture(oracle: MixtureOracle, x: Float64Array, n: number, what: string): void {
   assert.ok(x.every(Number.isFinite), `${what}: non-finite samples`);
   const err = fitError(oracle.mixture, fitByComponent(oracle.mixture, x, n));
-  assert.ok(err.weight <= STRICT.weight && err.mean <= STRICT.mean && err.stdRel <= STRICT.stdRel, `${what}: ${JSON.stringify(err)} exceeds ${JSON.stringify(STRICT)}`);
+  assert.ok(
+    err.weight <= STRICT.weight && err.mean <= STRICT.mean && err.stdRel <= STRICT.stdRel,
+    `${what}: ${JSON.stringify(err)} exceeds ${JSON.stringify(STRICT)}`,
+  );
 }
 
 describe("acceptance: 20 steps reproduce a Gaussian mixture with its exact score (n = 4000)", () => {
   for (const sde of SDES()) {
     it(`dpmpp-2m --steps 20 (nfe 20) and heun --steps 20 (nfe 40), ${sde.name}`, async () => {
       const n = 4000;
-      for (const [name, nfe] of [["dpmpp-2m", 20], ["heun", 40]] as const) {
+      for (const [name, nfe] of [
+        ["dpmpp-2m", 20],
+        ["heun", 40],
+      ] as const) {
         const oracle = mixtureOracle(SPEC, sde);
         const r = await sample(name, oracle, sde, { n, rng: new Rng(1), steps: 20 });
         assert.equal(r.nfe, nfe);
@@ -200,8 +301,12 @@ describe("acceptance: 20 steps reproduce a Gaussian mixture with its exact score
   }
 
   it("the 20-step stochastic variants stay within the bounds too (SDE-DPM-Solver++(2M) at 50 steps), VP", async () => {
-    const sde = vpSde(), n = 4000;
-    for (const [name, extra] of [["heun", { sChurn: 5 }], ["dpmpp-2m-sde", { steps: 50 }]] as const) {
+    const sde = vpSde(),
+      n = 4000;
+    for (const [name, extra] of [
+      ["heun", { sChurn: 5 }],
+      ["dpmpp-2m-sde", { steps: 50 }],
+    ] as const) {
       const oracle = mixtureOracle(SPEC, sde);
       const r = await sample(name, oracle, sde, { n, rng: new Rng(1), steps: 20, ...extra });
       checkMixture(oracle, r.x, n, `${name}/${sde.name}`);
@@ -230,7 +335,10 @@ describe("error against NFE: observed orders against the RK45 reference (rtol = 
         const [lo, hi, steps] = expected[m.label]!;
         const { series } = await errorVsNfe(sde, { spec: SPEC, n: 16, steps, methods: [m] });
         const order = series[0]!.order;
-        assert.ok(order >= lo && order <= hi, `${sde.name}/${m.label}: observed order ${order.toFixed(3)} outside [${lo}, ${hi}] (${JSON.stringify(series[0]!.points)})`);
+        assert.ok(
+          order >= lo && order <= hi,
+          `${sde.name}/${m.label}: observed order ${order.toFixed(3)} outside [${lo}, ${hi}] (${JSON.stringify(series[0]!.points)})`,
+        );
       }
     });
   }

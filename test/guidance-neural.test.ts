@@ -15,31 +15,61 @@ import { vpSde } from "../src/sde/index.ts";
 import { loadNoisyClassifier, trainNoisyClassifier } from "../src/tasks/classifier.ts";
 import { openLabeledData } from "../src/tasks/sources.ts";
 
-const SPEC = { weights: [0.5, 0.5], means: [[-1.5, 0], [1.5, 0]], stds: [[0.4, 0.4], [0.4, 0.4]] };
+const SPEC = {
+  weights: [0.5, 0.5],
+  means: [
+    [-1.5, 0],
+    [1.5, 0],
+  ],
+  stds: [
+    [0.4, 0.4],
+    [0.4, 0.4],
+  ],
+};
 
 /** Random float64 parameters of a noise-conditional classifier. */
 function randomParams(arch: ReturnType<typeof noisyClassifierArch>) {
   const ps = E.ParamScope.create("float64");
   const n = 1;
-  traceNoisyClassifier(arch, ps, E.input("x", [n, ...arch.dataShape], "float64"), E.input("c", [n], "float64"), E.input("cin", [n], "float64"));
+  traceNoisyClassifier(
+    arch,
+    ps,
+    E.input("x", [n, ...arch.dataShape], "float64"),
+    E.input("c", [n], "float64"),
+    E.input("cin", [n], "float64"),
+  );
   return ps.init(new Rng(5));
 }
 
 describe("neural noise-conditional classifier", () => {
   it("∇ₓ log p_t(y | x) by the engine's VJP matches float64 finite differences (MLP and CNN)", async () => {
-    const sde = vpSde(), h = 1e-6;
-    for (const arch of [noisyClassifierArch([2], 3, { width: 16, embed: 8 }), noisyClassifierArch([1, 6, 6], 4, { width: 4, embed: 8 })]) {
+    const sde = vpSde(),
+      h = 1e-6;
+    for (const arch of [
+      noisyClassifierArch([2], 3, { width: 16, embed: 8 }),
+      noisyClassifierArch([1, 6, 6], 4, { width: 4, embed: 8 }),
+    ]) {
       const clf = new EngineNoisyClassifier(arch, randomParams(arch), sde, "float64");
-      const n = 3, dim = clf.dim, rng = new Rng(2);
-      const x = rng.normals(n * dim) as Float64Array, t = Float64Array.of(0.05, 0.4, 0.9), y = Int32Array.of(0, 2, 1);
+      const n = 3,
+        dim = clf.dim,
+        rng = new Rng(2);
+      const x = rng.normals(n * dim) as Float64Array,
+        t = Float64Array.of(0.05, 0.4, 0.9),
+        y = Int32Array.of(0, 2, 1);
       const { logp, grad } = await clf.logProbGrad(x, t, n, y);
       assert.ok(logp.every((v) => v < 0 && Number.isFinite(v)));
       for (let j = 0; j < n * dim; j += arch.kind === "noisy-cnn" ? 7 : 1) {
-        const xp = Float64Array.from(x), xm = Float64Array.from(x);
-        xp[j]! += h; xm[j]! -= h;
+        const xp = Float64Array.from(x),
+          xm = Float64Array.from(x);
+        xp[j]! += h;
+        xm[j]! -= h;
         const row = Math.floor(j / dim);
-        const fd = ((await clf.logProbGrad(xp, t, n, y)).logp[row]! - (await clf.logProbGrad(xm, t, n, y)).logp[row]!) / (2 * h);
-        assert.ok(Math.abs(fd - grad[j]!) < 1e-6 * Math.max(1, Math.abs(fd)), `${arch.kind} d/dx[${j}]: ${grad[j]} vs ${fd}`);
+        const fd =
+          ((await clf.logProbGrad(xp, t, n, y)).logp[row]! - (await clf.logProbGrad(xm, t, n, y)).logp[row]!) / (2 * h);
+        assert.ok(
+          Math.abs(fd - grad[j]!) < 1e-6 * Math.max(1, Math.abs(fd)),
+          `${arch.kind} d/dx[${j}]: ${grad[j]} vs ${fd}`,
+        );
       }
     }
   });
@@ -51,7 +81,16 @@ describe("neural noise-conditional classifier", () => {
       await writeFile(spec, JSON.stringify(SPEC));
       const data = await openLabeledData(`oracle:${spec}`);
       const sde = vpSde();
-      const r = await trainNoisyClassifier(data.train, data.heldOut, { sde, arch: noisyClassifierArch([2], 2, { width: 32, embed: 16 }), steps: 300, batch: 128, lr: 3e-3, seed: 0, outDir: join(dir, "clf"), data: { source: spec } });
+      const r = await trainNoisyClassifier(data.train, data.heldOut, {
+        sde,
+        arch: noisyClassifierArch([2], 2, { width: 32, embed: 16 }),
+        steps: 300,
+        batch: 128,
+        lr: 3e-3,
+        seed: 0,
+        outDir: join(dir, "clf"),
+        data: { source: spec },
+      });
       assert.ok(r.accuracy[0]![1] > 0.97, `accuracy at t = eps: ${r.accuracy[0]![1]}`);
       const { classifier, config } = await loadNoisyClassifier(join(dir, "clf"));
       assert.equal(config.sde, "vp");

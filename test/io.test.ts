@@ -5,13 +5,38 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Rng } from "../src/rng.ts";
 import {
-  decodeSafetensors, encodeSafetensors, SafetensorsError, tensorToFloat32, f16ToNumber, bf16ToNumber,
+  decodeSafetensors,
+  encodeSafetensors,
+  SafetensorsError,
+  tensorToFloat32,
+  f16ToNumber,
+  bf16ToNumber,
   type SafeTensor,
 } from "../src/io/safetensors.ts";
-import { writeFileAtomic, writeJsonAtomic, readJsonFile, readSafetensorsFile, writeSafetensorsFile } from "../src/io/files.ts";
 import {
-  computeFans, calculateGain, zeros, ones, normal, uniform, xavierUniform, xavierNormal, kaimingUniform, kaimingNormal,
-  varianceScaling, torchDefaultWeight, torchDefaultBias, paramCount, cloneParams, type ParamTree,
+  writeFileAtomic,
+  writeJsonAtomic,
+  readJsonFile,
+  readSafetensorsFile,
+  writeSafetensorsFile,
+} from "../src/io/files.ts";
+import {
+  computeFans,
+  calculateGain,
+  zeros,
+  ones,
+  normal,
+  uniform,
+  xavierUniform,
+  xavierNormal,
+  kaimingUniform,
+  kaimingNormal,
+  varianceScaling,
+  torchDefaultWeight,
+  torchDefaultBias,
+  paramCount,
+  cloneParams,
+  type ParamTree,
 } from "../src/engine/init.ts";
 import { saveCheckpoint, loadCheckpoint } from "../src/io/checkpoint.ts";
 
@@ -85,20 +110,44 @@ describe("safetensors", () => {
   test("byte layout matches the specification, checked by hand", () => {
     // Sorted by element size (F64 before I32), then name; compact JSON; metadata first; space padding.
     const bytes = encodeSafetensors(
-      { b: { dtype: "I32", shape: [1], data: Int32Array.of(7) }, a: { dtype: "F64", shape: [2], data: Float64Array.of(1.5, -2) } },
+      {
+        b: { dtype: "I32", shape: [1], data: Int32Array.of(7) },
+        a: { dtype: "F64", shape: [2], data: Float64Array.of(1.5, -2) },
+      },
       { k: "v" },
     );
-    const json = '{"__metadata__":{"k":"v"},"a":{"dtype":"F64","shape":[2],"data_offsets":[0,16]},"b":{"dtype":"I32","shape":[1],"data_offsets":[16,20]}}';
+    const json =
+      '{"__metadata__":{"k":"v"},"a":{"dtype":"F64","shape":[2],"data_offsets":[0,16]},"b":{"dtype":"I32","shape":[1],"data_offsets":[16,20]}}';
     assert.equal(json.length, 135);
     const n = 136; // 135 rounded up to a multiple of 8 (8 + n is then a multiple of 8)
     assert.deepEqual([...bytes.subarray(0, 8)], [136, 0, 0, 0, 0, 0, 0, 0]);
     assert.equal(new TextDecoder().decode(bytes.subarray(8, 8 + n)), `${json} `);
     assert.equal(bytes.length, 8 + n + 20);
-    assert.deepEqual([...bytes.subarray(8 + n)], [
-      0, 0, 0, 0, 0, 0, 0xf8, 0x3f, // 1.5 as little-endian float64
-      0, 0, 0, 0, 0, 0, 0, 0xc0, //    -2
-      7, 0, 0, 0, //                    7 as little-endian int32
-    ]);
+    assert.deepEqual(
+      [...bytes.subarray(8 + n)],
+      [
+        0,
+        0,
+        0,
+        0,
+        0,
+        0,
+        0xf8,
+        0x3f, // 1.5 as little-endian float64
+        0,
+        0,
+        0,
+        0,
+        0,
+        0,
+        0,
+        0xc0, //    -2
+        7,
+        0,
+        0,
+        0, //                    7 as little-endian int32
+      ],
+    );
     // Without metadata, no __metadata__ key and padding to 8 again.
     const plain = encodeSafetensors({ x: { dtype: "U8", shape: [3], data: Uint8Array.of(9, 8, 7) } });
     const j2 = '{"x":{"dtype":"U8","shape":[3],"data_offsets":[0,3]}}';
@@ -121,27 +170,58 @@ describe("safetensors", () => {
       ["trailing bytes", rawFile(good, new Uint8Array(9)), /cover 8 bytes of data but the buffer has 9/],
       ["not JSON", rawFile("{nope", data8), /not valid JSON/],
       ["not an object header", rawFile("[1,2]", data8), /does not start with '\{'/],
-      ["unknown dtype", rawFile({ t: { dtype: "F128", shape: [2], data_offsets: [0, 8] } }, data8), /unsupported dtype "F128"/],
-      ["size mismatch", rawFile({ t: { dtype: "F32", shape: [3], data_offsets: [0, 8] } }, data8), /needs 12 bytes but data_offsets \[0, 8\] span 8/],
+      [
+        "unknown dtype",
+        rawFile({ t: { dtype: "F128", shape: [2], data_offsets: [0, 8] } }, data8),
+        /unsupported dtype "F128"/,
+      ],
+      [
+        "size mismatch",
+        rawFile({ t: { dtype: "F32", shape: [3], data_offsets: [0, 8] } }, data8),
+        /needs 12 bytes but data_offsets \[0, 8\] span 8/,
+      ],
       ["gap", rawFile({ t: { dtype: "F32", shape: [1], data_offsets: [4, 8] } }, data8), /gap/],
-      ["overlap", rawFile({ a: { dtype: "F32", shape: [2], data_offsets: [0, 8] }, b: { dtype: "F32", shape: [1], data_offsets: [4, 8] } }, data8), /overlap/],
+      [
+        "overlap",
+        rawFile(
+          {
+            a: { dtype: "F32", shape: [2], data_offsets: [0, 8] },
+            b: { dtype: "F32", shape: [1], data_offsets: [4, 8] },
+          },
+          data8,
+        ),
+        /overlap/,
+      ],
       ["bad shape", rawFile({ t: { dtype: "F32", shape: [-2], data_offsets: [0, 8] } }, data8), /shape must be/],
       ["bad metadata", rawFile({ __metadata__: { a: 1 }, ...good }, data8), /"__metadata__"."a" must be a string/],
     ];
     for (const [what, bytes, re] of cases) {
-      assert.throws(() => decodeSafetensors(bytes, "ckpt.safetensors"), (e: unknown) => {
-        assert.ok(e instanceof SafetensorsError, `${what}: ${String(e)}`);
-        assert.match(e.message, /^ckpt\.safetensors: /, what);
-        assert.match(e.message, re, `${what}: ${e.message}`);
-        return true;
-      }, what);
+      assert.throws(
+        () => decodeSafetensors(bytes, "ckpt.safetensors"),
+        (e: unknown) => {
+          assert.ok(e instanceof SafetensorsError, `${what}: ${String(e)}`);
+          assert.match(e.message, /^ckpt\.safetensors: /, what);
+          assert.match(e.message, re, `${what}: ${e.message}`);
+          return true;
+        },
+        what,
+      );
     }
   });
 
   test("encoding rejects inconsistent tensors", () => {
-    assert.throws(() => encodeSafetensors({ w: { dtype: "F32", shape: [2, 2], data: new Float32Array(3) } }), /"w": shape \[2, 2\] has 4 elements but data has 3/);
-    assert.throws(() => encodeSafetensors({ w: { dtype: "F64", shape: [1], data: new Float32Array(1) } as unknown as SafeTensor }), /dtype F64 needs a Float64Array, got Float32Array/);
-    assert.throws(() => encodeSafetensors({ w: { dtype: "BOOL", shape: [1], data: Uint8Array.of(2) } }), /BOOL data must be 0 or 1/);
+    assert.throws(
+      () => encodeSafetensors({ w: { dtype: "F32", shape: [2, 2], data: new Float32Array(3) } }),
+      /"w": shape \[2, 2\] has 4 elements but data has 3/,
+    );
+    assert.throws(
+      () => encodeSafetensors({ w: { dtype: "F64", shape: [1], data: new Float32Array(1) } as unknown as SafeTensor }),
+      /dtype F64 needs a Float64Array, got Float32Array/,
+    );
+    assert.throws(
+      () => encodeSafetensors({ w: { dtype: "BOOL", shape: [1], data: Uint8Array.of(2) } }),
+      /BOOL data must be 0 or 1/,
+    );
     assert.throws(() => encodeSafetensors({}, { a: 3 as unknown as string }), /metadata "a" must be a string/);
   });
 
@@ -207,7 +287,10 @@ describe("atomic writes", () => {
     try {
       const p = join(dir, "c.json");
       await writeJsonAtomic(p, { a: 1, b: [true, "x"], c: { d: null } });
-      assert.equal(await readFile(p, "utf8"), '{\n  "a": 1,\n  "b": [\n    true,\n    "x"\n  ],\n  "c": {\n    "d": null\n  }\n}\n');
+      assert.equal(
+        await readFile(p, "utf8"),
+        '{\n  "a": 1,\n  "b": [\n    true,\n    "x"\n  ],\n  "c": {\n    "d": null\n  }\n}\n',
+      );
       assert.deepEqual(await readJsonFile(p), { a: 1, b: [true, "x"], c: { d: null } });
       await assert.rejects(writeJsonAtomic(join(dir, "bad.json"), { a: { b: [1, NaN] } }), /\$\.a\.b\[1\] is NaN/);
       assert.deepEqual(await readdir(dir), ["c.json"]);
@@ -220,8 +303,17 @@ describe("atomic writes", () => {
 });
 
 function stats(a: ArrayLike<number>): { mean: number; std: number; min: number; max: number } {
-  let s = 0, s2 = 0, min = Infinity, max = -Infinity;
-  for (let i = 0; i < a.length; i++) { const v = a[i]!; s += v; s2 += v * v; min = Math.min(min, v); max = Math.max(max, v); }
+  let s = 0,
+    s2 = 0,
+    min = Infinity,
+    max = -Infinity;
+  for (let i = 0; i < a.length; i++) {
+    const v = a[i]!;
+    s += v;
+    s2 += v * v;
+    min = Math.min(min, v);
+    max = Math.max(max, v);
+  }
   const mean = s / a.length;
   return { mean, std: Math.sqrt(s2 / a.length - mean * mean), min, max };
 }
@@ -238,7 +330,9 @@ describe("initializers", () => {
   });
 
   test("same seed gives the same numbers, another seed other numbers", () => {
-    const a = kaimingNormal([16, 8, 3, 3], new Rng(7)), b = kaimingNormal([16, 8, 3, 3], new Rng(7)), c = kaimingNormal([16, 8, 3, 3], new Rng(8));
+    const a = kaimingNormal([16, 8, 3, 3], new Rng(7)),
+      b = kaimingNormal([16, 8, 3, 3], new Rng(7)),
+      c = kaimingNormal([16, 8, 3, 3], new Rng(8));
     assert.ok(sameElements(a.data, b.data));
     assert.ok(!sameElements(a.data, c.data));
     assert.ok(a.data instanceof Float32Array);
@@ -253,31 +347,53 @@ describe("initializers", () => {
 
   test("distribution statistics match their definitions", () => {
     const rng = new Rng(123);
-    const tol = (x: number, want: number, rel: number, what: string) => assert.ok(Math.abs(x - want) <= rel * Math.abs(want), `${what}: ${x} vs ${want}`);
+    const tol = (x: number, want: number, rel: number, what: string) =>
+      assert.ok(Math.abs(x - want) <= rel * Math.abs(want), `${what}: ${x} vs ${want}`);
     // N = 40k+ samples: relative std error of the std ≈ 1/√(2N) < 0.4 %; 3 % tolerance is loose.
     const n1 = normal([200, 200], 0.3, rng, { mean: 1 });
-    const s1 = stats(n1.data); tol(s1.std, 0.3, 0.03, "normal std"); assert.ok(Math.abs(s1.mean - 1) < 0.01);
+    const s1 = stats(n1.data);
+    tol(s1.std, 0.3, 0.03, "normal std");
+    assert.ok(Math.abs(s1.mean - 1) < 0.01);
 
     const u = uniform([200, 200], -2, 3, rng);
-    const su = stats(u.data); assert.ok(su.min >= -2 && su.max <= 3); tol(su.std, 5 / Math.sqrt(12), 0.03, "uniform std"); assert.ok(su.min < -1.99 && su.max > 2.99);
+    const su = stats(u.data);
+    assert.ok(su.min >= -2 && su.max <= 3);
+    tol(su.std, 5 / Math.sqrt(12), 0.03, "uniform std");
+    assert.ok(su.min < -1.99 && su.max > 2.99);
 
-    const shape = [128, 64, 3, 3], fanIn = 576, fanOut = 1152;
+    const shape = [128, 64, 3, 3],
+      fanIn = 576,
+      fanOut = 1152;
     const xb = Math.sqrt(6 / (fanIn + fanOut));
     const xu = stats(xavierUniform(shape, rng).data);
     assert.ok(xu.max <= xb && xu.min >= -xb && xu.max > 0.99 * xb, `xavier bound ${xu.max} vs ${xb}`);
     tol(xu.std, xb / Math.sqrt(3), 0.03, "xavier uniform std");
-    tol(stats(xavierNormal(shape, rng, { gain: 2 }).data).std, 2 * Math.sqrt(2 / (fanIn + fanOut)), 0.03, "xavier normal std");
+    tol(
+      stats(xavierNormal(shape, rng, { gain: 2 }).data).std,
+      2 * Math.sqrt(2 / (fanIn + fanOut)),
+      0.03,
+      "xavier normal std",
+    );
 
-    const kb = Math.sqrt(3) * Math.SQRT2 / Math.sqrt(fanIn);
+    const kb = (Math.sqrt(3) * Math.SQRT2) / Math.sqrt(fanIn);
     const ku = stats(kaimingUniform(shape, rng).data);
     assert.ok(ku.max <= kb && ku.min >= -kb && ku.max > 0.99 * kb, `kaiming bound ${ku.max} vs ${kb}`);
     tol(stats(kaimingNormal(shape, rng).data).std, Math.SQRT2 / Math.sqrt(fanIn), 0.03, "kaiming normal std (fan_in)");
-    tol(stats(kaimingNormal(shape, rng, { mode: "fan_out", nonlinearity: "relu" }).data).std, Math.SQRT2 / Math.sqrt(fanOut), 0.03, "kaiming normal std (fan_out)");
+    tol(
+      stats(kaimingNormal(shape, rng, { mode: "fan_out", nonlinearity: "relu" }).data).std,
+      Math.SQRT2 / Math.sqrt(fanOut),
+      0.03,
+      "kaiming normal std (fan_out)",
+    );
 
     // PyTorch defaults: weights and biases U(±1/√fan_in).
     const dense = [300, 200];
-    const tw = stats(torchDefaultWeight(dense, rng).data), bound = 1 / Math.sqrt(200);
-    assert.ok(tw.max <= bound && tw.min >= -bound && tw.max > 0.99 * bound && tw.min < -0.99 * bound, `torch weight bound ${tw.min}, ${tw.max} vs ${bound}`);
+    const tw = stats(torchDefaultWeight(dense, rng).data),
+      bound = 1 / Math.sqrt(200);
+    assert.ok(
+      tw.max <= bound && tw.min >= -bound && tw.max > 0.99 * bound && tw.min < -0.99 * bound,
+      `torch weight bound ${tw.min}, ${tw.max} vs ${bound}`,
+    );
     tol(tw.std, bound / Math.sqrt(3), 0.03, "torch weight std");
     const tb = stats(torchDefaultBias([5000], computeFans(dense).fanIn, rng).data);
     assert.ok(tb.max <= bound && tb.min >= -bound && tb.max > 0.99 * bound);
@@ -286,16 +402,24 @@ describe("initializers", () => {
 
   test("each fan-based initializer draws exactly its defining distribution", () => {
     // Same seed ⇒ same underlying draws, so each must equal uniform/normal with the closed-form bound/std.
-    const shape = [24, 10, 3, 3], fanIn = 90, fanOut = 216;
-    const eq = (a: { data: ArrayLike<number> }, b: { data: ArrayLike<number> }, what: string) => assert.ok(sameElements(a.data, b.data), what);
-    const kb = Math.sqrt(3) * Math.SQRT2 / Math.sqrt(fanIn);
+    const shape = [24, 10, 3, 3],
+      fanIn = 90,
+      fanOut = 216;
+    const eq = (a: { data: ArrayLike<number> }, b: { data: ArrayLike<number> }, what: string) =>
+      assert.ok(sameElements(a.data, b.data), what);
+    const kb = (Math.sqrt(3) * Math.SQRT2) / Math.sqrt(fanIn);
     eq(kaimingUniform(shape, new Rng(1)), uniform(shape, -kb, kb, new Rng(1)), "kaiming uniform");
-    eq(kaimingNormal(shape, new Rng(1), { mode: "fan_out", nonlinearity: "tanh" }), normal(shape, (5 / 3) / Math.sqrt(fanOut), new Rng(1)), "kaiming normal fan_out tanh");
+    eq(
+      kaimingNormal(shape, new Rng(1), { mode: "fan_out", nonlinearity: "tanh" }),
+      normal(shape, 5 / 3 / Math.sqrt(fanOut), new Rng(1)),
+      "kaiming normal fan_out tanh",
+    );
     const xb = Math.sqrt(6 / (fanIn + fanOut));
     eq(xavierUniform(shape, new Rng(2)), uniform(shape, -xb, xb, new Rng(2)), "xavier uniform");
     eq(xavierNormal(shape, new Rng(2)), normal(shape, Math.sqrt(2 / (fanIn + fanOut)), new Rng(2)), "xavier normal");
     // PyTorch default: kaiming_uniform(a=√5) is U(±1/√fan_in) up to rounding of the bound.
-    const tw = torchDefaultWeight(shape, new Rng(3)), ref = uniform(shape, -1 / Math.sqrt(fanIn), 1 / Math.sqrt(fanIn), new Rng(3));
+    const tw = torchDefaultWeight(shape, new Rng(3)),
+      ref = uniform(shape, -1 / Math.sqrt(fanIn), 1 / Math.sqrt(fanIn), new Rng(3));
     for (let i = 0; i < tw.data.length; i++) assert.ok(Math.abs(tw.data[i]! - ref.data[i]!) < 1e-7);
   });
 
@@ -352,7 +476,10 @@ describe("checkpoints", () => {
       assert.deepEqual([...ck2.params.get("down.0.conv.bias")!.data], new Array(8).fill(3));
       assert.equal(ck2.extra.size, 0);
       assert.deepEqual((await readdir(dir)).sort(), ["checkpoints", "config.json"]);
-      assert.deepEqual((await readdir(join(dir, "checkpoints"))).sort(), ["step-00001234.safetensors", "step-00001300.safetensors"]);
+      assert.deepEqual((await readdir(join(dir, "checkpoints"))).sort(), [
+        "step-00001234.safetensors",
+        "step-00001300.safetensors",
+      ]);
     } finally {
       await rm(join(dir, ".."), { recursive: true, force: true });
     }
@@ -369,7 +496,10 @@ describe("checkpoints", () => {
       ]); // "embed.weight" is unexpected
       await assert.rejects(loadCheckpoint(dir, expected), (e: Error) => {
         assert.match(e.message, /3 problems/);
-        assert.match(e.message, /wrong shape for "down\.0\.conv\.weight": expected \[16, 1, 3, 3\], found \[8, 1, 3, 3\]/);
+        assert.match(
+          e.message,
+          /wrong shape for "down\.0\.conv\.weight": expected \[16, 1, 3, 3\], found \[8, 1, 3, 3\]/,
+        );
         assert.match(e.message, /missing "up\.0\.conv\.weight": expected shape \[1, 8, 3, 3\]/);
         assert.match(e.message, /unexpected "embed\.weight": found shape \[4, 6\]/);
         assert.doesNotMatch(e.message, /"down\.0\.conv\.bias"/);
@@ -377,7 +507,11 @@ describe("checkpoints", () => {
         return true;
       });
       // The same spec written as a record of shapes works too, and a matching spec loads.
-      await loadCheckpoint(dir, { "down.0.conv.weight": [8, 1, 3, 3], "down.0.conv.bias": [8], "embed.weight": [4, 6] });
+      await loadCheckpoint(dir, {
+        "down.0.conv.weight": [8, 1, 3, 3],
+        "down.0.conv.bias": [8],
+        "embed.weight": [4, 6],
+      });
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
@@ -386,17 +520,40 @@ describe("checkpoints", () => {
   test("missing folder or file names the path; an interrupted save of a version-1 folder is detected", async () => {
     const dir = await tempDir();
     try {
-      await assert.rejects(loadCheckpoint(join(dir, "nope")), (e: Error) => e.message.includes(`checkpoint folder not found: ${join(dir, "nope")}`));
+      await assert.rejects(loadCheckpoint(join(dir, "nope")), (e: Error) =>
+        e.message.includes(`checkpoint folder not found: ${join(dir, "nope")}`),
+      );
       // version 1 (scoregen before step-numbered checkpoints): model.safetensors + config.json
       const p = model(new Rng(3));
-      await writeSafetensorsFile(join(dir, "model.safetensors"), new Map([...p].map(([k, t]) => [k, (t.data instanceof Float64Array ? { dtype: "F64" as const, shape: t.shape, data: t.data } : { dtype: "F32" as const, shape: t.shape, data: t.data })])), { format: "scoregen-checkpoint", version: "1", step: "5" });
-      await writeJsonAtomic(join(dir, "config.json"), { format: "scoregen-checkpoint", version: 1, step: 5, config: { a: 1 } });
+      await writeSafetensorsFile(
+        join(dir, "model.safetensors"),
+        new Map(
+          [...p].map(([k, t]) => [
+            k,
+            t.data instanceof Float64Array
+              ? { dtype: "F64" as const, shape: t.shape, data: t.data }
+              : { dtype: "F32" as const, shape: t.shape, data: t.data },
+          ]),
+        ),
+        { format: "scoregen-checkpoint", version: "1", step: "5" },
+      );
+      await writeJsonAtomic(join(dir, "config.json"), {
+        format: "scoregen-checkpoint",
+        version: 1,
+        step: 5,
+        config: { a: 1 },
+      });
       assert.equal((await loadCheckpoint(dir)).step, 5);
       const cfg = JSON.parse(await readFile(join(dir, "config.json"), "utf8"));
       await writeFile(join(dir, "config.json"), JSON.stringify({ ...cfg, step: 4 }));
-      await assert.rejects(loadCheckpoint(dir), /inconsistent: model\.safetensors is from step 5 but config\.json from step 4/);
+      await assert.rejects(
+        loadCheckpoint(dir),
+        /inconsistent: model\.safetensors is from step 5 but config\.json from step 4/,
+      );
       await unlink(join(dir, "config.json"));
-      await assert.rejects(loadCheckpoint(dir), (e: Error) => e.message.includes(`checkpoint file missing: ${join(dir, "config.json")}`));
+      await assert.rejects(loadCheckpoint(dir), (e: Error) =>
+        e.message.includes(`checkpoint file missing: ${join(dir, "config.json")}`),
+      );
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
@@ -407,8 +564,14 @@ describe("checkpoints", () => {
     try {
       const params = model(new Rng(4));
       params.get("embed.weight")!.data[3] = NaN;
-      await assert.rejects(saveCheckpoint(join(dir, "a"), { params, config: {} }), /"embed\.weight" has a non-finite value \(NaN\) at index 3/);
-      await assert.rejects(saveCheckpoint(join(dir, "b"), { params: new Map([["bad name", zeros([1])]]), config: {} }), /invalid parameter name "bad name"/);
+      await assert.rejects(
+        saveCheckpoint(join(dir, "a"), { params, config: {} }),
+        /"embed\.weight" has a non-finite value \(NaN\) at index 3/,
+      );
+      await assert.rejects(
+        saveCheckpoint(join(dir, "b"), { params: new Map([["bad name", zeros([1])]]), config: {} }),
+        /invalid parameter name "bad name"/,
+      );
       assert.deepEqual(await readdir(dir), []);
     } finally {
       await rm(dir, { recursive: true, force: true });

@@ -22,7 +22,10 @@ describe(".npy arrays", () => {
   it("reads arrays written by numpy.save (float64 [2,3,2,2] and float32 [5])", async () => {
     const a = decodeNpy(await readFile(new URL("./fixtures/numpy-f8-2x3x2x2.npy", import.meta.url)));
     assert.deepEqual(a.shape, [2, 3, 2, 2]);
-    assert.deepEqual([...a.data], Array.from({ length: 24 }, (_, i) => i / 8 - 1));
+    assert.deepEqual(
+      [...a.data],
+      Array.from({ length: 24 }, (_, i) => i / 8 - 1),
+    );
     const b = decodeNpy(await readFile(new URL("./fixtures/numpy-f4-5.npy", import.meta.url)));
     assert.deepEqual([...b.data], [...Float32Array.of(0.5, -1, 2, 3.25, 1e-3)]);
   });

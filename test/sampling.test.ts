@@ -4,15 +4,43 @@ import { Rng } from "../src/rng.ts";
 import { subVpSde, veSde, vpSde, type Sde } from "../src/sde/index.ts";
 import { fitByComponent, fitError, mixtureOracle, type FitError, type MixtureOracle } from "../src/oracle/index.ts";
 import {
-  aldSampler, ancestralSampler, ddimSampler, eulerMaruyamaSampler, getSampler, odeSampler, parseSamplerOptions, pcSampler,
-  sample, solveOde, SAMPLER_NAMES, type CommonSampleOptions, type StepInfo,
+  aldSampler,
+  ancestralSampler,
+  ddimSampler,
+  eulerMaruyamaSampler,
+  getSampler,
+  odeSampler,
+  parseSamplerOptions,
+  pcSampler,
+  sample,
+  solveOde,
+  SAMPLER_NAMES,
+  type CommonSampleOptions,
+  type StepInfo,
 } from "../src/sampling/index.ts";
 
 /** 2-D, well separated; the third component has a correlated full covariance. */
 const SPEC = {
   weights: [0.5, 0.3, 0.2],
-  means: [[-2, -1], [2, -1], [0, 2]],
-  covs: [[[0.16, 0], [0, 0.16]], [[0.25, 0], [0, 0.09]], [[0.09, 0.06], [0.06, 0.25]]],
+  means: [
+    [-2, -1],
+    [2, -1],
+    [0, 2],
+  ],
+  covs: [
+    [
+      [0.16, 0],
+      [0, 0.16],
+    ],
+    [
+      [0.25, 0],
+      [0, 0.09],
+    ],
+    [
+      [0.09, 0.06],
+      [0.06, 0.25],
+    ],
+  ],
 };
 const N = 4000;
 /** The acceptance thresholds: weights ±0.03, means ±0.1, stds within 12 %. */
@@ -36,7 +64,12 @@ async function run(name: string, sde: Sde, extra: Record<string, unknown> = {}, 
 
 describe("samplers reproduce a Gaussian mixture with the oracle score (n = 4000)", () => {
   it("PC: reverse diffusion + Langevin (1000 steps, snr 0.16), VE", async () => {
-    const { oracle, x, nfe } = await run("pc", veSde(), { predictor: "reverse-diffusion", corrector: "langevin", snr: 0.16, steps: 1000 });
+    const { oracle, x, nfe } = await run("pc", veSde(), {
+      predictor: "reverse-diffusion",
+      corrector: "langevin",
+      snr: 0.16,
+      steps: 1000,
+    });
     assert.equal(nfe, 2000);
     check(oracle, x, N, STRICT, "PC/VE");
   });
@@ -92,8 +125,14 @@ describe("sampler mechanics", () => {
 
   it("same seed ⇒ identical samples; different seed ⇒ different samples (every sampler)", async () => {
     for (const name of SAMPLER_NAMES) {
-      const sde = vpSde(), o = small(sde);
-      const opts = (seed: number): CommonSampleOptions & Record<string, unknown> => ({ n: 16, rng: new Rng(seed), steps: 20, ...(name === "ald" ? { correctorSteps: 2 } : {}) });
+      const sde = vpSde(),
+        o = small(sde);
+      const opts = (seed: number): CommonSampleOptions & Record<string, unknown> => ({
+        n: 16,
+        rng: new Rng(seed),
+        steps: 20,
+        ...(name === "ald" ? { correctorSteps: 2 } : {}),
+      });
       const a = await sample(name, o, sde, opts(5));
       const b = await sample(name, o, sde, opts(5));
       const c = await sample(name, o, sde, opts(6));
@@ -126,22 +165,42 @@ describe("sampler mechanics", () => {
   });
 
   it("calls onStep once per step with decreasing times ending at eps", async () => {
-    for (const [name, steps] of [["pc", 15], ["ddim", 10], ["ode", 9], ["ald", 6], ["dpmpp-2m", 7], ["heun", 5]] as const) {
-      const sde = vpSde(), infos: StepInfo[] = [];
+    for (const [name, steps] of [
+      ["pc", 15],
+      ["ddim", 10],
+      ["ode", 9],
+      ["ald", 6],
+      ["dpmpp-2m", 7],
+      ["heun", 5],
+    ] as const) {
+      const sde = vpSde(),
+        infos: StepInfo[] = [];
       await sample(name, small(sde), sde, {
-        n: 4, rng: new Rng(2), steps, eps: 1e-3, method: "heun", correctorSteps: 1,
+        n: 4,
+        rng: new Rng(2),
+        steps,
+        eps: 1e-3,
+        method: "heun",
+        correctorSteps: 1,
         onStep: (i) => infos.push({ ...i, x: Float64Array.from(i.x) }),
       });
       assert.equal(infos.length, steps, name);
-      infos.forEach((info, k) => { assert.equal(info.step, k); assert.equal(info.total, steps); });
-      for (let k = 1; k < infos.length; k++) assert.ok(infos[k]!.t <= infos[k - 1]!.t, `${name}: time must not increase`);
+      infos.forEach((info, k) => {
+        assert.equal(info.step, k);
+        assert.equal(info.total, steps);
+      });
+      for (let k = 1; k < infos.length; k++)
+        assert.ok(infos[k]!.t <= infos[k - 1]!.t, `${name}: time must not increase`);
       assert.ok(Math.abs(infos[infos.length - 1]!.t - 1e-3) < 1e-12, `${name} ends at eps`);
       assert.notDeepEqual(Array.from(infos[0]!.x), Array.from(infos[infos.length - 1]!.x));
     }
     const infos: StepInfo[] = [];
     const sde = vpSde();
     await odeSampler(small(sde), sde, { n: 4, rng: new Rng(2), onStep: (i) => infos.push(i) });
-    assert.ok(infos.length > 3 && infos.every((i) => i.total === undefined), "adaptive RK45 reports accepted steps without a total");
+    assert.ok(
+      infos.length > 3 && infos.every((i) => i.total === undefined),
+      "adaptive RK45 reports accepted steps without a total",
+    );
   });
 
   it("DDIM with η = 1 is the ancestral step with the posterior variance", async () => {
@@ -149,7 +208,8 @@ describe("sampler mechanics", () => {
       const a = await ddimSampler(small(sde), sde, { n: 64, rng: new Rng(4), steps: 50, eta: 1 });
       const b = await ancestralSampler(small(sde), sde, { n: 64, rng: new Rng(4), steps: 50, variance: "posterior" });
       const c = await ancestralSampler(small(sde), sde, { n: 64, rng: new Rng(4), steps: 50, variance: "beta" });
-      let maxDiff = 0, maxDiffBeta = 0;
+      let maxDiff = 0,
+        maxDiffBeta = 0;
       for (let i = 0; i < a.x.length; i++) {
         maxDiff = Math.max(maxDiff, Math.abs(a.x[i]! - b.x[i]!));
         maxDiffBeta = Math.max(maxDiffBeta, Math.abs(a.x[i]! - c.x[i]!));
@@ -160,7 +220,8 @@ describe("sampler mechanics", () => {
   });
 
   it("DDIM with η = 0 is deterministic given x_T and close to the probability-flow ODE", async () => {
-    const sde = vpSde(), n = 32;
+    const sde = vpSde(),
+      n = 32;
     const xT = sde.priorSample(new Rng(9), n, 2);
     const a = await ddimSampler(small(sde), sde, { n, rng: new Rng(1), xT, steps: 200 });
     const b = await ddimSampler(small(sde), sde, { n, rng: new Rng(2), xT, steps: 200 });
@@ -174,14 +235,28 @@ describe("sampler mechanics", () => {
   it("Euler–Maruyama sampler is the PC loop with predictor euler-maruyama and no corrector", async () => {
     const sde = subVpSde();
     const a = await eulerMaruyamaSampler(small(sde), sde, { n: 10, rng: new Rng(3), steps: 40 });
-    const b = await pcSampler(small(sde), sde, { n: 10, rng: new Rng(3), steps: 40, predictor: "euler-maruyama", corrector: "none" });
-    const c = await pcSampler(small(sde), sde, { n: 10, rng: new Rng(3), steps: 40, predictor: "reverse-diffusion", corrector: "none" });
+    const b = await pcSampler(small(sde), sde, {
+      n: 10,
+      rng: new Rng(3),
+      steps: 40,
+      predictor: "euler-maruyama",
+      corrector: "none",
+    });
+    const c = await pcSampler(small(sde), sde, {
+      n: 10,
+      rng: new Rng(3),
+      steps: 40,
+      predictor: "reverse-diffusion",
+      corrector: "none",
+    });
     assert.deepEqual(Array.from(a.x), Array.from(b.x));
     assert.notDeepEqual(Array.from(a.x), Array.from(c.x));
   });
 
   it("denoising: 'mean' drops the last noise, 'tweedie' applies E[x0|x_eps]", async () => {
-    const sde = veSde(), n = 200, eps = 0.05; // a large eps makes the final noise visible
+    const sde = veSde(),
+      n = 200,
+      eps = 0.05; // a large eps makes the final noise visible
     const none = await eulerMaruyamaSampler(small(sde), sde, { n, rng: new Rng(6), steps: 200, eps });
     const mean = await eulerMaruyamaSampler(small(sde), sde, { n, rng: new Rng(6), steps: 200, eps, denoise: "mean" });
     const o = small(sde);
@@ -198,19 +273,25 @@ describe("sampler mechanics", () => {
   });
 
   it("starts from a given x_T", async () => {
-    const sde = vpSde(), xT = new Float64Array(8).fill(0.25);
+    const sde = vpSde(),
+      xT = new Float64Array(8).fill(0.25);
     const infos: number[] = [];
     await ddimSampler(small(sde), sde, { n: 4, rng: new Rng(1), xT, steps: 3, onStep: () => infos.push(1) });
     const a = await odeSampler(small(sde), sde, { n: 4, rng: new Rng(1), xT, method: "euler", steps: 1 });
     // one Euler step from x_T: x = x_T − (1 − eps)·(c x_T − ½g² s(x_T, 1))
-    const o = small(sde), s = await o.score(xT, new Float64Array(4).fill(1), 4);
-    const h = 1 - sde.eps, c = sde.driftCoef(1), g2 = sde.diffusion(1) ** 2;
+    const o = small(sde),
+      s = await o.score(xT, new Float64Array(4).fill(1), 4);
+    const h = 1 - sde.eps,
+      c = sde.driftCoef(1),
+      g2 = sde.diffusion(1) ** 2;
     for (let i = 0; i < 8; i++) assert.ok(Math.abs(a.x[i]! - (xT[i]! - h * (c * xT[i]! - 0.5 * g2 * s[i]!))) < 1e-12);
     assert.equal(xT[0], 0.25, "x_T is not modified");
   });
 
   it("rejects bad options with messages naming the option", async () => {
-    const sde = vpSde(), o = small(sde), rng = new Rng(1);
+    const sde = vpSde(),
+      o = small(sde),
+      rng = new Rng(1);
     await assert.rejects(pcSampler(o, sde, { n: 0, rng }), /"n" must be a positive integer/);
     await assert.rejects(pcSampler(o, sde, { n: 2, rng, steps: 2.5 }), /"steps" must be a positive integer/);
     await assert.rejects(eulerMaruyamaSampler(o, sde, { n: 2, rng, eps: 1.5 }), /"eps" must lie in \(0, T=1\)/);
@@ -222,26 +303,51 @@ describe("sampler mechanics", () => {
     await assert.rejects(pcSampler(o, sde, { n: 2, rng, snr: -1 }), /"snr" must be > 0/);
     await assert.rejects(ddimSampler(o, sde, { n: 2, rng, eta: -0.5 }), /"eta" must be ≥ 0/);
     // a diverging run is stopped with a message, not returned as NaN samples
-    await assert.rejects(pcSampler(o, veSde(), { n: 2, rng, steps: 50, snr: 1e200 }), /PC sampler: samples became non-finite .* at step \d+/);
-    const nanModel = { ...o, dim: 2, nfe: 0, score: async () => new Float64Array(4).fill(NaN), scoreVjp: o.scoreVjp.bind(o) };
+    await assert.rejects(
+      pcSampler(o, veSde(), { n: 2, rng, steps: 50, snr: 1e200 }),
+      /PC sampler: samples became non-finite .* at step \d+/,
+    );
+    const nanModel = {
+      ...o,
+      dim: 2,
+      nfe: 0,
+      score: async () => new Float64Array(4).fill(NaN),
+      scoreVjp: o.scoreVjp.bind(o),
+    };
     await assert.rejects(odeSampler(nanModel, sde, { n: 2, rng }), /ODE solver: the state became NaN/);
   });
 });
 
 describe("sampler registry", () => {
   it("selects samplers by name and lists the valid ones on error", () => {
-    assert.deepEqual([...SAMPLER_NAMES], ["em", "pc", "ald", "ancestral", "ode", "ddim", "dpmpp-2m", "dpmpp-2s", "dpmpp-2m-sde", "heun"]);
+    assert.deepEqual(
+      [...SAMPLER_NAMES],
+      ["em", "pc", "ald", "ancestral", "ode", "ddim", "dpmpp-2m", "dpmpp-2s", "dpmpp-2m-sde", "heun"],
+    );
     for (const name of SAMPLER_NAMES) assert.equal(getSampler(name).name, name);
-    assert.throws(() => getSampler("euler"), /unknown sampler "euler"; use one of em, pc, ald, ancestral, ode, ddim, dpmpp-2m, dpmpp-2s, dpmpp-2m-sde, heun/);
+    assert.throws(
+      () => getSampler("euler"),
+      /unknown sampler "euler"; use one of em, pc, ald, ancestral, ode, ddim, dpmpp-2m, dpmpp-2s, dpmpp-2m-sde, heun/,
+    );
   });
 
   it("parses textual options with types and rejects unknown or malformed ones", () => {
-    assert.deepEqual(parseSamplerOptions("pc", { snr: "0.2", steps: "500", corrector: "none" }), { snr: 0.2, steps: 500, corrector: "none" });
+    assert.deepEqual(parseSamplerOptions("pc", { snr: "0.2", steps: "500", corrector: "none" }), {
+      snr: 0.2,
+      steps: 500,
+      corrector: "none",
+    });
     assert.deepEqual(parseSamplerOptions("ode", { method: "heun", rtol: "1e-4" }), { method: "heun", rtol: 1e-4 });
-    assert.throws(() => parseSamplerOptions("ode", { snr: "0.1" }), /sampler "ode" has no option "snr"; its options are: steps, eps, denoise, method, rtol, atol, schedule, rho/);
+    assert.throws(
+      () => parseSamplerOptions("ode", { snr: "0.1" }),
+      /sampler "ode" has no option "snr"; its options are: steps, eps, denoise, method, rtol, atol, schedule, rho/,
+    );
     assert.throws(() => parseSamplerOptions("pc", { steps: "12.5" }), /"steps" must be an integer/);
     assert.throws(() => parseSamplerOptions("pc", { snr: "abc" }), /"snr" must be a number/);
-    assert.throws(() => parseSamplerOptions("ancestral", { variance: "big" }), /"variance" must be one of beta, posterior/);
+    assert.throws(
+      () => parseSamplerOptions("ancestral", { variance: "big" }),
+      /"variance" must be one of beta, posterior/,
+    );
   });
 });
 
@@ -250,7 +356,10 @@ describe("ODE solver", () => {
   const rotation = async (_t: number, y: Float64Array) => Float64Array.of(-y[1]!, y[0]!);
 
   it("RK45 meets its tolerance in both directions and reports nfe", async () => {
-    for (const [t0, t1] of [[0, 3], [3, 0.5]] as const) {
+    for (const [t0, t1] of [
+      [0, 3],
+      [3, 0.5],
+    ] as const) {
       for (const tol of [1e-4, 1e-8]) {
         const r = await solveOde(rotation, Float64Array.of(1, 0), t0, t1, { rtol: tol, atol: tol });
         const exact = [Math.cos(t1 - t0), Math.sin(t1 - t0)];
@@ -275,6 +384,9 @@ describe("ODE solver", () => {
   });
 
   it("gives up clearly when the step budget is exhausted", async () => {
-    await assert.rejects(solveOde(rotation, Float64Array.of(1, 0), 0, 100, { rtol: 1e-10, atol: 1e-10, maxSteps: 20 }), /more than maxSteps=20/);
+    await assert.rejects(
+      solveOde(rotation, Float64Array.of(1, 0), 0, 100, { rtol: 1e-10, atol: 1e-10, maxSteps: 20 }),
+      /more than maxSteps=20/,
+    );
   });
 });

@@ -29,11 +29,17 @@ function decode(buf: Buffer): { width: number; height: number; px: (x: number, y
     },
   };
 }
-const near = (a: readonly number[], b: readonly number[], tol = 2) => a.slice(0, 3).every((v, i) => Math.abs(v - b[i]!) <= tol);
+const near = (a: readonly number[], b: readonly number[], tol = 2) =>
+  a.slice(0, 3).every((v, i) => Math.abs(v - b[i]!) <= tol);
 const isWhite = (p: RGBA) => p[0] >= 250 && p[1] >= 250 && p[2] >= 250;
 
 /** The plot area's view for a plot made with the given options (mirrors setupPlot). */
-function viewFor(width: number, height: number, bounds: { xmin: number; xmax: number; ymin: number; ymax: number }, o: { title?: string; colorbar?: boolean; equal?: boolean } = {}) {
+function viewFor(
+  width: number,
+  height: number,
+  bounds: { xmin: number; xmax: number; ymin: number; ymax: number },
+  o: { title?: string; colorbar?: boolean; equal?: boolean } = {},
+) {
   const rect = layout(width, height, { title: o.title, colorbar: o.colorbar });
   return new View(o.equal ? equalAspect(bounds, rect) : bounds, rect);
 }
@@ -101,28 +107,46 @@ describe("canvas", () => {
     const w = t.text("1", 2, 2, "#000");
     assert.equal(w, 5);
     let ink = 0;
-    for (let y = 0; y < 12; y++) for (let x = 0; x < 30; x++) if (!isWhite(t.getPixel(x, y) as RGBA)) { ink++; assert.ok(x >= 3 && x <= 5 && y >= 2 && y <= 8, `ink at ${x},${y}`); }
+    for (let y = 0; y < 12; y++)
+      for (let x = 0; x < 30; x++)
+        if (!isWhite(t.getPixel(x, y) as RGBA)) {
+          ink++;
+          assert.ok(x >= 3 && x <= 5 && y >= 2 && y <= 8, `ink at ${x},${y}`);
+        }
     assert.equal(ink, 10, "the glyph 1 has 10 pixels"); // ..#.. .##.. ..#.. ×4 .###.
-    const u1 = new Canvas(12, 12), u2 = new Canvas(12, 12);
-    u1.text("☃", 0, 0, "#000"); u2.text("?", 0, 0, "#000");
+    const u1 = new Canvas(12, 12),
+      u2 = new Canvas(12, 12);
+    u1.text("☃", 0, 0, "#000");
+    u2.text("?", 0, 0, "#000");
     assert.deepEqual(u1.data, u2.data, "unknown characters draw as ?");
   });
 
   test("view transform inverts, flips y; nice ticks; bounds fitting", () => {
     const v = new View({ xmin: -2, xmax: 2, ymin: 0, ymax: 1 }, { left: 10, top: 20, width: 400, height: 100 });
-    assert.equal(v.px(-2), 10); assert.equal(v.px(2), 410);
-    assert.equal(v.py(1), 20); assert.equal(v.py(0), 120);
+    assert.equal(v.px(-2), 10);
+    assert.equal(v.px(2), 410);
+    assert.equal(v.py(1), 20);
+    assert.equal(v.py(0), 120);
     assert.ok(Math.abs(v.wx(v.px(0.37)) - 0.37) < 1e-12 && Math.abs(v.wy(v.py(0.61)) - 0.61) < 1e-12);
     assert.deepEqual(niceTicks(-3.2, 3.2, 6).values, [-3, -2, -1, 0, 1, 2, 3]);
     const t = niceTicks(0, 0.9, 5);
     assert.equal(t.decimals, 1);
-    assert.deepEqual(t.values.map((x) => formatTick(x, t.decimals)), ["0.0", "0.2", "0.4", "0.6", "0.8"]);
+    assert.deepEqual(
+      t.values.map((x) => formatTick(x, t.decimals)),
+      ["0.0", "0.2", "0.4", "0.6", "0.8"],
+    );
     assert.equal(formatTick(-1e-17, 1), "0.0");
     const b = fitBounds([Float64Array.from([0, 0, 1, 2])], { margin: 0 });
-    assert.deepEqual([b.xmin, b.xmax, b.ymin, b.ymax].map((x) => +x.toFixed(3)), [0.002, 0.998, 0.004, 1.996]);
+    assert.deepEqual(
+      [b.xmin, b.xmax, b.ymin, b.ymax].map((x) => +x.toFixed(3)),
+      [0.002, 0.998, 0.004, 1.996],
+    );
     const e = equalAspect({ xmin: 0, xmax: 1, ymin: 0, ymax: 1 }, { left: 0, top: 0, width: 200, height: 100 });
     assert.deepEqual([e.xmin, e.xmax, e.ymin, e.ymax], [-0.5, 1.5, 0, 1]);
-    assert.throws(() => new View({ xmin: 1, xmax: 1, ymin: 0, ymax: 1 }, { left: 0, top: 0, width: 10, height: 10 }), /invalid plot bounds/);
+    assert.throws(
+      () => new View({ xmin: 1, xmax: 1, ymin: 0, ymax: 1 }, { left: 0, top: 0, width: 10, height: 10 }),
+      /invalid plot bounds/,
+    );
     assert.throws(() => toColor("red"), /invalid color/);
   });
 });
@@ -132,7 +156,11 @@ describe("plots", () => {
 
   test("scatterPlot: PNG of the requested size, points land on their pixels, density shades the background", () => {
     const buf = scatterPlot({
-      width: 300, height: 240, bounds, equalAspect: false, title: "T",
+      width: 300,
+      height: 240,
+      bounds,
+      equalAspect: false,
+      title: "T",
       sets: [
         { points: [1, 1], color: "#ff0000", alpha: 1, radius: 3 },
         { points: [-1, -1.5], color: "#00aa00", alpha: 1, radius: 3 },
@@ -140,7 +168,8 @@ describe("plots", () => {
     });
     assert.equal(buf.subarray(1, 4).toString("latin1"), "PNG");
     const img = decode(buf);
-    assert.equal(img.width, 300); assert.equal(img.height, 240);
+    assert.equal(img.width, 300);
+    assert.equal(img.height, 240);
     const v = viewFor(300, 240, bounds, { title: "T" });
     assert.ok(near(img.px(v.px(1), v.py(1)), [255, 0, 0]), `red point: ${img.px(v.px(1), v.py(1))}`);
     assert.ok(near(img.px(v.px(-1), v.py(-1.5)), [0, 170, 0]));
@@ -148,21 +177,48 @@ describe("plots", () => {
     assert.ok(!isWhite(img.px(v.rect.left - 1, v.rect.top + 5)), "frame line left of the plot area");
 
     const ld = (x: number, y: number) => -((x - 1) ** 2 + (y - 1) ** 2) / 0.1;
-    const withDensity = decode(scatterPlot({ width: 200, height: 200, bounds, equalAspect: false, logDensity: ld, data: [] }));
+    const withDensity = decode(
+      scatterPlot({ width: 200, height: 200, bounds, equalAspect: false, logDensity: ld, data: [] }),
+    );
     const v2 = viewFor(200, 200, bounds);
-    const peak = withDensity.px(v2.px(1), v2.py(1)), far = withDensity.px(v2.px(-1.5), v2.py(-1.5));
+    const peak = withDensity.px(v2.px(1), v2.py(1)),
+      far = withDensity.px(v2.px(-1.5), v2.py(-1.5));
     assert.ok(isWhite(far), `far from the mode: ${far}`);
     assert.ok(peak[0] < 100 && peak[2] > peak[0], `density peak is dark blue: ${peak}`);
   });
 
   test("scatterPlot: data and samples get the palette colors; default bounds contain the points", () => {
     const data = toy2d("8gaussians").sample(500, new Rng(1));
-    const img = decode(scatterPlot({ data: Float64Array.of(3, 3), samples: Float64Array.of(-3, -3), bounds: { xmin: -4, xmax: 4, ymin: -4, ymax: 4 }, equalAspect: false, width: 200, height: 200 }));
+    const img = decode(
+      scatterPlot({
+        data: Float64Array.of(3, 3),
+        samples: Float64Array.of(-3, -3),
+        bounds: { xmin: -4, xmax: 4, ymin: -4, ymax: 4 },
+        equalAspect: false,
+        width: 200,
+        height: 200,
+      }),
+    );
     const v = viewFor(200, 200, { xmin: -4, xmax: 4, ymin: -4, ymax: 4 });
-    const c0 = img.px(v.px(3), v.py(3)), c1 = img.px(v.px(-3), v.py(-3));
+    const c0 = img.px(v.px(3), v.py(3)),
+      c1 = img.px(v.px(-3), v.py(-3));
     // default alpha 0.75 over white
-    assert.ok(near(c0, PALETTE[0]!.map((c) => c * 0.75 + 255 * 0.25), 3), `data color ${c0}`);
-    assert.ok(near(c1, PALETTE[1]!.map((c) => c * 0.75 + 255 * 0.25), 3), `samples color ${c1}`);
+    assert.ok(
+      near(
+        c0,
+        PALETTE[0]!.map((c) => c * 0.75 + 255 * 0.25),
+        3,
+      ),
+      `data color ${c0}`,
+    );
+    assert.ok(
+      near(
+        c1,
+        PALETTE[1]!.map((c) => c * 0.75 + 255 * 0.25),
+        3,
+      ),
+      `samples color ${c1}`,
+    );
     const b = fitBounds([data]);
     assert.ok(b.xmin < -3 && b.xmax > 3 && b.ymin < -3 && b.ymax > 3);
     assert.throws(() => scatterPlot({ data: [1, 2, 3] }), /length 3 \(odd\)/);
@@ -189,15 +245,26 @@ describe("plots", () => {
     // direction: the head (wider than the shaft) is on the tip side, so that half has more ink
     const inkCount = (cx: number, cy: number, dx: number, dy: number) => {
       let n = 0;
-      for (let a = 1; a <= 0.45 * 2 * sx; a++) for (const b of [-6, -5, -4, -3, 3, 4, 5, 6]) { // beside the shaft
-        if (!isWhite(img.px(v.px(cx) + dx * a - dy * b, v.py(cy) - dy * a + dx * b))) n++;
-      }
+      for (let a = 1; a <= 0.45 * 2 * sx; a++)
+        for (const b of [-6, -5, -4, -3, 3, 4, 5, 6]) {
+          // beside the shaft
+          if (!isWhite(img.px(v.px(cx) + dx * a - dy * b, v.py(cy) - dy * a + dx * b))) n++;
+        }
       return n;
     };
-    const dirs: [number, number, number, number][] = [[-1, -1, 1, 0], [1, -1, 0, 1], [-1, 1, -1, 0], [1, 1, 0, -1]];
+    const dirs: [number, number, number, number][] = [
+      [-1, -1, 1, 0],
+      [1, -1, 0, 1],
+      [-1, 1, -1, 0],
+      [1, 1, 0, -1],
+    ];
     for (const [cx, cy, dx, dy] of dirs) {
-      const fwd = inkCount(cx, cy, dx, dy), back = inkCount(cx, cy, -dx, -dy);
-      assert.ok(fwd >= 6 && back === 0, `arrow at (${cx}, ${cy}) should point (${dx}, ${dy}): ink ${fwd} ahead vs ${back} behind`);
+      const fwd = inkCount(cx, cy, dx, dy),
+        back = inkCount(cx, cy, -dx, -dy);
+      assert.ok(
+        fwd >= 6 && back === 0,
+        `arrow at (${cx}, ${cy}) should point (${dx}, ${dy}): ink ${fwd} ahead vs ${back} behind`,
+      );
     }
     assert.throws(() => scoreFieldPlot({ xs: [0, 1], ys: [0], u: [1], v: [1] }), /u and v need 2 entries/);
     assert.throws(() => fieldFromVectors(grid, [1, 2]), /expected 8 numbers/);
@@ -205,9 +272,12 @@ describe("plots", () => {
 
   test("scoreFieldPlot colors by magnitude: a strong arrow and a weak arrow differ", () => {
     const grid = fieldGrid(bounds, 2, 1);
-    const img = decode(scoreFieldPlot(fieldFromVectors(grid, [0, 1, 0, 100]), { width: 300, height: 300, colorbar: false }));
+    const img = decode(
+      scoreFieldPlot(fieldFromVectors(grid, [0, 1, 0, 100]), { width: 300, height: 300, colorbar: false }),
+    );
     const v = viewFor(300, 300, bounds, { equal: true });
-    const weak = img.px(v.px(-1), v.py(0)), strong = img.px(v.px(1), v.py(0));
+    const weak = img.px(v.px(-1), v.py(0)),
+      strong = img.px(v.px(1), v.py(0));
     assert.ok(!isWhite(weak) && !isWhite(strong));
     assert.ok(Math.abs(weak[0] - strong[0]) + Math.abs(weak[2] - strong[2]) > 100, `${weak} vs ${strong}`);
   });
@@ -220,28 +290,52 @@ describe("plots", () => {
     assert.ok(!isWhite(img.px(v.px(1.5), v.py(0))), "end marker");
     assert.ok(isWhite(img.px(v.px(0), v.py(0.5))), "off the path");
     assert.ok(isWhite(img.px(v.px(-1.5), v.py(0) - 1)) === false, "start ring");
-    const paths = pathsFromFrames([Float64Array.of(0, 1, 2, 3), Float64Array.of(4, 5, 6, 7), Float64Array.of(8, 9, 10, 11)]);
-    assert.deepEqual(paths.map((p) => Array.from(p)), [[0, 1, 4, 5, 8, 9], [2, 3, 6, 7, 10, 11]]);
+    const paths = pathsFromFrames([
+      Float64Array.of(0, 1, 2, 3),
+      Float64Array.of(4, 5, 6, 7),
+      Float64Array.of(8, 9, 10, 11),
+    ]);
+    assert.deepEqual(
+      paths.map((p) => Array.from(p)),
+      [
+        [0, 1, 4, 5, 8, 9],
+        [2, 3, 6, 7, 10, 11],
+      ],
+    );
     assert.throws(() => pathsFromFrames([new Float64Array(4), new Float64Array(2)]), /frame 1 has length 2/);
   });
 
   test("imageGrid: layout, [0,1] and [-1,1] ranges, RGB channel order, errors", () => {
     // two 1×2×2 images: all 0 and all 1, in [0, 1]
-    const g = decode(imageGrid([[0, 0, 0, 0], [1, 1, 1, 1]], { channels: 1, height: 2, width: 2, cols: 2, pad: 1, scale: 3, padColor: "#ff00ff" }));
-    assert.equal(g.width, 2 * 6 + 3); assert.equal(g.height, 6 + 2);
+    const g = decode(
+      imageGrid(
+        [
+          [0, 0, 0, 0],
+          [1, 1, 1, 1],
+        ],
+        { channels: 1, height: 2, width: 2, cols: 2, pad: 1, scale: 3, padColor: "#ff00ff" },
+      ),
+    );
+    assert.equal(g.width, 2 * 6 + 3);
+    assert.equal(g.height, 6 + 2);
     assert.deepEqual(g.px(0, 0), [255, 0, 255, 255]);
     assert.deepEqual(g.px(1, 1), [0, 0, 0, 255]);
     assert.deepEqual(g.px(9, 4), [255, 255, 255, 255]);
     assert.deepEqual(g.px(7, 3), [255, 0, 255, 255], "padding between the images");
     // one flat array in [-1, 1] (auto range): −1 → black, 0 → mid gray, 1 → white
-    const h = decode(imageGrid(Float32Array.from([-1, 0, 1, 0.5]), { channels: 1, height: 1, width: 4, pad: 0, scale: 1 }));
+    const h = decode(
+      imageGrid(Float32Array.from([-1, 0, 1, 0.5]), { channels: 1, height: 1, width: 4, pad: 0, scale: 1 }),
+    );
     assert.deepEqual([h.px(0, 0)[0], h.px(1, 0)[0], h.px(2, 0)[0], h.px(3, 0)[0]], [0, 128, 255, 191]);
     // RGB: channel 0 = red
     const rgb = decode(imageGrid([[1, 0.5, 0]], { channels: 3, height: 1, width: 1, pad: 0, scale: 1 }));
     assert.deepEqual(rgb.px(0, 0), [255, 128, 0, 255], "channels first: R, G, B planes");
     const dflt = decode(imageGrid(new Float64Array(5 * 28 * 28), { channels: 1, height: 28, width: 28 }));
     assert.equal(dflt.width, 3 * 56 + 4 * 2, "⌈√5⌉ = 3 columns of 28×2 px with 2 px padding");
-    assert.throws(() => imageGrid(new Float64Array(10), { channels: 1, height: 2, width: 2 }), /10 values is not a whole number of images of 4/);
+    assert.throws(
+      () => imageGrid(new Float64Array(10), { channels: 1, height: 2, width: 2 }),
+      /10 values is not a whole number of images of 4/,
+    );
     assert.throws(() => imageGrid([[1, 2]], { channels: 1, height: 2, width: 2 }), /image 0 has 2 values/);
     assert.throws(() => imageGrid([[1]], { channels: 2 as 1, height: 1, width: 1 }), /channels must be 1 or 3/);
   });
@@ -249,7 +343,13 @@ describe("plots", () => {
 
 // --- a minimal GIF reader (block structure + LZW) ---------------------------------------------
 
-interface GifFrame { width: number; height: number; palette: Uint8Array; indices: number[]; delayCs: number }
+interface GifFrame {
+  width: number;
+  height: number;
+  palette: Uint8Array;
+  indices: number[];
+  delayCs: number;
+}
 function readSubBlocks(b: Uint8Array, pos: number): [Uint8Array, number] {
   const parts: number[] = [];
   for (;;) {
@@ -261,16 +361,29 @@ function readSubBlocks(b: Uint8Array, pos: number): [Uint8Array, number] {
   return [Uint8Array.from(parts), pos];
 }
 function lzwDecode(minCode: number, data: Uint8Array): number[] {
-  const clear = 1 << minCode, eoi = clear + 1;
-  let size = minCode + 1, dict: number[][] = [], prev: number[] | null = null, bit = 0;
+  const clear = 1 << minCode,
+    eoi = clear + 1;
+  let size = minCode + 1,
+    dict: number[][] = [],
+    prev: number[] | null = null,
+    bit = 0;
   const out: number[] = [];
-  const reset = () => { dict = []; for (let i = 0; i < clear; i++) dict.push([i]); dict.push([], []); size = minCode + 1; prev = null; };
+  const reset = () => {
+    dict = [];
+    for (let i = 0; i < clear; i++) dict.push([i]);
+    dict.push([], []);
+    size = minCode + 1;
+    prev = null;
+  };
   reset();
   while (bit + size <= data.length * 8) {
     let code = 0;
     for (let i = 0; i < size; i++) code |= ((data[(bit + i) >> 3]! >> ((bit + i) & 7)) & 1) << i;
     bit += size;
-    if (code === clear) { reset(); continue; }
+    if (code === clear) {
+      reset();
+      continue;
+    }
     if (code === eoi) break;
     let entry: number[];
     if (code < dict.length) entry = dict[code]!;
@@ -283,14 +396,26 @@ function lzwDecode(minCode: number, data: Uint8Array): number[] {
   }
   return out;
 }
-function parseGif(b: Uint8Array): { header: string; width: number; height: number; loop: number | null; frames: GifFrame[] } {
+function parseGif(b: Uint8Array): {
+  header: string;
+  width: number;
+  height: number;
+  loop: number | null;
+  frames: GifFrame[];
+} {
   const header = String.fromCharCode(...b.subarray(0, 6));
-  const width = b[6]! | (b[7]! << 8), height = b[8]! | (b[9]! << 8);
+  const width = b[6]! | (b[7]! << 8),
+    height = b[8]! | (b[9]! << 8);
   let pos = 13;
   let gct = new Uint8Array(0);
-  if (b[10]! & 0x80) { const n = 3 * (1 << ((b[10]! & 7) + 1)); gct = b.slice(pos, pos + n); pos += n; }
+  if (b[10]! & 0x80) {
+    const n = 3 * (1 << ((b[10]! & 7) + 1));
+    gct = b.slice(pos, pos + n);
+    pos += n;
+  }
   const frames: GifFrame[] = [];
-  let loop: number | null = null, delay = 0;
+  let loop: number | null = null,
+    delay = 0;
   while (pos < b.length) {
     const t = b[pos++]!;
     if (t === 0x3b) break;
@@ -298,13 +423,20 @@ function parseGif(b: Uint8Array): { header: string; width: number; height: numbe
       const label = b[pos++]!;
       const [first, next] = readSubBlocks(b, pos);
       if (label === 0xf9) delay = first[1]! | (first[2]! << 8);
-      if (label === 0xff && String.fromCharCode(...first.subarray(0, 11)) === "NETSCAPE2.0") loop = first[12]! | (first[13]! << 8);
+      if (label === 0xff && String.fromCharCode(...first.subarray(0, 11)) === "NETSCAPE2.0")
+        loop = first[12]! | (first[13]! << 8);
       pos = next;
     } else if (t === 0x2c) {
-      const w = b[pos + 4]! | (b[pos + 5]! << 8), h = b[pos + 6]! | (b[pos + 7]! << 8), flags = b[pos + 8]!;
+      const w = b[pos + 4]! | (b[pos + 5]! << 8),
+        h = b[pos + 6]! | (b[pos + 7]! << 8),
+        flags = b[pos + 8]!;
       pos += 9;
       let palette = gct;
-      if (flags & 0x80) { const n = 3 * (1 << ((flags & 7) + 1)); palette = b.slice(pos, pos + n); pos += n; }
+      if (flags & 0x80) {
+        const n = 3 * (1 << ((flags & 7) + 1));
+        palette = b.slice(pos, pos + n);
+        pos += n;
+      }
       const minCode = b[pos++]!;
       const [data, next] = readSubBlocks(b, pos);
       pos = next;
@@ -324,13 +456,20 @@ describe("gif", () => {
     const bytes = encodeGif(frames, { delayMs: 50, lastDelayMs: 500 });
     const gif = parseGif(bytes);
     assert.equal(gif.header, "GIF89a");
-    assert.equal(gif.width, 20); assert.equal(gif.height, 10);
+    assert.equal(gif.width, 20);
+    assert.equal(gif.height, 10);
     assert.equal(gif.loop, 0, "loops forever");
     assert.equal(gif.frames.length, 3);
-    assert.deepEqual(gif.frames.map((f) => f.delayCs), [5, 5, 50]);
+    assert.deepEqual(
+      gif.frames.map((f) => f.delayCs),
+      [5, 5, 50],
+    );
     gif.frames.forEach((f, k) => {
       assert.equal(f.indices.length, 200);
-      const rgb = (x: number, y: number) => { const i = f.indices[y * 20 + x]!; return [f.palette[3 * i]!, f.palette[3 * i + 1]!, f.palette[3 * i + 2]!]; };
+      const rgb = (x: number, y: number) => {
+        const i = f.indices[y * 20 + x]!;
+        return [f.palette[3 * i]!, f.palette[3 * i + 1]!, f.palette[3 * i + 2]!];
+      };
       assert.ok(near(rgb(k * 5 + 1, 3), [255, 0, 0], 8), `frame ${k}: red square, got ${rgb(k * 5 + 1, 3)}`);
       assert.ok(near(rgb(k * 5 + 1, 8), [255, 255, 255], 8), `frame ${k}: white below`);
       assert.ok(near(rgb((k * 5 + 11) % 20, 3), [255, 255, 255], 8), `frame ${k}: white elsewhere`);
@@ -351,7 +490,10 @@ describe("gif", () => {
 
 describe("html and files", () => {
   test("escapeHtml and base64", () => {
-    assert.equal(escapeHtml(`<a href="x">Tom & 'Jerry'</a>`), "&lt;a href=&quot;x&quot;&gt;Tom &amp; &#39;Jerry&#39;&lt;/a&gt;");
+    assert.equal(
+      escapeHtml(`<a href="x">Tom & 'Jerry'</a>`),
+      "&lt;a href=&quot;x&quot;&gt;Tom &amp; &#39;Jerry&#39;&lt;/a&gt;",
+    );
     for (const n of [0, 1, 2, 3, 4, 5, 100]) {
       const b = Uint8Array.from({ length: n }, (_, i) => (i * 37 + 11) & 255);
       assert.equal(base64(b), Buffer.from(b).toString("base64"), `length ${n}`);
@@ -367,12 +509,17 @@ describe("html and files", () => {
       title: "Run <script>alert(1)</script>",
       subtitle: "a & b",
       metrics: { "bits/dim <test>": Math.PI, steps: 1000 },
-      sections: [{
-        heading: "Samples \"x\"",
-        text: "first <b>para</b>\n\nsecond",
-        images: [{ path: "figs/my plot#1.png", caption: "cap <i>" }, { data: png, caption: "inline" }],
-        metrics: [["nfe", 42]],
-      }],
+      sections: [
+        {
+          heading: 'Samples "x"',
+          text: "first <b>para</b>\n\nsecond",
+          images: [
+            { path: "figs/my plot#1.png", caption: "cap <i>" },
+            { data: png, caption: "inline" },
+          ],
+          metrics: [["nfe", 42]],
+        },
+      ],
     });
     assert.ok(html.startsWith("<!DOCTYPE html>"));
     assert.ok(!html.includes("<script>") && !html.includes("<b>para") && !html.includes("<i>"));
@@ -381,10 +528,16 @@ describe("html and files", () => {
     assert.ok(html.includes("<p>first &lt;b&gt;para&lt;/b&gt;</p>\n<p>second</p>"));
     assert.ok(html.includes('src="figs/my%20plot%231.png"'));
     assert.ok(html.includes(`src="data:image/png;base64,${png.toString("base64")}"`));
-    assert.ok(html.includes("<th scope=\"row\">bits/dim &lt;test&gt;</th><td>3.1416</td>"));
+    assert.ok(html.includes('<th scope="row">bits/dim &lt;test&gt;</th><td>3.1416</td>'));
     assert.ok(html.includes("<td>42</td>") && html.includes("<td>1000</td>"));
-    assert.throws(() => htmlSummary({ title: "x", sections: [{ heading: "h", images: [{ path: "javascript:alert(1)" }] }] }), /unsupported scheme/);
-    assert.throws(() => htmlSummary({ title: "x", sections: [{ heading: "h", images: [{ caption: "c" }] }] }), /neither path nor data/);
+    assert.throws(
+      () => htmlSummary({ title: "x", sections: [{ heading: "h", images: [{ path: "javascript:alert(1)" }] }] }),
+      /unsupported scheme/,
+    );
+    assert.throws(
+      () => htmlSummary({ title: "x", sections: [{ heading: "h", images: [{ caption: "c" }] }] }),
+      /neither path nor data/,
+    );
   });
 
   test("writePlot writes PNG/GIF/HTML atomically (no temporary files remain)", async () => {
@@ -405,7 +558,15 @@ describe("html and files", () => {
 
   test("a density plot of the exact 8-gaussians mixture is darkest at the modes", () => {
     const b = { xmin: -4, xmax: 4, ymin: -4, ymax: 4 };
-    const img = decode(scatterPlot({ width: 200, height: 200, bounds: b, equalAspect: false, logDensity: (x, y) => mixtureLogDensity(EIGHT_GAUSSIANS, [x, y]) }));
+    const img = decode(
+      scatterPlot({
+        width: 200,
+        height: 200,
+        bounds: b,
+        equalAspect: false,
+        logDensity: (x, y) => mixtureLogDensity(EIGHT_GAUSSIANS, [x, y]),
+      }),
+    );
     const v = viewFor(200, 200, b);
     for (const m of EIGHT_GAUSSIANS.means) {
       const p = img.px(v.px(m[0]!), v.py(m[1]!));

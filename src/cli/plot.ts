@@ -30,7 +30,10 @@ export function registerPlot(program: Command): void {
       const src = await openScoreSource(f.score, f.sde);
       const t = numberOpt("--t", f.t, { min: src.sde.eps, max: src.sde.T })!;
       const o = { bounds: squareBounds(extent), nx: grid };
-      await writeFileAtomic(f.out, /\.svg$/i.test(f.out) ? await scoreFieldSvgOf(src.model, t, o) : await scoreFieldPng(src.model, t, o));
+      await writeFileAtomic(
+        f.out,
+        /\.svg$/i.test(f.out) ? await scoreFieldSvgOf(src.model, t, o) : await scoreFieldPng(src.model, t, o),
+      );
       console.log(`wrote ${f.out}`);
     });
 }

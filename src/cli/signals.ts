@@ -38,12 +38,18 @@ export function stopOnSignals(o: { onHardExit?: () => void; log?: (line: string)
       return;
     }
     log(`scoregen: ${s} received again: quitting now; the last saved checkpoint is kept`);
-    try { o.onHardExit?.(); } finally { process.exit(exitCodeOf(first)); }
+    try {
+      o.onHardExit?.();
+    } finally {
+      process.exit(exitCodeOf(first));
+    }
   };
   for (const s of SIGNALS) process.on(s, handler);
   return {
     signal: controller.signal,
     received: () => first,
-    dispose: () => { for (const s of SIGNALS) process.off(s, handler); },
+    dispose: () => {
+      for (const s of SIGNALS) process.off(s, handler);
+    },
   };
 }

@@ -15,10 +15,35 @@ import { exitCodeOf, stopOnSignals } from "./signals.ts";
 import { checkMemory } from "./validate.ts";
 
 export interface TrainFlags {
-  data: string; sde: string; loss: string; steps: string; out: string; batch?: string; lr?: string; warmup: string;
-  clip: string; ema: string; seed: string; hidden: string; layers: string; param: string; checkpointEvery?: string; keepCheckpoints: string; resume?: boolean; json?: boolean;
-  model?: string; range: string; flip?: boolean; dequantize?: boolean; size?: string; labels?: string; conditional?: boolean; allowChange?: string;
-  importance?: boolean; tMin?: string; labelDropout?: string;
+  data: string;
+  sde: string;
+  loss: string;
+  steps: string;
+  out: string;
+  batch?: string;
+  lr?: string;
+  warmup: string;
+  clip: string;
+  ema: string;
+  seed: string;
+  hidden: string;
+  layers: string;
+  param: string;
+  checkpointEvery?: string;
+  keepCheckpoints: string;
+  resume?: boolean;
+  json?: boolean;
+  model?: string;
+  range: string;
+  flip?: boolean;
+  dequantize?: boolean;
+  size?: string;
+  labels?: string;
+  conditional?: boolean;
+  allowChange?: string;
+  importance?: boolean;
+  tMin?: string;
+  labelDropout?: string;
 }
 
 /** Defaults that depend on the kind of data: 2-D points or images. */
@@ -28,16 +53,26 @@ const DEFAULTS = {
 } as const;
 
 export function registerTrain(program: Command): void {
-  program.command("train")
+  program
+    .command("train")
     .description("train a score model on data; DIR receives model.safetensors, config.json and loss.csv")
-    .requiredOption("--data <name|file|dir>", "built-in 2-D dataset (swissroll, moons, 8gaussians, checkerboard, rings, scurve), a .csv/.json file of points, mnist (the built-in digits), mnist-color (the digits in color, for colorization), an IDX image file, or a folder of PNG images (flat: unlabeled; one subfolder per class: labeled)")
+    .requiredOption(
+      "--data <name|file|dir>",
+      "built-in 2-D dataset (swissroll, moons, 8gaussians, checkerboard, rings, scurve), a .csv/.json file of points, mnist (the built-in digits), mnist-color (the digits in color, for colorization), an IDX image file, or a folder of PNG images (flat: unlabeled; one subfolder per class: labeled)",
+    )
     .requiredOption("--out <dir>", "run folder for the checkpoint, config and loss log")
     .option("--sde <name>", `forward SDE: ${SDE_NAMES.join(", ")}`, "vp")
     .option("--loss <name>", `objective: ${OBJECTIVES.join(", ")}`, "dsm")
-    .option("--importance", "draw t with density ∝ g²/s² and reweight (Song et al. 2021b; lower variance for --loss dsm-likelihood)")
+    .option(
+      "--importance",
+      "draw t with density ∝ g²/s² and reweight (Song et al. 2021b; lower variance for --loss dsm-likelihood)",
+    )
     .option("--t-min <x>", "smallest training time t (truncation; default 1e-5)")
     .option("--steps <n>", "total training steps", "5000")
-    .option("--model <arch>", "network: mlp (points), scorenet (the tutorial U-Net, 28×28 images) or ncsnpp (residual U-Net with attention); default by data")
+    .option(
+      "--model <arch>",
+      "network: mlp (points), scorenet (the tutorial U-Net, 28×28 images) or ncsnpp (residual U-Net with attention); default by data",
+    )
     .option("--batch <n>", "batch size (default 512 for points, 32 for images)")
     .option("--lr <x>", "Adam learning rate (default 2e-3 for points, 2e-4 for images)")
     .option("--warmup <n>", "learning-rate warmup steps", "100")
@@ -55,9 +90,18 @@ export function registerTrain(program: Command): void {
     .option("--size <n>", "resize/crop images to n×n (PNG folders, IDX files)")
     .option("--labels <file>", "IDX label file for an IDX image file")
     .option("--conditional", "train a class-conditional model (needs labeled images)")
-    .option("--label-dropout <p>", "with --conditional: train with the null label at this rate (e.g. 0.1), for classifier-free guidance (sample --cfg W)")
-    .option("--resume", "continue the run in --out from its newest checkpoint (its saved settings are used; --steps sets the new total; other flags must match the saved ones)")
-    .option("--allow-change <flags>", `with --resume: comma-separated settings that may differ from the saved run (${CHANGEABLE.join(", ")})`)
+    .option(
+      "--label-dropout <p>",
+      "with --conditional: train with the null label at this rate (e.g. 0.1), for classifier-free guidance (sample --cfg W)",
+    )
+    .option(
+      "--resume",
+      "continue the run in --out from its newest checkpoint (its saved settings are used; --steps sets the new total; other flags must match the saved ones)",
+    )
+    .option(
+      "--allow-change <flags>",
+      `with --resume: comma-separated settings that may differ from the saved run (${CHANGEABLE.join(", ")})`,
+    )
     .option("--json", "print a JSON summary instead of text")
     .action(async (f: TrainFlags, cmd: Command) => runTrain(f, givenFlags(cmd)));
 }
@@ -72,12 +116,21 @@ async function runTrain(f: TrainFlags, given: Set<string>): Promise<void> {
   if (f.allowChange !== undefined && !f.resume) throw new UsageError("--allow-change only applies with --resume");
   const stop = stopOnSignals({ onHardExit: () => folder?.closeSync() });
   let folder: RunFolder | undefined;
-  const created = !(await stat(f.out).then(() => true, () => false));
+  const created = !(await stat(f.out).then(
+    () => true,
+    () => false,
+  ));
   try {
     // Cheap read-only checks first, so a refused command neither loads data nor creates folders.
     const held = created ? undefined : await checkpointKind(f.out).catch(() => undefined);
-    if (held && held.kind !== SCORE_RUN) throw new UsageError(`${f.out} holds a ${describeKind(held.kind)} (step ${held.step}); choose another --out for a training run`);
-    if (held && !f.resume) throw new UsageError(`${f.out} already holds a training run; pass --resume to continue it (from step ${held.step}) or choose another --out`);
+    if (held && held.kind !== SCORE_RUN)
+      throw new UsageError(
+        `${f.out} holds a ${describeKind(held.kind)} (step ${held.step}); choose another --out for a training run`,
+      );
+    if (held && !f.resume)
+      throw new UsageError(
+        `${f.out} already holds a training run; pass --resume to continue it (from step ${held.step}) or choose another --out`,
+      );
     let fresh: { data: SourcedData; cfg: TrainConfig } | undefined;
     if (!held) {
       const data = await openTrainData(f.data, p.imageOptions);
@@ -85,23 +138,44 @@ async function runTrain(f: TrainFlags, given: Set<string>): Promise<void> {
       checkBatchMemory(fresh.cfg, data);
     }
     folder = await openRunFolder(f.out, { kind: SCORE_RUN, command: "scoregen train", keep: p.keepCheckpoints });
-    if (folder.existing && !f.resume) throw new UsageError(`${f.out} already holds a training run; pass --resume to continue it (from step ${folder.existing.step}) or choose another --out`);
+    if (folder.existing && !f.resume)
+      throw new UsageError(
+        `${f.out} already holds a training run; pass --resume to continue it (from step ${folder.existing.step}) or choose another --out`,
+      );
     const latest = f.resume && folder.existing ? await folder.loadLatest() : undefined;
     const saved = latest?.config as TrainConfig | undefined;
     if (saved) checkResume(f.out, saved, f, p, given, f.allowChange);
-    const data = saved || !fresh ? await openTrainData(String(saved?.data?.source ?? f.data), (saved?.data?.options ?? p.imageOptions) as ImageDataOptions) : fresh.data;
+    const data =
+      saved || !fresh
+        ? await openTrainData(
+            String(saved?.data?.source ?? f.data),
+            (saved?.data?.options ?? p.imageOptions) as ImageDataOptions,
+          )
+        : fresh.data;
     const kind = data.images ? "images" : "points";
     const steps = given.has("steps") || !saved?.schedule ? p.steps : saved.schedule.steps;
-    const checkpointEvery = given.has("checkpointEvery") || !saved?.schedule ? p.checkpointEvery ?? numberOpt("--checkpoint-every", DEFAULTS[kind].checkpointEvery)! : saved.schedule.checkpointEvery;
+    const checkpointEvery =
+      given.has("checkpointEvery") || !saved?.schedule
+        ? (p.checkpointEvery ?? numberOpt("--checkpoint-every", DEFAULTS[kind].checkpointEvery)!)
+        : saved.schedule.checkpointEvery;
     const keep = given.has("keepCheckpoints") || !saved?.schedule ? p.keepCheckpoints : saved.schedule.keep;
-    const base = saved ? withChanges(saved, p, given) : fresh?.cfg ?? configFromFlags(f, p, data, p.imageOptions);
+    const base = saved ? withChanges(saved, p, given) : (fresh?.cfg ?? configFromFlags(f, p, data, p.imageOptions));
     const cfg: TrainConfig = { ...base, schedule: { steps, checkpointEvery, keep } };
     checkBatchMemory(cfg, data);
-    await report(f, await trainWith(folder, cfg, data, steps, checkpointEvery, stop.signal, Boolean(saved)), steps, stop.received());
+    await report(
+      f,
+      await trainWith(folder, cfg, data, steps, checkpointEvery, stop.signal, Boolean(saved)),
+      steps,
+      stop.received(),
+    );
     if (stop.received()) process.exitCode = exitCodeOf(stop.received()!);
   } catch (e) {
     // A folder this command created and never saved a checkpoint into is removed again (no partial output).
-    if (created && folder && (await listCheckpoints(f.out)).length === 0) { await folder.close(); folder = undefined; await rm(f.out, { recursive: true, force: true }); }
+    if (created && folder && (await listCheckpoints(f.out)).length === 0) {
+      await folder.close();
+      folder = undefined;
+      await rm(f.out, { recursive: true, force: true });
+    }
     throw e;
   } finally {
     stop.dispose();
@@ -109,17 +183,36 @@ async function runTrain(f: TrainFlags, given: Set<string>): Promise<void> {
   }
 }
 
-async function trainWith(folder: RunFolder, cfg: TrainConfig, data: SourcedData, steps: number, checkpointEvery: number, signal: AbortSignal, resume: boolean) {
+async function trainWith(
+  folder: RunFolder,
+  cfg: TrainConfig,
+  data: SourcedData,
+  steps: number,
+  checkpointEvery: number,
+  signal: AbortSignal,
+  resume: boolean,
+) {
   const bar = progressBar("train", steps, ["loss", "it_s"]);
   const t0 = performance.now();
   let first = 0;
   try {
     const res = await train(cfg, data, {
-      steps, store: folder, resume, checkpointEvery, signal,
-      onWarning: (w) => { bar.stop(); process.stderr.write(`scoregen: warning: ${w}\n`); },
+      steps,
+      store: folder,
+      resume,
+      checkpointEvery,
+      signal,
+      onWarning: (w) => {
+        bar.stop();
+        process.stderr.write(`scoregen: warning: ${w}\n`);
+      },
       onStep: ({ step, loss }) => {
         if (!first) first = step;
-        if (step % 10 === 0 || step === steps) bar.update(step, { loss: loss.toFixed(4), it_s: ((step - first + 1) / ((performance.now() - t0) / 1000)).toFixed(0) });
+        if (step % 10 === 0 || step === steps)
+          bar.update(step, {
+            loss: loss.toFixed(4),
+            it_s: ((step - first + 1) / ((performance.now() - t0) / 1000)).toFixed(0),
+          });
       },
     });
     return { ...res, seconds: (performance.now() - t0) / 1000 };
@@ -128,22 +221,40 @@ async function trainWith(folder: RunFolder, cfg: TrainConfig, data: SourcedData,
   }
 }
 
-function report(f: TrainFlags, res: { step: number; stopped: boolean; losses: number[]; seconds: number }, steps: number, signal?: string): void {
+function report(
+  f: TrainFlags,
+  res: { step: number; stopped: boolean; losses: number[]; seconds: number },
+  steps: number,
+  signal?: string,
+): void {
   const tail = res.losses.slice(-100);
-  const summary = { out: f.out, step: res.step, steps, stopped: res.stopped, signal: signal ?? null, seconds: Math.round(res.seconds * 10) / 10, loss: tail.length ? tail.reduce((a, b) => a + b, 0) / tail.length : null };
+  const summary = {
+    out: f.out,
+    step: res.step,
+    steps,
+    stopped: res.stopped,
+    signal: signal ?? null,
+    seconds: Math.round(res.seconds * 10) / 10,
+    loss: tail.length ? tail.reduce((a, b) => a + b, 0) / tail.length : null,
+  };
   if (f.json) console.log(JSON.stringify(summary));
-  else console.log(`${res.stopped ? `stopped${signal ? ` by ${signal}` : ""}` : "trained"} to step ${res.step} in ${summary.seconds} s; mean loss of the last ${tail.length} steps ${summary.loss?.toFixed(4)}; checkpoint in ${f.out}${res.stopped ? " (continue with --resume)" : ""}`);
+  else
+    console.log(
+      `${res.stopped ? `stopped${signal ? ` by ${signal}` : ""}` : "trained"} to step ${res.step} in ${summary.seconds} s; mean loss of the last ${tail.length} steps ${summary.loss?.toFixed(4)}; checkpoint in ${f.out}${res.stopped ? " (continue with --resume)" : ""}`,
+    );
 }
 
 /** Every flag parsed and range-checked by name, whether or not it will be used (a resumed run checks them too). */
 export function parseFlags(f: TrainFlags) {
-  const clip = numberOpt("--clip", f.clip, { min: 0, max: 1e6 })!, ema = numberOpt("--ema", f.ema, { min: 0, max: 1, maxExclusive: true })!;
+  const clip = numberOpt("--clip", f.clip, { min: 0, max: 1e6 })!,
+    ema = numberOpt("--ema", f.ema, { min: 0, max: 1, maxExclusive: true })!;
   return {
     steps: numberOpt("--steps", f.steps, { int: true, min: 1, max: 1e9 })!,
     batch: numberOpt("--batch", f.batch, { int: true, min: 1 }),
     lr: numberOpt("--lr", f.lr, { min: 0, minExclusive: true, max: 1e3 }),
     warmup: numberOpt("--warmup", f.warmup, { int: true, min: 0, max: 1e9 })!,
-    clip, ema,
+    clip,
+    ema,
     seed: seedOpt("--seed", f.seed),
     hidden: numberOpt("--hidden", f.hidden, { int: true, min: 1, max: 65536 })!,
     layers: numberOpt("--layers", f.layers, { int: true, min: 1, max: 1000 })!,
@@ -162,7 +273,11 @@ export type Parsed = ReturnType<typeof parseFlags>;
 const CHANGEABLE = ["lr", "warmup", "clip", "ema", "checkpoint-every", "keep-checkpoints"] as const;
 
 /** Each run setting: its flag, the option key, the saved value and the given one (normalized). */
-function runSettings(c: TrainConfig, p: Parsed, f: TrainFlags): { flag: string; key: string; saved: unknown; given: unknown }[] {
+function runSettings(
+  c: TrainConfig,
+  p: Parsed,
+  f: TrainFlags,
+): { flag: string; key: string; saved: unknown; given: unknown }[] {
   const arch = c.model.arch as { kind: string; hidden?: number; layers?: number };
   const o = (c.data?.options ?? {}) as ImageDataOptions;
   return [
@@ -185,8 +300,18 @@ function runSettings(c: TrainConfig, p: Parsed, f: TrainFlags): { flag: string; 
     { flag: "--warmup", key: "warmup", saved: c.optimizer.warmup ?? 0, given: p.warmup },
     { flag: "--clip", key: "clip", saved: c.optimizer.clipNorm ?? 0, given: p.clip },
     { flag: "--ema", key: "ema", saved: c.optimizer.emaDecay ?? 0, given: p.ema },
-    { flag: "--checkpoint-every", key: "checkpointEvery", saved: c.schedule?.checkpointEvery, given: p.checkpointEvery },
-    { flag: "--keep-checkpoints", key: "keepCheckpoints", saved: c.schedule?.keep ?? DEFAULT_KEEP, given: p.keepCheckpoints },
+    {
+      flag: "--checkpoint-every",
+      key: "checkpointEvery",
+      saved: c.schedule?.checkpointEvery,
+      given: p.checkpointEvery,
+    },
+    {
+      flag: "--keep-checkpoints",
+      key: "keepCheckpoints",
+      saved: c.schedule?.keep ?? DEFAULT_KEEP,
+      given: p.keepCheckpoints,
+    },
   ];
 }
 
@@ -194,23 +319,43 @@ function runSettings(c: TrainConfig, p: Parsed, f: TrainFlags): { flag: string; 
  * --resume: every flag the user typed must match the saved run, except the ones named in
  * --allow-change (and only changeable ones may be named). One error lists every difference.
  */
-function checkResume(out: string, saved: TrainConfig, f: TrainFlags, p: Parsed, given: Set<string>, allowChange?: string): void {
-  const allowed = new Set((allowChange ?? "").split(",").map((s) => s.trim().replace(/^--/, "")).filter(Boolean));
+function checkResume(
+  out: string,
+  saved: TrainConfig,
+  f: TrainFlags,
+  p: Parsed,
+  given: Set<string>,
+  allowChange?: string,
+): void {
+  const allowed = new Set(
+    (allowChange ?? "")
+      .split(",")
+      .map((s) => s.trim().replace(/^--/, ""))
+      .filter(Boolean),
+  );
   const bad = [...allowed].filter((a) => !(CHANGEABLE as readonly string[]).includes(a));
-  if (bad.length) throw new UsageError(`--allow-change ${bad.join(",")}: only ${CHANGEABLE.join(", ")} may change when resuming (the others define the run: start a new one with another --out)`);
+  if (bad.length)
+    throw new UsageError(
+      `--allow-change ${bad.join(",")}: only ${CHANGEABLE.join(", ")} may change when resuming (the others define the run: start a new one with another --out)`,
+    );
   const problems: string[] = [];
   for (const s of runSettings(saved, p, f)) {
     if (!given.has(s.key) || same(s.saved, s.given)) continue;
     if (allowed.has(s.flag.slice(2))) continue;
     const changeable = (CHANGEABLE as readonly string[]).includes(s.flag.slice(2));
-    problems.push(`${s.flag} ${fmt(s.given)} (the run has ${fmt(s.saved)}${changeable ? `; to change it pass --allow-change ${s.flag.slice(2)}` : ""})`);
+    problems.push(
+      `${s.flag} ${fmt(s.given)} (the run has ${fmt(s.saved)}${changeable ? `; to change it pass --allow-change ${s.flag.slice(2)}` : ""})`,
+    );
   }
   if (problems.length) {
-    throw new UsageError(`--resume: ${problems.length === 1 ? "this option differs" : "these options differ"} from the run in ${out}: ${problems.join("; ")}. Drop ${problems.length === 1 ? "it" : "them"} to continue the run as it was, or start a new run with another --out`);
+    throw new UsageError(
+      `--resume: ${problems.length === 1 ? "this option differs" : "these options differ"} from the run in ${out}: ${problems.join("; ")}. Drop ${problems.length === 1 ? "it" : "them"} to continue the run as it was, or start a new run with another --out`,
+    );
   }
 }
 
-const same = (a: unknown, b: unknown) => (typeof a === "number" || typeof b === "number" ? Number(a) === Number(b) : (a ?? undefined) === (b ?? undefined));
+const same = (a: unknown, b: unknown) =>
+  typeof a === "number" || typeof b === "number" ? Number(a) === Number(b) : (a ?? undefined) === (b ?? undefined);
 const fmt = (v: unknown) => (v === undefined ? "(none)" : typeof v === "string" ? v : JSON.stringify(v));
 
 /** The saved config with the changes --allow-change let through. */
@@ -228,12 +373,26 @@ function checkBatchMemory(cfg: TrainConfig, data: SourcedData): void {
   const dim = dataDim(cfg.model);
   const arch = cfg.model.arch as { hidden?: number; layers?: number };
   // images: activations of a small U-Net ≈ 100 floats per pixel (forward + backward); points: the MLP's layers
-  const perSample = data.images ? dim * 4 * 100 : (dim * 8 + (arch.hidden ?? 128) * ((arch.layers ?? 3) + 2) * 4 * 3) * 2;
-  checkMemory("--batch", cfg.batch, `a training batch of ${cfg.batch}`, cfg.batch * perSample, cfg.batch * perSample / 8);
+  const perSample = data.images
+    ? dim * 4 * 100
+    : (dim * 8 + (arch.hidden ?? 128) * ((arch.layers ?? 3) + 2) * 4 * 3) * 2;
+  checkMemory(
+    "--batch",
+    cfg.batch,
+    `a training batch of ${cfg.batch}`,
+    cfg.batch * perSample,
+    (cfg.batch * perSample) / 8,
+  );
 }
 
 export function imageOptions(f: TrainFlags): ImageDataOptions {
-  return { range: choiceOpt("--range", f.range, ["[-1,1]", "[0,1]"] as const), flip: f.flip ?? false, dequantize: f.dequantize ?? false, size: numberOpt("--size", f.size, { int: true, min: 1 }), labels: f.labels };
+  return {
+    range: choiceOpt("--range", f.range, ["[-1,1]", "[0,1]"] as const),
+    flip: f.flip ?? false,
+    dequantize: f.dequantize ?? false,
+    size: numberOpt("--size", f.size, { int: true, min: 1 }),
+    labels: f.labels,
+  };
 }
 
 /** The run config that `train`'s flags describe (also used by `sweep` for each grid point). */
@@ -241,32 +400,59 @@ export function configFromFlags(f: TrainFlags, p: Parsed, data: SourcedData, dat
   const kind = data.images ? "images" : "points";
   const d = DEFAULTS[kind];
   const { clip, ema, param } = p;
-  if (f.conditional && !data.classes) throw new UsageError(`--conditional needs labeled data; ${f.data} has no labels${f.data.match(/ubyte|idx|\.gz$/) ? " (pass --labels FILE)" : ""}`);
+  if (f.conditional && !data.classes)
+    throw new UsageError(
+      `--conditional needs labeled data; ${f.data} has no labels${f.data.match(/ubyte|idx|\.gz$/) ? " (pass --labels FILE)" : ""}`,
+    );
   const classes = f.conditional ? data.classes : undefined;
   const labelDropout = numberOpt("--label-dropout", f.labelDropout, { min: 0, max: 1 });
-  if (labelDropout !== undefined && !f.conditional) throw new UsageError("--label-dropout needs --conditional (it trains a class-conditional model that can also drop its label)");
+  if (labelDropout !== undefined && !f.conditional)
+    throw new UsageError(
+      "--label-dropout needs --conditional (it trains a class-conditional model that can also drop its label)",
+    );
   const model = p.model ?? d.model;
   let spec: ModelSpec;
   if (model === "mlp") {
     if (data.images) throw new UsageError("--model mlp is for points; use --model scorenet for images");
     // NCSN conditions on the noise level (log σ) rather than on time; its Fourier scale suits log σ's span.
     const ncsn = f.loss === "ncsn";
-    spec = mlpSpec(data.dim, { hidden: p.hidden, layers: p.layers, ...(ncsn ? { fourierScale: 0.5 } : {}) }, { parameterization: param, condition: ncsn ? "logsigma" : "time" });
+    spec = mlpSpec(
+      data.dim,
+      { hidden: p.hidden, layers: p.layers, ...(ncsn ? { fourierScale: 0.5 } : {}) },
+      { parameterization: param, condition: ncsn ? "logsigma" : "time" },
+    );
   } else if (model === "ncsnpp") {
     const im = data.images;
-    if (!im || im.h % 4 !== 0 || im.w % 4 !== 0) throw new UsageError(`--model ncsnpp needs images whose sides are divisible by 4${im ? `, got ${im.h}×${im.w} (pass --size)` : ""}`);
-    spec = ncsnppSpec([im.c, im.h, im.w], {}, { parameterization: param, classes, ...(labelDropout ? { labelDropout } : {}) });
+    if (!im || im.h % 4 !== 0 || im.w % 4 !== 0)
+      throw new UsageError(
+        `--model ncsnpp needs images whose sides are divisible by 4${im ? `, got ${im.h}×${im.w} (pass --size)` : ""}`,
+      );
+    spec = ncsnppSpec(
+      [im.c, im.h, im.w],
+      {},
+      { parameterization: param, classes, ...(labelDropout ? { labelDropout } : {}) },
+    );
   } else {
     const im = data.images;
-    if (im?.h !== 28 || im.w !== 28) throw new UsageError(`--model scorenet needs 28×28 images${im ? `, got ${im.h}×${im.w} (pass --size 28)` : ""}`);
-    spec = scoreNetSpec({ inChannels: im.c }, { parameterization: param, classes, ...(labelDropout ? { labelDropout } : {}) });
+    if (im?.h !== 28 || im.w !== 28)
+      throw new UsageError(`--model scorenet needs 28×28 images${im ? `, got ${im.h}×${im.w} (pass --size 28)` : ""}`);
+    spec = scoreNetSpec(
+      { inChannels: im.c },
+      { parameterization: param, classes, ...(labelDropout ? { labelDropout } : {}) },
+    );
   }
   return {
     model: spec,
     sde: p.sde,
     objective: p.loss,
     ...objectiveOptions(f),
-    optimizer: { kind: "adam", lr: p.lr ?? Number(d.lr), warmup: p.warmup, clipNorm: clip > 0 ? clip : undefined, emaDecay: ema > 0 ? ema : undefined },
+    optimizer: {
+      kind: "adam",
+      lr: p.lr ?? Number(d.lr),
+      warmup: p.warmup,
+      clipNorm: clip > 0 ? clip : undefined,
+      emaDecay: ema > 0 ? ema : undefined,
+    },
     batch: p.batch ?? Number(d.batch),
     seed: p.seed,
     data: { source: f.data, ...(data.images ? { options: dataOpts } : {}) },
@@ -276,7 +462,10 @@ export function configFromFlags(f: TrainFlags, p: Parsed, data: SourcedData, dat
 /** --importance and --t-min as the run's objective options (omitted when neither is given). */
 function objectiveOptions(f: TrainFlags): Pick<TrainConfig, "objectiveOptions"> {
   if (!f.importance && f.tMin === undefined) return {};
-  if (f.importance && (f.loss === "ddpm" || f.loss === "ncsn")) throw new UsageError(`--importance applies to the continuous-time losses (dsm, dsm-likelihood, ssm, ssm-vr), not --loss ${f.loss}`);
+  if (f.importance && (f.loss === "ddpm" || f.loss === "ncsn"))
+    throw new UsageError(
+      `--importance applies to the continuous-time losses (dsm, dsm-likelihood, ssm, ssm-vr), not --loss ${f.loss}`,
+    );
   const eps = numberOpt("--t-min", f.tMin, { min: 0 });
   if (eps !== undefined && !(eps > 0 && eps < 1)) throw new UsageError(`--t-min must lie in (0, 1) (got ${f.tMin})`);
   return { objectiveOptions: { ...(f.importance ? { importance: true } : {}), ...(eps !== undefined ? { eps } : {}) } };

@@ -12,21 +12,31 @@ import type { Sde } from "../sde/types.ts";
 /** Labels for a batch of n rows: one class for all, or one per row. */
 function labelsFor(y: number | Int32Array, n: number): Int32Array {
   if (typeof y === "number") return new Int32Array(n).fill(y);
-  if (y.length !== n) throw new Error(`guidance: ${y.length} class labels for a batch of ${n} rows; give one label per sample`);
+  if (y.length !== n)
+    throw new Error(`guidance: ${y.length} class labels for a batch of ${n} rows; give one label per sample`);
   return y;
 }
 
 function checkClass(y: number | Int32Array, classes: number): void {
   const bad = (typeof y === "number" ? [y] : [...y]).find((k) => !Number.isInteger(k) || k < 0 || k >= classes);
-  if (bad !== undefined) throw new Error(`guidance: class ${bad} is out of range; the classifier knows classes 0 to ${classes - 1}`);
+  if (bad !== undefined)
+    throw new Error(`guidance: class ${bad} is out of range; the classifier knows classes 0 to ${classes - 1}`);
 }
 
 /**
  * Classifier guidance: s(x, t) + scale·∇ₓ log p_t(y | x) (Song et al. 2021, eq. 14 with a weight;
  * Dhariwal & Nichol 2021's scale). `y` one class for every row or one per row [n].
  */
-export function classifierGuided(model: ScoreModel, clf: NoisyClassifier, y: number | Int32Array, scale: number): ScoreModel {
-  if (clf.dim !== model.dim) throw new Error(`classifier guidance: the classifier takes inputs of dimension ${clf.dim} but the score model's dimension is ${model.dim}`);
+export function classifierGuided(
+  model: ScoreModel,
+  clf: NoisyClassifier,
+  y: number | Int32Array,
+  scale: number,
+): ScoreModel {
+  if (clf.dim !== model.dim)
+    throw new Error(
+      `classifier guidance: the classifier takes inputs of dimension ${clf.dim} but the score model's dimension is ${model.dim}`,
+    );
   if (!Number.isFinite(scale)) throw new Error(`classifier guidance: scale must be a finite number (got ${scale})`);
   checkClass(y, clf.classes);
   const guided: ScoreModel = {
@@ -44,9 +54,13 @@ export function classifierGuided(model: ScoreModel, clf: NoisyClassifier, y: num
       guided.nfe++;
       const r = await model.scoreVjp(x, t, n, v);
       if (scale === 0) return r;
-      if (!clf.gradVjp) throw new Error("classifier guidance: this classifier gives no Hessian–vector products, so likelihoods of the guided model are not available; use the guided model for sampling only");
+      if (!clf.gradVjp)
+        throw new Error(
+          "classifier guidance: this classifier gives no Hessian–vector products, so likelihoods of the guided model are not available; use the guided model for sampling only",
+        );
       const c = await clf.gradVjp(x, t, n, labelsFor(y, n), v);
-      const score = r.score.map((s, i) => s + scale * c.grad[i]!), vjp = r.vjp.map((s, i) => s + scale * c.vjp[i]!);
+      const score = r.score.map((s, i) => s + scale * c.grad[i]!),
+        vjp = r.vjp.map((s, i) => s + scale * c.vjp[i]!);
       return { score, vjp };
     },
   };
@@ -59,7 +73,10 @@ export function classifierGuided(model: ScoreModel, clf: NoisyClassifier, y: num
  * network given the null label). w = 0 returns the conditional score itself (uncond is not called).
  */
 export function classifierFreeGuided(cond: ScoreModel, uncond: ScoreModel, w: number): ScoreModel {
-  if (cond.dim !== uncond.dim) throw new Error(`classifier-free guidance: conditional (dimension ${cond.dim}) and unconditional (${uncond.dim}) scores differ in dimension`);
+  if (cond.dim !== uncond.dim)
+    throw new Error(
+      `classifier-free guidance: conditional (dimension ${cond.dim}) and unconditional (${uncond.dim}) scores differ in dimension`,
+    );
   if (!Number.isFinite(w)) throw new Error(`classifier-free guidance: w must be a finite number (got ${w})`);
   const mix = (c: Float64Array, u: Float64Array) => c.map((ci, i) => (1 + w) * ci - w * u[i]!);
   const guided: ScoreModel = {
@@ -93,11 +110,25 @@ export class MixtureClassifier implements NoisyClassifier {
   /** Component k alone, as a one-component mixture. */
   private readonly parts: GaussianMixture[];
 
-  constructor(readonly mixture: GaussianMixture, readonly sde: Sde) {
+  constructor(
+    readonly mixture: GaussianMixture,
+    readonly sde: Sde,
+  ) {
     this.dim = mixture.dim;
     this.classes = mixture.K;
-    const d = mixture.dim, cs = mixture.kind === "diag" ? d : d * d;
-    this.parts = Array.from({ length: mixture.K }, (_, k) => new GaussianMixture(d, Float64Array.of(1), mixture.means.slice(k * d, (k + 1) * d), mixture.kind, mixture.cov.slice(k * cs, (k + 1) * cs)));
+    const d = mixture.dim,
+      cs = mixture.kind === "diag" ? d : d * d;
+    this.parts = Array.from(
+      { length: mixture.K },
+      (_, k) =>
+        new GaussianMixture(
+          d,
+          Float64Array.of(1),
+          mixture.means.slice(k * d, (k + 1) * d),
+          mixture.kind,
+          mixture.cov.slice(k * cs, (k + 1) * cs),
+        ),
+    );
   }
 
   private coef(t: Float64Array) {
@@ -108,7 +139,8 @@ export class MixtureClassifier implements NoisyClassifier {
   private byLabel(y: Int32Array): Map<number, number[]> {
     const groups = new Map<number, number[]>();
     y.forEach((k, i) => {
-      if (!(k >= 0 && k < this.classes)) throw new Error(`oracle classifier: class ${k} is out of range 0 to ${this.classes - 1}`);
+      if (!(k >= 0 && k < this.classes))
+        throw new Error(`oracle classifier: class ${k} is out of range 0 to ${this.classes - 1}`);
       (groups.get(k) ?? groups.set(k, []).get(k)!).push(i);
     });
     return groups;
@@ -116,14 +148,26 @@ export class MixtureClassifier implements NoisyClassifier {
 
   /** Component k's score (and vjp) at the given rows. */
   private partAt(k: number, rows: number[], x: Float64Array, t: Float64Array, v?: Float64Array) {
-    const d = this.dim, pick = (a: Float64Array) => { const o = new Float64Array(rows.length * d); rows.forEach((r, j) => o.set(a.subarray(r * d, (r + 1) * d), j * d)); return o; };
+    const d = this.dim,
+      pick = (a: Float64Array) => {
+        const o = new Float64Array(rows.length * d);
+        rows.forEach((r, j) => o.set(a.subarray(r * d, (r + 1) * d), j * d));
+        return o;
+      };
     const tr = Float64Array.from(rows, (r) => t[r]!);
     return this.parts[k]!.evaluate(pick(x), rows.length, this.coef(tr), v && pick(v));
   }
 
-  async logProbGrad(x: Float64Array, t: Float64Array, n: number, y: Int32Array): Promise<{ logp: Float64Array; grad: Float64Array }> {
-    const d = this.dim, all = this.mixture.evaluate(x, n, this.coef(t));
-    const logp = new Float64Array(n), grad = new Float64Array(n * d);
+  async logProbGrad(
+    x: Float64Array,
+    t: Float64Array,
+    n: number,
+    y: Int32Array,
+  ): Promise<{ logp: Float64Array; grad: Float64Array }> {
+    const d = this.dim,
+      all = this.mixture.evaluate(x, n, this.coef(t));
+    const logp = new Float64Array(n),
+      grad = new Float64Array(n * d);
     for (const [k, rows] of this.byLabel(y)) {
       const part = this.partAt(k, rows, x, t);
       rows.forEach((r, j) => {
@@ -134,9 +178,17 @@ export class MixtureClassifier implements NoisyClassifier {
     return { logp, grad };
   }
 
-  async gradVjp(x: Float64Array, t: Float64Array, n: number, y: Int32Array, v: Float64Array): Promise<{ grad: Float64Array; vjp: Float64Array }> {
-    const d = this.dim, all = this.mixture.evaluate(x, n, this.coef(t), v);
-    const grad = new Float64Array(n * d), vjp = new Float64Array(n * d);
+  async gradVjp(
+    x: Float64Array,
+    t: Float64Array,
+    n: number,
+    y: Int32Array,
+    v: Float64Array,
+  ): Promise<{ grad: Float64Array; vjp: Float64Array }> {
+    const d = this.dim,
+      all = this.mixture.evaluate(x, n, this.coef(t), v);
+    const grad = new Float64Array(n * d),
+      vjp = new Float64Array(n * d);
     for (const [k, rows] of this.byLabel(y)) {
       const part = this.partAt(k, rows, x, t, v);
       rows.forEach((r, j) => {

@@ -14,18 +14,37 @@ export interface ConditionalGap {
  * (in those coordinates): each sample is assigned to its most responsible component; means and stds
  * are compared for components of weight ≥ minWeight (tiny components get too few samples).
  */
-export function compareConditional(cond: GaussianMixture, x: Float64Array, n: number, unknown: readonly number[], dim: number, minWeight = 0.05): ConditionalGap {
-  const b = unknown.length, K = cond.K;
+export function compareConditional(
+  cond: GaussianMixture,
+  x: Float64Array,
+  n: number,
+  unknown: readonly number[],
+  dim: number,
+  minWeight = 0.05,
+): ConditionalGap {
+  const b = unknown.length,
+    K = cond.K;
   const xb = new Float64Array(n * b);
-  for (let i = 0; i < n; i++) unknown.forEach((j, c) => { xb[i * b + c] = x[i * dim + j]!; });
+  for (let i = 0; i < n; i++)
+    unknown.forEach((j, c) => {
+      xb[i * b + c] = x[i * dim + j]!;
+    });
   const labels = cond.assign(xb, n);
-  const count = new Float64Array(K), sum = new Float64Array(K * b), sq = new Float64Array(K * b);
+  const count = new Float64Array(K),
+    sum = new Float64Array(K * b),
+    sq = new Float64Array(K * b);
   for (let i = 0; i < n; i++) {
     const k = labels[i]!;
     count[k]!++;
-    for (let c = 0; c < b; c++) { const v = xb[i * b + c]!; sum[k * b + c]! += v; sq[k * b + c]! += v * v; }
+    for (let c = 0; c < b; c++) {
+      const v = xb[i * b + c]!;
+      sum[k * b + c]! += v;
+      sq[k * b + c]! += v * v;
+    }
   }
-  let weight = 0, mean = 0, stdRel = 0;
+  let weight = 0,
+    mean = 0,
+    stdRel = 0;
   const weights: number[] = [];
   for (let k = 0; k < K; k++) {
     weights.push(count[k]! / n);
@@ -33,7 +52,8 @@ export function compareConditional(cond: GaussianMixture, x: Float64Array, n: nu
     if (cond.weights[k]! < minWeight) continue;
     const sd = componentStd(cond, k);
     for (let c = 0; c < b; c++) {
-      const m = sum[k * b + c]! / count[k]!, s = Math.sqrt(Math.max(sq[k * b + c]! / count[k]! - m * m, 0));
+      const m = sum[k * b + c]! / count[k]!,
+        s = Math.sqrt(Math.max(sq[k * b + c]! / count[k]! - m * m, 0));
       mean = Math.max(mean, Number.isNaN(m) ? Infinity : Math.abs(m - cond.means[k * b + c]!));
       stdRel = Math.max(stdRel, Number.isNaN(s) ? Infinity : Math.abs(s / sd[c]! - 1));
     }

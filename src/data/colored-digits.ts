@@ -8,7 +8,10 @@ import type { ImageSet, PixelRange } from "./images.ts";
 
 /** HSV (all in [0, 1]) → RGB in [0, 1]. */
 export function hsvToRgb(h: number, s: number, v: number): [number, number, number] {
-  const f = (k: number) => { const kk = (k + h * 6) % 6; return v - v * s * Math.max(0, Math.min(kk, 4 - kk, 1)); };
+  const f = (k: number) => {
+    const kk = (k + h * 6) % 6;
+    return v - v * s * Math.max(0, Math.min(kk, 4 - kk, 1));
+  };
   return [f(5), f(3), f(1)];
 }
 
@@ -24,8 +27,10 @@ export function digitColors(seed: number, i: number): { fg: [number, number, num
 /** Colors a 1-channel image set given in `range` into a 3-channel set in the same range (labels kept). */
 export function colorDigits(set: ImageSet, range: PixelRange, seed = 0): ImageSet {
   if (set.c !== 1) throw new Error(`colorDigits: needs 1-channel images, got ${set.c} channels`);
-  const p = set.h * set.w, out = new Float32Array(set.n * 3 * p);
-  const toUnit = (v: number) => (range === "[0,1]" ? v : (v + 1) / 2), fromUnit = (u: number) => (range === "[0,1]" ? u : 2 * u - 1);
+  const p = set.h * set.w,
+    out = new Float32Array(set.n * 3 * p);
+  const toUnit = (v: number) => (range === "[0,1]" ? v : (v + 1) / 2),
+    fromUnit = (u: number) => (range === "[0,1]" ? u : 2 * u - 1);
   for (let i = 0; i < set.n; i++) {
     const { fg, bg } = digitColors(seed, i);
     for (let j = 0; j < p; j++) {

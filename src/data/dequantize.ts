@@ -12,16 +12,25 @@ import type { Rng } from "../rng.ts";
  * (8 for [0,1), 7 for [−1,1), as in score_sde).
  */
 export function uniformDequantize(
-  values: ArrayLike<number>, n: number, rng: Rng, opts: { levels?: number; scale?: number; shift?: number } = {},
+  values: ArrayLike<number>,
+  n: number,
+  rng: Rng,
+  opts: { levels?: number; scale?: number; shift?: number } = {},
 ): { x: Float64Array; logJacobian: number } {
-  const levels = opts.levels ?? 256, scale = opts.scale ?? 1 / levels, shift = opts.shift ?? 0;
-  if (values.length % n !== 0) throw new Error(`uniformDequantize: ${values.length} values are not n=${n} rows of equal length`);
+  const levels = opts.levels ?? 256,
+    scale = opts.scale ?? 1 / levels,
+    shift = opts.shift ?? 0;
+  if (values.length % n !== 0)
+    throw new Error(`uniformDequantize: ${values.length} values are not n=${n} rows of equal length`);
   if (!(scale > 0)) throw new Error(`uniformDequantize: "scale" must be > 0 (got ${scale})`);
   const dim = values.length / n;
   const x = new Float64Array(values.length);
   for (let i = 0; i < values.length; i++) {
     const k = values[i]!;
-    if (!Number.isInteger(k) || k < 0 || k >= levels) throw new Error(`uniformDequantize: value ${k} at index ${i} is not an integer in [0, ${levels}); pass raw integer data (e.g. 8-bit pixels)`);
+    if (!Number.isInteger(k) || k < 0 || k >= levels)
+      throw new Error(
+        `uniformDequantize: value ${k} at index ${i} is not an integer in [0, ${levels}); pass raw integer data (e.g. 8-bit pixels)`,
+      );
     x[i] = scale * (k + rng.uniform()) + shift;
   }
   return { x, logJacobian: dim * Math.log(scale) };

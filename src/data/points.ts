@@ -17,7 +17,9 @@ export interface Points {
 export type PointsFormat = "csv" | "json";
 
 /** Parsing options. `missing`: unknown coordinates are allowed and read as NaN — JSON null, or in CSV an empty field, "null", "NA", "?" or "nan" (for imputation). */
-export interface ParseOptions { missing?: boolean }
+export interface ParseOptions {
+  missing?: boolean;
+}
 
 const MISSING = /^(|null|na|\?|[+-]?nan)$/i;
 
@@ -50,29 +52,45 @@ function splitLine(line: string): string[] {
 export function parsePointsCsv(text: string, source = "<csv>", opts: ParseOptions = {}): Points {
   const lines = text.replace(/^\uFEFF/, "").split(/\r\n|\r|\n/);
   const values: number[] = [];
-  let dim = -1, firstLine = 0, n = 0, sawHeader = false;
+  let dim = -1,
+    firstLine = 0,
+    n = 0,
+    sawHeader = false;
   for (let li = 0; li < lines.length; li++) {
     const line = lines[li]!.trim();
     if (line === "" || line.startsWith("#")) continue;
     const fields = splitLine(line);
     const parsed = fields.map((f) => (opts.missing && MISSING.test(f) ? NaN : parseField(f)));
-    if (dim < 0 && !sawHeader && parsed.every((p) => typeof p === "string") && fields.every((f) => f !== "" && !(opts.missing && MISSING.test(f)))) {
+    if (
+      dim < 0 &&
+      !sawHeader &&
+      parsed.every((p) => typeof p === "string") &&
+      fields.every((f) => f !== "" && !(opts.missing && MISSING.test(f)))
+    ) {
       sawHeader = true; // a header row: column names only
       continue;
     }
     const bad = parsed.findIndex((p) => typeof p === "string");
     if (bad >= 0) {
-      throw new Error(`${source}: line ${li + 1}, column ${bad + 1}: ${parsed[bad] as string}; each field must be a decimal number such as -1.25 or 3e-2`);
+      throw new Error(
+        `${source}: line ${li + 1}, column ${bad + 1}: ${parsed[bad] as string}; each field must be a decimal number such as -1.25 or 3e-2`,
+      );
     }
-    if (dim < 0) { dim = fields.length; firstLine = li + 1; }
-    else if (fields.length !== dim) {
-      throw new Error(`${source}: line ${li + 1} has ${fields.length} values but line ${firstLine} (the first data row) has ${dim}; every row needs the same number of columns`);
+    if (dim < 0) {
+      dim = fields.length;
+      firstLine = li + 1;
+    } else if (fields.length !== dim) {
+      throw new Error(
+        `${source}: line ${li + 1} has ${fields.length} values but line ${firstLine} (the first data row) has ${dim}; every row needs the same number of columns`,
+      );
     }
     for (const p of parsed) values.push(p as number);
     n++;
   }
   if (n === 0) {
-    throw new Error(`${source}: no data rows${sawHeader ? " after the header" : ""}; expected one point per line such as "0.5,-1.2"`);
+    throw new Error(
+      `${source}: no data rows${sawHeader ? " after the header" : ""}; expected one point per line such as "0.5,-1.2"`,
+    );
   }
   return { n, dim, data: Float64Array.from(values) };
 }
@@ -88,14 +106,18 @@ export function parsePointsJson(text: string, source = "<json>", opts: ParseOpti
   try {
     doc = JSON.parse(text);
   } catch (e) {
-    throw new Error(`${source}: invalid JSON (${(e as Error).message}); expected [[x, y], …] or {"points": [[x, y], …]}`);
+    throw new Error(
+      `${source}: invalid JSON (${(e as Error).message}); expected [[x, y], …] or {"points": [[x, y], …]}`,
+    );
   }
   let rows: unknown = doc;
   let path = "";
   let declared: { n?: unknown; dim?: unknown } = {};
   if (doc !== null && typeof doc === "object" && !Array.isArray(doc)) {
     if (!("points" in doc)) {
-      throw new Error(`${source}: the JSON object has no "points" key (keys: ${Object.keys(doc).join(", ") || "none"}); expected {"points": [[x, y], …]} or a plain array of rows`);
+      throw new Error(
+        `${source}: the JSON object has no "points" key (keys: ${Object.keys(doc).join(", ") || "none"}); expected {"points": [[x, y], …]} or a plain array of rows`,
+      );
     }
     rows = (doc as { points: unknown }).points;
     declared = doc as { n?: unknown; dim?: unknown };
@@ -103,7 +125,9 @@ export function parsePointsJson(text: string, source = "<json>", opts: ParseOpti
   }
   const at = (i: number, j?: number) => `${path}[${i}]${j === undefined ? "" : `[${j}]`}`;
   if (!Array.isArray(rows)) {
-    throw new Error(`${source}: ${path || "the document"} is ${rows === null ? "null" : typeof rows}, not an array; expected an array of rows such as [[0.5, -1.2], [1, 2]]`);
+    throw new Error(
+      `${source}: ${path || "the document"} is ${rows === null ? "null" : typeof rows}, not an array; expected an array of rows such as [[0.5, -1.2], [1, 2]]`,
+    );
   }
   if (rows.length === 0) throw new Error(`${source}: ${path || "the array"} is empty; expected at least one point`);
   let dim = -1;
@@ -111,27 +135,46 @@ export function parsePointsJson(text: string, source = "<json>", opts: ParseOpti
   for (let i = 0; i < rows.length; i++) {
     const row: unknown = rows[i];
     if (!Array.isArray(row)) {
-      const hint = typeof row === "number" ? "; wrap each point in its own array, e.g. [[x, y], …] (a flat list of numbers has no dimension)" : "; each point must be an array of numbers";
+      const hint =
+        typeof row === "number"
+          ? "; wrap each point in its own array, e.g. [[x, y], …] (a flat list of numbers has no dimension)"
+          : "; each point must be an array of numbers";
       throw new Error(`${source}: ${at(i)} is ${row === null ? "null" : typeof row}, not an array${hint}`);
     }
-    if (row.length === 0) throw new Error(`${source}: ${at(i)} is an empty row; each point needs at least one coordinate`);
+    if (row.length === 0)
+      throw new Error(`${source}: ${at(i)} is an empty row; each point needs at least one coordinate`);
     if (dim < 0) dim = row.length;
     else if (row.length !== dim) {
-      throw new Error(`${source}: ${at(i)} has ${row.length} values but ${at(0)} has ${dim}; every row needs the same number of values`);
+      throw new Error(
+        `${source}: ${at(i)} has ${row.length} values but ${at(0)} has ${dim}; every row needs the same number of values`,
+      );
     }
     for (let j = 0; j < row.length; j++) {
       const v: unknown = row[j];
-      if (typeof v === "number" && Number.isFinite(v)) { values.push(v); continue; }
-      if (v === null && opts.missing) { values.push(NaN); continue; }
-      const why = v === null ? "null (JSON writes NaN and Infinity as null); every coordinate must be a finite number"
-        : typeof v === "string" ? `the string ${JSON.stringify(v)}; write numbers without quotes`
-        : `${Array.isArray(v) ? "an array" : typeof v}, not a number`;
+      if (typeof v === "number" && Number.isFinite(v)) {
+        values.push(v);
+        continue;
+      }
+      if (v === null && opts.missing) {
+        values.push(NaN);
+        continue;
+      }
+      const why =
+        v === null
+          ? "null (JSON writes NaN and Infinity as null); every coordinate must be a finite number"
+          : typeof v === "string"
+            ? `the string ${JSON.stringify(v)}; write numbers without quotes`
+            : `${Array.isArray(v) ? "an array" : typeof v}, not a number`;
       throw new Error(`${source}: ${at(i, j)} is ${why}`);
     }
   }
   const n = rows.length;
-  if (declared.n !== undefined && declared.n !== n) throw new Error(`${source}: "n" is ${JSON.stringify(declared.n)} but "points" has ${n} rows; fix or remove "n"`);
-  if (declared.dim !== undefined && declared.dim !== dim) throw new Error(`${source}: "dim" is ${JSON.stringify(declared.dim)} but the rows have ${dim} values; fix or remove "dim"`);
+  if (declared.n !== undefined && declared.n !== n)
+    throw new Error(`${source}: "n" is ${JSON.stringify(declared.n)} but "points" has ${n} rows; fix or remove "n"`);
+  if (declared.dim !== undefined && declared.dim !== dim)
+    throw new Error(
+      `${source}: "dim" is ${JSON.stringify(declared.dim)} but the rows have ${dim} values; fix or remove "dim"`,
+    );
   return { n, dim, data: Float64Array.from(values) };
 }
 
@@ -141,7 +184,9 @@ export function formatFromPath(path: string): PointsFormat {
   const ext = m ? m[1]!.toLowerCase() : "";
   if (ext === "csv" || ext === "tsv" || ext === "txt") return "csv";
   if (ext === "json") return "json";
-  throw new Error(`${path}: cannot tell the format from the extension "${ext ? `.${ext}` : "(none)"}"; use .csv, .tsv, .txt or .json`);
+  throw new Error(
+    `${path}: cannot tell the format from the extension "${ext ? `.${ext}` : "(none)"}"; use .csv, .tsv, .txt or .json`,
+  );
 }
 
 /** Parses text in the given format (see {@link parsePointsCsv}, {@link parsePointsJson}). */
@@ -150,12 +195,22 @@ export function parsePoints(text: string, format: PointsFormat, source?: string,
 }
 
 function checkPoints(p: Points): void {
-  if (!Number.isSafeInteger(p.n) || !Number.isSafeInteger(p.dim) || p.n < 0 || p.dim < 1 || p.data.length !== p.n * p.dim) {
-    throw new Error(`points: data has length ${p.data.length} but n·dim = ${p.n}·${p.dim}; pass a row-major n×dim array`);
+  if (
+    !Number.isSafeInteger(p.n) ||
+    !Number.isSafeInteger(p.dim) ||
+    p.n < 0 ||
+    p.dim < 1 ||
+    p.data.length !== p.n * p.dim
+  ) {
+    throw new Error(
+      `points: data has length ${p.data.length} but n·dim = ${p.n}·${p.dim}; pass a row-major n×dim array`,
+    );
   }
   for (let i = 0; i < p.data.length; i++) {
     if (!Number.isFinite(p.data[i]!)) {
-      throw new Error(`points: row ${Math.floor(i / p.dim)}, column ${i % p.dim} is ${p.data[i]}; only finite values can be written`);
+      throw new Error(
+        `points: row ${Math.floor(i / p.dim)}, column ${i % p.dim} is ${p.data[i]}; only finite values can be written`,
+      );
     }
   }
 }
@@ -176,10 +231,13 @@ export function pointsToCsv(p: Points, opts: { header?: boolean | string[] } = {
   const h = opts.header ?? true;
   if (h !== false) {
     const names = h === true ? defaultHeader(p.dim) : h;
-    if (names.length !== p.dim) throw new Error(`pointsToCsv: header has ${names.length} names but the points have dimension ${p.dim}`);
+    if (names.length !== p.dim)
+      throw new Error(`pointsToCsv: header has ${names.length} names but the points have dimension ${p.dim}`);
     for (const name of names) {
       if (/[,\s]/.test(name) || name === "" || typeof parseField(name) === "number") {
-        throw new Error(`pointsToCsv: header name ${JSON.stringify(name)} must be non-empty, non-numeric and free of commas and spaces`);
+        throw new Error(
+          `pointsToCsv: header name ${JSON.stringify(name)} must be non-empty, non-numeric and free of commas and spaces`,
+        );
       }
     }
     lines.push(names.join(","));
@@ -233,7 +291,9 @@ export async function readPointsFile(path: string, format?: PointsFormat, opts: 
     text = await fs.readFile(path, "utf8");
   } catch (e) {
     const err = e as NodeJS.ErrnoException;
-    throw new Error(err.code === "ENOENT" ? `${path}: no such file; check the path` : `cannot read ${path}: ${err.message}`);
+    throw new Error(
+      err.code === "ENOENT" ? `${path}: no such file; check the path` : `cannot read ${path}: ${err.message}`,
+    );
   }
   return parsePoints(text, fmt, path, opts);
 }

@@ -91,10 +91,14 @@ export function twoMoons(n: number, rng: Rng): Float64Array {
 export function moonsLogDensity(x: number, y: number, nodes = 4000): number {
   const { radius, upperCenter, lowerCenter, noise } = MOONS_GEOMETRY;
   const terms: number[] = [];
-  for (const [c, s] of [[upperCenter, 1], [lowerCenter, -1]] as const) {
+  for (const [c, s] of [
+    [upperCenter, 1],
+    [lowerCenter, -1],
+  ] as const) {
     for (let k = 0; k < nodes; k++) {
       const a = (Math.PI * (k + 0.5)) / nodes;
-      const dx = x - (c[0] + s * radius * Math.cos(a)), dy = y - (c[1] + s * radius * Math.sin(a));
+      const dx = x - (c[0] + s * radius * Math.cos(a)),
+        dy = y - (c[1] + s * radius * Math.sin(a));
       terms.push(-(dx * dx + dy * dy) / (2 * noise * noise));
     }
   }
@@ -124,21 +128,27 @@ export function checkMixtureSpec(spec: GaussianMixtureSpec, name = "mixture"): n
   const k = spec.weights.length;
   if (k === 0) throw new Error(`${name}: "weights" is empty; give at least one component`);
   if (spec.means.length !== k || spec.stds.length !== k) {
-    throw new Error(`${name}: "weights" has ${k} entries but "means" has ${spec.means.length} and "stds" ${spec.stds.length}; all three need one entry per component`);
+    throw new Error(
+      `${name}: "weights" has ${k} entries but "means" has ${spec.means.length} and "stds" ${spec.stds.length}; all three need one entry per component`,
+    );
   }
   const d = spec.means[0]!.length;
   let sum = 0;
   for (let j = 0; j < k; j++) {
     const w = spec.weights[j]!;
-    if (!(w >= 0) || !Number.isFinite(w)) throw new Error(`${name}: weights[${j}] = ${w}; weights must be finite and ≥ 0`);
+    if (!(w >= 0) || !Number.isFinite(w))
+      throw new Error(`${name}: weights[${j}] = ${w}; weights must be finite and ≥ 0`);
     sum += w;
     if (spec.means[j]!.length !== d || spec.stds[j]!.length !== d) {
-      throw new Error(`${name}: component ${j} has means of length ${spec.means[j]!.length} and stds of length ${spec.stds[j]!.length}; expected ${d} (the dimension of means[0])`);
+      throw new Error(
+        `${name}: component ${j} has means of length ${spec.means[j]!.length} and stds of length ${spec.stds[j]!.length}; expected ${d} (the dimension of means[0])`,
+      );
     }
     for (let i = 0; i < d; i++) {
       if (!Number.isFinite(spec.means[j]![i]!)) throw new Error(`${name}: means[${j}][${i}] is not a finite number`);
       const s = spec.stds[j]![i]!;
-      if (!(s > 0) || !Number.isFinite(s)) throw new Error(`${name}: stds[${j}][${i}] = ${s}; standard deviations must be finite and > 0`);
+      if (!(s > 0) || !Number.isFinite(s))
+        throw new Error(`${name}: stds[${j}][${i}] = ${s}; standard deviations must be finite and > 0`);
     }
   }
   if (Math.abs(sum - 1) > 1e-9) throw new Error(`${name}: weights sum to ${sum}; they must sum to 1`);
@@ -151,13 +161,17 @@ export function sampleMixture(spec: GaussianMixtureSpec, n: number, rng: Rng): F
   checkCount(n, "sampleMixture");
   const cdf: number[] = [];
   let acc = 0;
-  for (const w of spec.weights) { acc += w; cdf.push(acc); }
+  for (const w of spec.weights) {
+    acc += w;
+    cdf.push(acc);
+  }
   const out = new Float64Array(n * d);
   for (let i = 0; i < n; i++) {
     const u = rng.uniform() * acc;
     let j = 0;
     while (j < cdf.length - 1 && u > cdf[j]!) j++;
-    const m = spec.means[j]!, s = spec.stds[j]!;
+    const m = spec.means[j]!,
+      s = spec.stds[j]!;
     for (let c = 0; c < d; c++) out[i * d + c] = m[c]! + s[c]! * rng.normal();
   }
   return out;
@@ -169,7 +183,8 @@ export function mixtureLogDensity(spec: GaussianMixtureSpec, x: ArrayLike<number
   let max = -Infinity;
   const terms = new Float64Array(k);
   for (let j = 0; j < k; j++) {
-    const m = spec.means[j]!, s = spec.stds[j]!;
+    const m = spec.means[j]!,
+      s = spec.stds[j]!;
     let lp = Math.log(spec.weights[j]!);
     for (let c = 0; c < m.length; c++) {
       const z = (x[c]! - m[c]!) / s[c]!;
@@ -224,7 +239,13 @@ export function rings(n: number, rng: Rng): Float64Array {
   for (let i = 0; i < n; i++) {
     let u = rng.uniform() * total;
     let r = radii[radii.length - 1]!;
-    for (const ri of radii) { if (u < ri) { r = ri; break; } u -= ri; }
+    for (const ri of radii) {
+      if (u < ri) {
+        r = ri;
+        break;
+      }
+      u -= ri;
+    }
     const a = 2 * Math.PI * rng.uniform();
     out[2 * i] = r * Math.cos(a) + noise * rng.normal();
     out[2 * i + 1] = r * Math.sin(a) + noise * rng.normal();
@@ -233,7 +254,14 @@ export function rings(n: number, rng: Rng): Float64Array {
 }
 
 /** Geometry of the s-curve: two 3/4-circles of radius 1.5 centered (0, +1.5) and (0, −1.5). */
-export const SCURVE_GEOMETRY = { radius: 1.5, centers: [[0, 1.5], [0, -1.5]] as const, noise: 0.1 };
+export const SCURVE_GEOMETRY = {
+  radius: 1.5,
+  centers: [
+    [0, 1.5],
+    [0, -1.5],
+  ] as const,
+  noise: 0.1,
+};
 
 /**
  * S-curve (the 2-D side view of the classic 3-D "S" manifold): for t ~ U(−3π/2, 3π/2),
@@ -274,12 +302,45 @@ export interface Toy2DInfo {
 
 /** The registry of built-in datasets by name. */
 export const TOY2D: Readonly<Record<Toy2DName, Toy2DInfo>> = {
-  swissroll: { name: "swissroll", sample: swissRoll, extent: 3.5, description: "swiss roll: spiral r = θ/5, θ ∈ [1.5π, 4.5π], noise std 0.1" },
-  moons: { name: "moons", sample: twoMoons, extent: 3.5, logDensity: (x, y) => moonsLogDensity(x, y), description: "two moons: half-circles of radius 2 centered (−1, −0.5) and (1, 0.5), noise std 0.1" },
-  "8gaussians": { name: "8gaussians", sample: eightGaussians, extent: 4, mixture: EIGHT_GAUSSIANS, logDensity: (x, y) => mixtureLogDensity(EIGHT_GAUSSIANS, [x, y]), description: "8 gaussians: equal-weight isotropic Gaussians, std 0.3, means on a circle of radius 2√2" },
-  checkerboard: { name: "checkerboard", sample: checkerboard, extent: 3.5, description: "checkerboard: uniform on the 8 dark cells of a 4×4 board on [−3, 3]², no noise" },
-  rings: { name: "rings", sample: rings, extent: 3.75, description: "rings: circles of radius 1, 2, 3 (points ∝ radius), noise std 0.08" },
-  scurve: { name: "scurve", sample: sCurve, extent: 3.5, description: "s-curve: two 3/4-circles of radius 1.5 centered (0, ±1.5), noise std 0.1" },
+  swissroll: {
+    name: "swissroll",
+    sample: swissRoll,
+    extent: 3.5,
+    description: "swiss roll: spiral r = θ/5, θ ∈ [1.5π, 4.5π], noise std 0.1",
+  },
+  moons: {
+    name: "moons",
+    sample: twoMoons,
+    extent: 3.5,
+    logDensity: (x, y) => moonsLogDensity(x, y),
+    description: "two moons: half-circles of radius 2 centered (−1, −0.5) and (1, 0.5), noise std 0.1",
+  },
+  "8gaussians": {
+    name: "8gaussians",
+    sample: eightGaussians,
+    extent: 4,
+    mixture: EIGHT_GAUSSIANS,
+    logDensity: (x, y) => mixtureLogDensity(EIGHT_GAUSSIANS, [x, y]),
+    description: "8 gaussians: equal-weight isotropic Gaussians, std 0.3, means on a circle of radius 2√2",
+  },
+  checkerboard: {
+    name: "checkerboard",
+    sample: checkerboard,
+    extent: 3.5,
+    description: "checkerboard: uniform on the 8 dark cells of a 4×4 board on [−3, 3]², no noise",
+  },
+  rings: {
+    name: "rings",
+    sample: rings,
+    extent: 3.75,
+    description: "rings: circles of radius 1, 2, 3 (points ∝ radius), noise std 0.08",
+  },
+  scurve: {
+    name: "scurve",
+    sample: sCurve,
+    extent: 3.5,
+    description: "s-curve: two 3/4-circles of radius 1.5 centered (0, ±1.5), noise std 0.1",
+  },
 };
 
 /** The built-in dataset called `name`, or undefined when there is none (no error). */

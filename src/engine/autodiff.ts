@@ -22,12 +22,15 @@ function relevantNodes(order: readonly Tensor[], wrt: readonly Tensor[]): Set<nu
  * seeds[k] must have outputs[k]'s shape. Unreached wrt nodes get zeros.
  */
 export function vjp(outputs: readonly Tensor[], seeds: readonly Tensor[], wrt: readonly Tensor[]): Tensor[] {
-  if (outputs.length !== seeds.length) throw new TraceError("vjp", `${outputs.length} outputs but ${seeds.length} seeds`);
+  if (outputs.length !== seeds.length)
+    throw new TraceError("vjp", `${outputs.length} outputs but ${seeds.length} seeds`);
   outputs.forEach((o, k) => {
     const s = seeds[k]!;
-    if (s.rank !== o.rank || s.shape.some((d, i) => d !== o.shape[i])) throw new TraceError("vjp", `seed ${fmtShape(s.shape)} does not match output ${fmtShape(o.shape)}`);
+    if (s.rank !== o.rank || s.shape.some((d, i) => d !== o.shape[i]))
+      throw new TraceError("vjp", `seed ${fmtShape(s.shape)} does not match output ${fmtShape(o.shape)}`);
   });
-  for (const w of wrt) if (!isFloat(w.dtype)) throw new TraceError("vjp", `cannot differentiate with respect to ${w.dtype} tensor ${w}`);
+  for (const w of wrt)
+    if (!isFloat(w.dtype)) throw new TraceError("vjp", `cannot differentiate with respect to ${w.dtype} tensor ${w}`);
   const order = topoSort(outputs);
   const relevant = relevantNodes(order, wrt);
   const cot = new Map<number, Tensor>();
@@ -35,7 +38,9 @@ export function vjp(outputs: readonly Tensor[], seeds: readonly Tensor[], wrt: r
     const prev = cot.get(t.id);
     cot.set(t.id, prev ? add(prev, g) : g);
   };
-  outputs.forEach((o, k) => { if (relevant.has(o.id)) accumulate(o, seeds[k]!); });
+  outputs.forEach((o, k) => {
+    if (relevant.has(o.id)) accumulate(o, seeds[k]!);
+  });
   const wrtIds = new Set(wrt.map((w) => w.id));
   for (let i = order.length - 1; i >= 0; i--) {
     const node = order[i]!;
@@ -47,7 +52,10 @@ export function vjp(outputs: readonly Tensor[], seeds: readonly Tensor[], wrt: r
     const rule = vjpRule(node.op);
     if (!rule) throw new TraceError("vjp", `no gradient rule for op '${node.op}'`);
     const gs = rule(node, g, needs);
-    node.inputs.forEach((t, j) => { const gj = gs[j]; if (needs[j] && gj) accumulate(t, gj); });
+    node.inputs.forEach((t, j) => {
+      const gj = gs[j];
+      if (needs[j] && gj) accumulate(t, gj);
+    });
   }
   return wrt.map((w) => cot.get(w.id) ?? expand(scalar(0, w.dtype), w.shape));
 }

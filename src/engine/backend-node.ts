@@ -43,13 +43,16 @@ export interface NodeBackend extends Backend {
  */
 export function resolveThreads(option: number | undefined, env: string | undefined, available: number): number {
   if (option !== undefined) {
-    if (!Number.isSafeInteger(option) || option < 1) throw new Error(`nodeBackend: threads must be a positive integer, got ${option}`);
+    if (!Number.isSafeInteger(option) || option < 1)
+      throw new Error(`nodeBackend: threads must be a positive integer, got ${option}`);
     return option;
   }
   if (env !== undefined && env.trim() !== "") {
     const n = Number(env);
     if (!/^\s*\d+\s*$/.test(env) || !Number.isSafeInteger(n) || n < 1) {
-      throw new Error(`SCOREGEN_THREADS=${JSON.stringify(env)} is not a positive integer: set it to a thread count such as 4, or unset it to use all ${available} available cores`);
+      throw new Error(
+        `SCOREGEN_THREADS=${JSON.stringify(env)} is not a positive integer: set it to a thread count such as 4, or unset it to use all ${available} available cores`,
+      );
     }
     return n;
   }
@@ -62,7 +65,10 @@ function extraFrom(config: Record<string, string>): Record<string, unknown> {
   for (const [key, value] of Object.entries(config)) {
     const parts = key.split(".");
     let node = root;
-    for (const p of parts.slice(0, -1)) node = (node[p] ??= {}) as Record<string, unknown>;
+    for (const p of parts.slice(0, -1)) {
+      node[p] ??= {};
+      node = node[p] as Record<string, unknown>;
+    }
     node[parts.at(-1)!] = value;
   }
   return root;
@@ -73,7 +79,10 @@ function parseConfig(text: string): Record<string, string> {
   const out: Record<string, string> = {};
   for (const pair of text.split(",").filter((p) => p.trim())) {
     const eq = pair.indexOf("=");
-    if (eq <= 0) throw new Error(`SCOREGEN_ORT_CONFIG: '${pair}' is not key=value; write e.g. SCOREGEN_ORT_CONFIG=session.intra_op.allow_spinning=0`);
+    if (eq <= 0)
+      throw new Error(
+        `SCOREGEN_ORT_CONFIG: '${pair}' is not key=value; write e.g. SCOREGEN_ORT_CONFIG=session.intra_op.allow_spinning=0`,
+      );
     out[pair.slice(0, eq).trim()] = pair.slice(eq + 1).trim();
   }
   return out;
@@ -90,14 +99,22 @@ function resolveSettings(opts: NodeBackendOptions): ResolvedSettings {
   const threads = resolveThreads(opts.threads, process.env.SCOREGEN_THREADS, availableParallelism());
   const providers = opts.providers ?? (process.env.SCOREGEN_EP ?? "cpu").split(",");
   const profilePrefix = opts.profilePrefix ?? process.env.SCOREGEN_PROFILE;
-  const config = opts.sessionConfig ?? (process.env.SCOREGEN_ORT_CONFIG ? parseConfig(process.env.SCOREGEN_ORT_CONFIG) : undefined);
-  const configTag = config ? `/${Object.entries(config).map(([k, v]) => `${k}=${v}`).join(",")}` : "";
+  const config =
+    opts.sessionConfig ?? (process.env.SCOREGEN_ORT_CONFIG ? parseConfig(process.env.SCOREGEN_ORT_CONFIG) : undefined);
+  const configTag = config
+    ? `/${Object.entries(config)
+        .map(([k, v]) => `${k}=${v}`)
+        .join(",")}`
+    : "";
   return {
     name: `ort-node/${providers.join("+")}/${threads}${configTag}${profilePrefix ? `/profile:${profilePrefix}` : ""}`,
     profilePrefix,
     session: {
-      executionProviders: providers, intraOpNumThreads: threads, interOpNumThreads: 1,
-      graphOptimizationLevel: opts.graphOptimizationLevel ?? "all", executionMode: "sequential",
+      executionProviders: providers,
+      intraOpNumThreads: threads,
+      interOpNumThreads: 1,
+      graphOptimizationLevel: opts.graphOptimizationLevel ?? "all",
+      executionMode: "sequential",
       ...(config ? { extra: extraFrom(config) } : {}),
     },
   };
@@ -113,14 +130,17 @@ export function nodeBackend(opts: NodeBackendOptions = {}): NodeBackend {
     },
     async createSession(model: Uint8Array, hints: SessionHints = {}): Promise<BackendSession> {
       const { session, profilePrefix } = settings();
-      let o: ort.InferenceSession.SessionOptions = hints.float64 ? { ...session, graphOptimizationLevel: "basic" } : session;
+      let o: ort.InferenceSession.SessionOptions = hints.float64
+        ? { ...session, graphOptimizationLevel: "basic" }
+        : session;
       if (profilePrefix) o = { ...o, enableProfiling: true, profileFilePrefix: `${profilePrefix}-${profiled.length}` };
       const s = await ort.InferenceSession.create(model, o);
       if (profilePrefix) profiled.push(s);
       return {
         async run(feeds, outputNames): Promise<RunResult> {
           const f: Record<string, ort.Tensor> = {};
-          for (const [k, v] of Object.entries(feeds)) f[k] = new ort.Tensor(v.dtype, v.data as never, v.shape as number[]);
+          for (const [k, v] of Object.entries(feeds))
+            f[k] = new ort.Tensor(v.dtype, v.data as never, v.shape as number[]);
           const out = await s.run(f, outputNames as string[]);
           const r: RunResult = {};
           for (const name of outputNames) r[name] = out[name]!.data as RunResult[string];

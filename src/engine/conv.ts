@@ -24,7 +24,8 @@ export interface ConvGeometry {
 
 /** Output spatial size of the convolution (Ho, Wo). */
 export function convOutHW(g: ConvGeometry): [number, number] {
-  const o = (i: 0 | 1) => Math.floor((g.inHW[i] + g.pads[i]! + g.pads[i + 2]! - g.dilation[i] * (g.kHW[i] - 1) - 1) / g.stride[i]) + 1;
+  const o = (i: 0 | 1) =>
+    Math.floor((g.inHW[i] + g.pads[i]! + g.pads[i + 2]! - g.dilation[i] * (g.kHW[i] - 1) - 1) / g.stride[i]) + 1;
   return [o(0), o(1)];
 }
 
@@ -41,19 +42,40 @@ function check4(op: string, name: string, t: Tensor): void {
   if (t.rank !== 4) throw new TraceError(op, `${name} must be 4-D (NCHW), got ${fmtShape(t.shape)}`);
 }
 
-function geomKey(g: ConvGeometry): Record<string, unknown> { return { geom: g }; }
+function geomKey(g: ConvGeometry): Record<string, unknown> {
+  return { geom: g };
+}
 
 /** y = conv(x, w): x [N,C,H,W], w [O,C,kh,kw]. */
-export function conv2d(x: Tensor, w: Tensor, opts: { stride?: Pair; padding?: number | readonly number[]; dilation?: Pair } = {}): Tensor {
-  check4("conv2d", "input", x); check4("conv2d", "weight", w);
-  if (x.shape[1] !== w.shape[1]) throw new TraceError("conv2d", `input ${fmtShape(x.shape)} has ${x.shape[1]} channels but weight ${fmtShape(w.shape)} expects ${w.shape[1]}`);
-  const g: ConvGeometry = { inHW: [x.shape[2]!, x.shape[3]!], kHW: [w.shape[2]!, w.shape[3]!], stride: pair(opts.stride ?? 1), pads: fourPads(opts.padding ?? 0), dilation: pair(opts.dilation ?? 1) };
+export function conv2d(
+  x: Tensor,
+  w: Tensor,
+  opts: { stride?: Pair; padding?: number | readonly number[]; dilation?: Pair } = {},
+): Tensor {
+  check4("conv2d", "input", x);
+  check4("conv2d", "weight", w);
+  if (x.shape[1] !== w.shape[1])
+    throw new TraceError(
+      "conv2d",
+      `input ${fmtShape(x.shape)} has ${x.shape[1]} channels but weight ${fmtShape(w.shape)} expects ${w.shape[1]}`,
+    );
+  const g: ConvGeometry = {
+    inHW: [x.shape[2]!, x.shape[3]!],
+    kHW: [w.shape[2]!, w.shape[3]!],
+    stride: pair(opts.stride ?? 1),
+    pads: fourPads(opts.padding ?? 0),
+    dilation: pair(opts.dilation ?? 1),
+  };
   return convOp(x, w, g);
 }
 
 function convOp(x: Tensor, w: Tensor, g: ConvGeometry): Tensor {
   const [ho, wo] = convOutHW(g);
-  if (ho < 1 || wo < 1) throw new TraceError("conv2d", `kernel ${fmtShape(g.kHW)} does not fit input ${fmtShape(x.shape)} with padding [${g.pads}]`);
+  if (ho < 1 || wo < 1)
+    throw new TraceError(
+      "conv2d",
+      `kernel ${fmtShape(g.kHW)} does not fit input ${fmtShape(x.shape)} with padding [${g.pads}]`,
+    );
   return new Tensor("conv", [x, w], [x.shape[0]!, w.shape[0]!, ho, wo], x.dtype, geomKey(g));
 }
 
@@ -61,28 +83,50 @@ function convOp(x: Tensor, w: Tensor, g: ConvGeometry): Tensor {
  * Transposed convolution: x [N,Cin,Hin,Win], w [Cin,Cout,kh,kw] (PyTorch layout) → [N,Cout,H,W]
  * with H = s(Hin−1) + outputPadding + d(kh−1) + 1 − padTop − padBottom.
  */
-export function convTranspose2d(x: Tensor, w: Tensor, opts: { stride?: Pair; padding?: number | readonly number[]; outputPadding?: Pair; dilation?: Pair } = {}): Tensor {
-  check4("convTranspose2d", "input", x); check4("convTranspose2d", "weight", w);
-  if (x.shape[1] !== w.shape[0]) throw new TraceError("convTranspose2d", `input ${fmtShape(x.shape)} has ${x.shape[1]} channels but weight ${fmtShape(w.shape)} expects ${w.shape[0]}`);
-  const s = pair(opts.stride ?? 1), d = pair(opts.dilation ?? 1), op = pair(opts.outputPadding ?? 0), p = fourPads(opts.padding ?? 0);
-  if (op[0] >= Math.max(s[0], d[0]) || op[1] >= Math.max(s[1], d[1])) throw new TraceError("convTranspose2d", `outputPadding [${op}] must be smaller than stride or dilation`);
+export function convTranspose2d(
+  x: Tensor,
+  w: Tensor,
+  opts: { stride?: Pair; padding?: number | readonly number[]; outputPadding?: Pair; dilation?: Pair } = {},
+): Tensor {
+  check4("convTranspose2d", "input", x);
+  check4("convTranspose2d", "weight", w);
+  if (x.shape[1] !== w.shape[0])
+    throw new TraceError(
+      "convTranspose2d",
+      `input ${fmtShape(x.shape)} has ${x.shape[1]} channels but weight ${fmtShape(w.shape)} expects ${w.shape[0]}`,
+    );
+  const s = pair(opts.stride ?? 1),
+    d = pair(opts.dilation ?? 1),
+    op = pair(opts.outputPadding ?? 0),
+    p = fourPads(opts.padding ?? 0);
+  if (op[0] >= Math.max(s[0], d[0]) || op[1] >= Math.max(s[1], d[1]))
+    throw new TraceError("convTranspose2d", `outputPadding [${op}] must be smaller than stride or dilation`);
   const hw = (i: 0 | 1) => s[i] * (x.shape[2 + i]! - 1) + op[i] + d[i] * (w.shape[2 + i]! - 1) + 1 - p[i]! - p[i + 2]!;
   const g: ConvGeometry = { inHW: [hw(0), hw(1)], kHW: [w.shape[2]!, w.shape[3]!], stride: s, pads: p, dilation: d };
-  if (g.inHW[0] < 1 || g.inHW[1] < 1) throw new TraceError("convTranspose2d", `padding [${p}] leaves no output for input ${fmtShape(x.shape)}`);
+  if (g.inHW[0] < 1 || g.inHW[1] < 1)
+    throw new TraceError("convTranspose2d", `padding [${p}] leaves no output for input ${fmtShape(x.shape)}`);
   return convBackInput(x, w, g);
 }
 
 /** gx = Jᵀ gy for the input of conv(·, w) with geometry g: gy [N,O,Ho,Wo] → [N,C,H,W]. */
 export function convBackInput(gy: Tensor, w: Tensor, g: ConvGeometry): Tensor {
   const [ho, wo] = convOutHW(g);
-  if (gy.shape[2] !== ho || gy.shape[3] !== wo || gy.shape[1] !== w.shape[0]) throw new TraceError("convBackInput", `gradient ${fmtShape(gy.shape)} does not match weight ${fmtShape(w.shape)} and output size [${ho}, ${wo}]`);
+  if (gy.shape[2] !== ho || gy.shape[3] !== wo || gy.shape[1] !== w.shape[0])
+    throw new TraceError(
+      "convBackInput",
+      `gradient ${fmtShape(gy.shape)} does not match weight ${fmtShape(w.shape)} and output size [${ho}, ${wo}]`,
+    );
   return new Tensor("convBackInput", [gy, w], [gy.shape[0]!, w.shape[1]!, g.inHW[0], g.inHW[1]], gy.dtype, geomKey(g));
 }
 
 /** gw = Jᵀ gy for the weight of conv(x, ·) with geometry g: → [O,C,kh,kw]. */
 export function convBackWeight(x: Tensor, gy: Tensor, g: ConvGeometry): Tensor {
   const [ho, wo] = convOutHW(g);
-  if (gy.shape[2] !== ho || gy.shape[3] !== wo || gy.shape[0] !== x.shape[0]) throw new TraceError("convBackWeight", `gradient ${fmtShape(gy.shape)} does not match input ${fmtShape(x.shape)} (output size [${ho}, ${wo}])`);
+  if (gy.shape[2] !== ho || gy.shape[3] !== wo || gy.shape[0] !== x.shape[0])
+    throw new TraceError(
+      "convBackWeight",
+      `gradient ${fmtShape(gy.shape)} does not match input ${fmtShape(x.shape)} (output size [${ho}, ${wo}])`,
+    );
   return new Tensor("convBackWeight", [x, gy], [gy.shape[1]!, x.shape[1]!, g.kHW[0], g.kHW[1]], x.dtype, geomKey(g));
 }
 

@@ -2,7 +2,23 @@
  * Composite ops built from primitives (so their gradients, and gradients of gradients, follow
  * from the primitives' rules): softplus, SiLU/swish, log-sum-exp, group norm, dense layers.
  */
-import { abs, add, exp, groupNormalize, log, matmul, max, mul, relu, reshape, sigmoid, stopGradient, sub, sum, transpose } from "./ops.ts";
+import {
+  abs,
+  add,
+  exp,
+  groupNormalize,
+  log,
+  matmul,
+  max,
+  mul,
+  relu,
+  reshape,
+  sigmoid,
+  stopGradient,
+  sub,
+  sum,
+  transpose,
+} from "./ops.ts";
 import type { Tensor } from "./tensor.ts";
 
 export const square = (x: Tensor) => mul(x, x);
@@ -17,7 +33,12 @@ export const silu = (x: Tensor) => mul(x, sigmoid(x));
 export function logSumExp(x: Tensor, axes: readonly number[], keepdims = false): Tensor {
   const m = stopGradient(max(x, axes, true));
   const s = add(log(sum(exp(sub(x, m)), axes, true)), m);
-  return keepdims ? s : reshape(s, x.shape.filter((_, i) => !axes.map((a) => (a < 0 ? a + x.rank : a)).includes(i)));
+  return keepdims
+    ? s
+    : reshape(
+        s,
+        x.shape.filter((_, i) => !axes.map((a) => (a < 0 ? a + x.rank : a)).includes(i)),
+      );
 }
 
 /**

@@ -5,7 +5,16 @@ export * from "./conv.ts";
 export * from "./functional.ts";
 export { vjp, grad } from "./autodiff.ts";
 export { toOnnx, type ProgramSpec, OPSET } from "./lower.ts";
-export { compile, Program, setBackend, getBackend, clearProgramCache, type Backend, type BackendSession, type RunResult } from "./runtime.ts";
+export {
+  compile,
+  Program,
+  setBackend,
+  getBackend,
+  clearProgramCache,
+  type Backend,
+  type BackendSession,
+  type RunResult,
+} from "./runtime.ts";
 export { ParamScope, paramFeed, type Init, type ParamSpec } from "./params.ts";
 export { Trainer, type OptimizerConfig } from "./optim.ts";
 export * as init from "./init.ts";

@@ -26,7 +26,9 @@ export type ParamTree = Map<string, Param>;
 export type ParamDtype = "float32" | "float64";
 
 function alloc(shape: readonly number[], dtype: ParamDtype = "float32"): ParamArray {
-  for (const d of shape) if (!Number.isSafeInteger(d) || d < 0) throw new Error(`invalid shape ${fmtShape(shape)}: dimensions must be non-negative integers`);
+  for (const d of shape)
+    if (!Number.isSafeInteger(d) || d < 0)
+      throw new Error(`invalid shape ${fmtShape(shape)}: dimensions must be non-negative integers`);
   const n = sizeOf(shape);
   return dtype === "float64" ? new Float64Array(n) : new Float32Array(n);
 }
@@ -37,7 +39,10 @@ function alloc(shape: readonly number[], dtype: ParamDtype = "float32"): ParamAr
  * (in, out) and conv [O, C, kh, kw] gives (C·kh·kw, O·kh·kw). Needs at least 2 dimensions.
  */
 export function computeFans(shape: readonly number[]): { fanIn: number; fanOut: number } {
-  if (shape.length < 2) throw new Error(`fan-in/fan-out need a weight with at least 2 dimensions ([out, in] or [O, C, kh, kw]), got shape ${fmtShape(shape)}`);
+  if (shape.length < 2)
+    throw new Error(
+      `fan-in/fan-out need a weight with at least 2 dimensions ([out, in] or [O, C, kh, kw]), got shape ${fmtShape(shape)}`,
+    );
   const receptive = sizeOf(shape.slice(2));
   return { fanIn: shape[1]! * receptive, fanOut: shape[0]! * receptive };
 }
@@ -50,11 +55,20 @@ export type Nonlinearity = "linear" | "conv" | "sigmoid" | "tanh" | "relu" | "le
  */
 export function calculateGain(nonlinearity: Nonlinearity, param?: number): number {
   switch (nonlinearity) {
-    case "linear": case "conv": case "sigmoid": return 1;
-    case "tanh": return 5 / 3;
-    case "relu": return Math.SQRT2;
-    case "leaky_relu": { const a = param ?? 0.01; return Math.sqrt(2 / (1 + a * a)); }
-    case "selu": return 3 / 4;
+    case "linear":
+    case "conv":
+    case "sigmoid":
+      return 1;
+    case "tanh":
+      return 5 / 3;
+    case "relu":
+      return Math.SQRT2;
+    case "leaky_relu": {
+      const a = param ?? 0.01;
+      return Math.sqrt(2 / (1 + a * a));
+    }
+    case "selu":
+      return 3 / 4;
   }
 }
 
@@ -79,7 +93,12 @@ export function constant(shape: readonly number[], value: number, dtype?: ParamD
 }
 
 /** N(mean, std²) elementwise. */
-export function normal(shape: readonly number[], std: number, rng: Rng, opts: { mean?: number; dtype?: ParamDtype } = {}): Param {
+export function normal(
+  shape: readonly number[],
+  std: number,
+  rng: Rng,
+  opts: { mean?: number; dtype?: ParamDtype } = {},
+): Param {
   if (!(std >= 0)) throw new Error(`normal init: std must be ≥ 0, got ${std}`);
   const mean = opts.mean ?? 0;
   return fill(shape, opts.dtype, () => mean + std * rng.normal());
@@ -92,14 +111,22 @@ export function uniform(shape: readonly number[], a: number, b: number, rng: Rng
 }
 
 /** Glorot & Bengio 2010: U(±gain·√(6/(fan_in+fan_out))). */
-export function xavierUniform(shape: readonly number[], rng: Rng, opts: { gain?: number; dtype?: ParamDtype } = {}): Param {
+export function xavierUniform(
+  shape: readonly number[],
+  rng: Rng,
+  opts: { gain?: number; dtype?: ParamDtype } = {},
+): Param {
   const { fanIn, fanOut } = computeFans(shape);
   const bound = (opts.gain ?? 1) * Math.sqrt(6 / (fanIn + fanOut));
   return uniform(shape, -bound, bound, rng, opts.dtype);
 }
 
 /** Glorot & Bengio 2010: N(0, gain²·2/(fan_in+fan_out)). */
-export function xavierNormal(shape: readonly number[], rng: Rng, opts: { gain?: number; dtype?: ParamDtype } = {}): Param {
+export function xavierNormal(
+  shape: readonly number[],
+  rng: Rng,
+  opts: { gain?: number; dtype?: ParamDtype } = {},
+): Param {
   const { fanIn, fanOut } = computeFans(shape);
   return normal(shape, (opts.gain ?? 1) * Math.sqrt(2 / (fanIn + fanOut)), rng, { dtype: opts.dtype });
 }
@@ -141,7 +168,12 @@ export function kaimingNormal(shape: readonly number[], rng: Rng, opts: KaimingO
 export function varianceScaling(
   shape: readonly number[],
   rng: Rng,
-  opts: { scale?: number; mode?: "fan_in" | "fan_out" | "fan_avg"; distribution?: "uniform" | "normal"; dtype?: ParamDtype } = {},
+  opts: {
+    scale?: number;
+    mode?: "fan_in" | "fan_out" | "fan_avg";
+    distribution?: "uniform" | "normal";
+    dtype?: ParamDtype;
+  } = {},
 ): Param {
   const { fanIn, fanOut } = computeFans(shape);
   const mode = opts.mode ?? "fan_avg";
@@ -189,7 +221,10 @@ const NAME_RE = /^[A-Za-z0-9_]+(\.[A-Za-z0-9_]+)*$/;
 
 /** Throws if a name is not a dotted identifier path ("down.0.conv.weight"). */
 export function checkParamName(name: string): void {
-  if (!NAME_RE.test(name)) throw new Error(`invalid parameter name ${JSON.stringify(name)}: use dotted names of letters, digits and _ (e.g. "down.0.conv.weight")`);
+  if (!NAME_RE.test(name))
+    throw new Error(
+      `invalid parameter name ${JSON.stringify(name)}: use dotted names of letters, digits and _ (e.g. "down.0.conv.weight")`,
+    );
 }
 /** Expected parameters: name → shape, or name → anything with a shape (e.g. a freshly initialized tree). */
 export type ExpectedParams =
@@ -198,7 +233,10 @@ export type ExpectedParams =
 
 function specEntries(spec: ExpectedParams): [string, readonly number[]][] {
   const entries = spec instanceof Map ? [...spec] : Object.entries(spec);
-  return entries.map(([k, v]) => [k, Array.isArray(v) ? (v as readonly number[]) : (v as { shape: readonly number[] }).shape]);
+  return entries.map(([k, v]) => [
+    k,
+    Array.isArray(v) ? (v as readonly number[]) : (v as { shape: readonly number[] }).shape,
+  ]);
 }
 
 /**
@@ -223,9 +261,13 @@ export function diffParams(found: Map<string, { shape: readonly number[] }>, spe
 
 /** Problems of a tensor before it is stored: bad name, length ≠ product(shape), or a non-finite value. */
 export function paramProblems(name: string, p: Param): string | undefined {
-  if (!NAME_RE.test(name)) return `invalid parameter name ${JSON.stringify(name)}: use dotted names of letters, digits and _ (e.g. "down.0.conv.weight")`;
-  if (!(p.data instanceof Float32Array || p.data instanceof Float64Array)) return `parameter "${name}" must be a Float32Array or Float64Array`;
-  if (p.data.length !== sizeOf(p.shape)) return `parameter "${name}" has shape ${fmtShape(p.shape)} (${sizeOf(p.shape)} elements) but ${p.data.length} values`;
-  for (let i = 0; i < p.data.length; i++) if (!Number.isFinite(p.data[i]!)) return `parameter "${name}" has a non-finite value (${p.data[i]}) at index ${i}`;
+  if (!NAME_RE.test(name))
+    return `invalid parameter name ${JSON.stringify(name)}: use dotted names of letters, digits and _ (e.g. "down.0.conv.weight")`;
+  if (!(p.data instanceof Float32Array || p.data instanceof Float64Array))
+    return `parameter "${name}" must be a Float32Array or Float64Array`;
+  if (p.data.length !== sizeOf(p.shape))
+    return `parameter "${name}" has shape ${fmtShape(p.shape)} (${sizeOf(p.shape)} elements) but ${p.data.length} values`;
+  for (let i = 0; i < p.data.length; i++)
+    if (!Number.isFinite(p.data[i]!)) return `parameter "${name}" has a non-finite value (${p.data[i]}) at index ${i}`;
   return undefined;
 }

@@ -42,9 +42,19 @@ class Emitter {
   readonly nodes: NodeProto[] = [];
   readonly inits: TensorProto[] = [];
   private n = 0;
-  fresh(prefix: string): string { return `${prefix}_${this.n++}`; }
+  fresh(prefix: string): string {
+    return `${prefix}_${this.n++}`;
+  }
   node(op: string, inputs: string[], attrs: Record<string, Attr> = {}, out = this.fresh(op)): string {
-    this.nodes.push(onnx.NodeProto.create({ opType: op, input: inputs, output: [out], name: out, attribute: Object.entries(attrs).map(([k, v]) => attribute(k, v)) }));
+    this.nodes.push(
+      onnx.NodeProto.create({
+        opType: op,
+        input: inputs,
+        output: [out],
+        name: out,
+        attribute: Object.entries(attrs).map(([k, v]) => attribute(k, v)),
+      }),
+    );
     return out;
   }
   init(dtype: DType, shape: readonly number[], data: HostArray, prefix = "c"): string {
@@ -52,19 +62,47 @@ class Emitter {
     this.inits.push(tensorProto(name, dtype, shape, data));
     return name;
   }
-  ints(v: readonly number[]): string { return this.init("int64", [v.length], BigInt64Array.from(v, (x) => BigInt(x)), "i"); }
+  ints(v: readonly number[]): string {
+    return this.init(
+      "int64",
+      [v.length],
+      BigInt64Array.from(v, (x) => BigInt(x)),
+      "i",
+    );
+  }
   scalar(dtype: DType, v: number): string {
     return this.init(dtype, [], dtype === "float64" ? Float64Array.of(v) : Float32Array.of(v), "s");
   }
 }
 
 const UNARY_ONNX: Record<string, string> = {
-  neg: "Neg", exp: "Exp", log: "Log", sqrt: "Sqrt", sin: "Sin", cos: "Cos", tanh: "Tanh", sigmoid: "Sigmoid",
-  relu: "Relu", abs: "Abs", sign: "Sign", reciprocal: "Reciprocal", stopGradient: "Identity",
+  neg: "Neg",
+  exp: "Exp",
+  log: "Log",
+  sqrt: "Sqrt",
+  sin: "Sin",
+  cos: "Cos",
+  tanh: "Tanh",
+  sigmoid: "Sigmoid",
+  relu: "Relu",
+  abs: "Abs",
+  sign: "Sign",
+  reciprocal: "Reciprocal",
+  stopGradient: "Identity",
 };
 const BINARY_ONNX: Record<string, string> = {
-  add: "Add", sub: "Sub", mul: "Mul", div: "Div", pow: "Pow", maximum: "Max", minimum: "Min",
-  less: "Less", greater: "Greater", equal: "Equal", lessEq: "LessOrEqual", greaterEq: "GreaterOrEqual",
+  add: "Add",
+  sub: "Sub",
+  mul: "Mul",
+  div: "Div",
+  pow: "Pow",
+  maximum: "Max",
+  minimum: "Min",
+  less: "Less",
+  greater: "Greater",
+  equal: "Equal",
+  lessEq: "LessOrEqual",
+  greaterEq: "GreaterOrEqual",
 };
 
 function lowerNode(e: Emitter, t: Tensor, ins: string[]): string {
@@ -72,40 +110,71 @@ function lowerNode(e: Emitter, t: Tensor, ins: string[]): string {
   const u = UNARY_ONNX[t.op] ?? BINARY_ONNX[t.op];
   if (u) return e.node(u, ins);
   switch (t.op) {
-    case "const": return e.init(t.dtype, t.shape, a.value as HostArray);
-    case "where": return e.node("Where", ins);
-    case "cast": case "cast_int": return e.node("Cast", ins, { to: ELEM[t.dtype] });
-    case "reshape": return e.node("Reshape", [ins[0]!, e.ints(t.shape)]);
-    case "transpose": return e.node("Transpose", ins, { perm: a.perm as number[] });
-    case "expand": return e.node("Expand", [ins[0]!, e.ints(t.shape)]);
-    case "concat": return e.node("Concat", ins, { axis: a.axis as number });
-    case "slice": return e.node("Slice", [ins[0]!, e.ints(a.starts as number[]), e.ints(a.ends as number[]), e.ints(a.axes as number[])]);
-    case "pad": return e.node("Pad", [ins[0]!, e.ints(a.pads as number[])]);
-    case "gather": return e.node("Gather", ins, { axis: 0 });
+    case "const":
+      return e.init(t.dtype, t.shape, a.value as HostArray);
+    case "where":
+      return e.node("Where", ins);
+    case "cast":
+    case "cast_int":
+      return e.node("Cast", ins, { to: ELEM[t.dtype] });
+    case "reshape":
+      return e.node("Reshape", [ins[0]!, e.ints(t.shape)]);
+    case "transpose":
+      return e.node("Transpose", ins, { perm: a.perm as number[] });
+    case "expand":
+      return e.node("Expand", [ins[0]!, e.ints(t.shape)]);
+    case "concat":
+      return e.node("Concat", ins, { axis: a.axis as number });
+    case "slice":
+      return e.node("Slice", [
+        ins[0]!,
+        e.ints(a.starts as number[]),
+        e.ints(a.ends as number[]),
+        e.ints(a.axes as number[]),
+      ]);
+    case "pad":
+      return e.node("Pad", [ins[0]!, e.ints(a.pads as number[])]);
+    case "gather":
+      return e.node("Gather", ins, { axis: 0 });
     case "scatterAdd": {
       const zero = e.node("Expand", [e.scalar(t.dtype, 0), e.ints(t.shape)]);
       const idx = e.node("Unsqueeze", [ins[1]!, e.ints([-1])]);
       return e.node("ScatterND", [zero, idx, ins[0]!], { reduction: "add" });
     }
-    case "reduceSum": return e.node("ReduceSum", [ins[0]!, e.ints(a.axes as number[])], { keepdims: a.keepdims ? 1 : 0 });
-    case "reduceMax": return e.node("ReduceMax", ins, { axes: a.axes as number[], keepdims: a.keepdims ? 1 : 0 });
-    case "matmul": return e.node("MatMul", ins);
-    case "softmax": return e.node("Softmax", ins, { axis: a.axis as number });
-    case "groupNormalize": return lowerGroupNormalize(e, t, ins[0]!);
-    case "conv": return lowerConv(e, t, ins);
-    case "convBackInput": return lowerBackInput(e, t, ins);
-    case "convBackWeight": return lowerBackWeight(e, t, ins);
-    default: throw new TraceError("lower", `no ONNX lowering for op '${t.op}'`);
+    case "reduceSum":
+      return e.node("ReduceSum", [ins[0]!, e.ints(a.axes as number[])], { keepdims: a.keepdims ? 1 : 0 });
+    case "reduceMax":
+      return e.node("ReduceMax", ins, { axes: a.axes as number[], keepdims: a.keepdims ? 1 : 0 });
+    case "matmul":
+      return e.node("MatMul", ins);
+    case "softmax":
+      return e.node("Softmax", ins, { axis: a.axis as number });
+    case "groupNormalize":
+      return lowerGroupNormalize(e, t, ins[0]!);
+    case "conv":
+      return lowerConv(e, t, ins);
+    case "convBackInput":
+      return lowerBackInput(e, t, ins);
+    case "convBackWeight":
+      return lowerBackWeight(e, t, ins);
+    default:
+      throw new TraceError("lower", `no ONNX lowering for op '${t.op}'`);
   }
 }
 
 /** [N, C, …] viewed as [N, G, m]: float32 → InstanceNormalization over m (unit scale, zero bias); float64 → reductions. */
 function lowerGroupNormalize(e: Emitter, t: Tensor, x: string): string {
-  const G = t.attrs.groups as number, eps = t.attrs.eps as number, n = t.shape[0]!;
+  const G = t.attrs.groups as number,
+    eps = t.attrs.eps as number,
+    n = t.shape[0]!;
   const g = e.node("Reshape", [x, e.ints([n, G, t.size / (n * G)])]);
   let y: string;
   if (t.dtype === "float32") {
-    y = e.node("InstanceNormalization", [g, e.init("float32", [G], new Float32Array(G).fill(1)), e.init("float32", [G], new Float32Array(G))], { epsilon: { f: eps } });
+    y = e.node(
+      "InstanceNormalization",
+      [g, e.init("float32", [G], new Float32Array(G).fill(1)), e.init("float32", [G], new Float32Array(G))],
+      { epsilon: { f: eps } },
+    );
   } else {
     const d = e.node("Sub", [g, e.node("ReduceMean", [g], { axes: [2], keepdims: 1 })]);
     const v = e.node("ReduceMean", [e.node("Mul", [d, d])], { axes: [2], keepdims: 1 });
@@ -133,19 +202,33 @@ function rowsWithZero(e: Emitter, x: string, n: number, c: number, h: number, w:
  * n·Hs·Ws + hs·Ws + ws, or the zero row when (hs, ws) = map(ht, i), map(wt, j) falls outside.
  * Returns [n·Ht·Wt, kh·kw·C] (tap-major, channel-minor).
  */
-function gatherPatches(e: Emitter, rows: string, c: number, n: number, src: [number, number], dst: [number, number], k: readonly [number, number],
-  mapH: (ht: number, i: number) => number, mapW: (wt: number, j: number) => number): string {
-  const [hs, ws] = src, [ht, wt] = dst, [kh, kw] = k;
+function gatherPatches(
+  e: Emitter,
+  rows: string,
+  c: number,
+  n: number,
+  src: [number, number],
+  dst: [number, number],
+  k: readonly [number, number],
+  mapH: (ht: number, i: number) => number,
+  mapW: (wt: number, j: number) => number,
+): string {
+  const [hs, ws] = src,
+    [ht, wt] = dst,
+    [kh, kw] = k;
   const zeroRow = n * hs * ws;
   const idx = new BigInt64Array(n * ht * wt * kh * kw);
   let p = 0;
-  for (let b = 0; b < n; b++) for (let y = 0; y < ht; y++) for (let x = 0; x < wt; x++) for (let i = 0; i < kh; i++) {
-    const sy = mapH(y, i);
-    for (let j = 0; j < kw; j++) {
-      const sx = mapW(x, j);
-      idx[p++] = BigInt(sy < 0 || sy >= hs || sx < 0 || sx >= ws ? zeroRow : b * hs * ws + sy * ws + sx);
-    }
-  }
+  for (let b = 0; b < n; b++)
+    for (let y = 0; y < ht; y++)
+      for (let x = 0; x < wt; x++)
+        for (let i = 0; i < kh; i++) {
+          const sy = mapH(y, i);
+          for (let j = 0; j < kw; j++) {
+            const sx = mapW(x, j);
+            idx[p++] = BigInt(sy < 0 || sy >= hs || sx < 0 || sx >= ws ? zeroRow : b * hs * ws + sy * ws + sx);
+          }
+        }
   const g = e.node("Gather", [rows, e.init("int64", [idx.length], idx, "im2col")], { axis: 0 });
   return e.node("Reshape", [g, e.ints([n * ht * wt, kh * kw * c])]);
 }
@@ -165,10 +248,29 @@ type TapMap = (stride: number, pad: number, dilation: number) => (t: number, i: 
  * geometry g, with `map` (forwardMap or backMap) giving the source index of each tap:
  * [n·Ht·Wt, kh·kw·c].
  */
-function convPatches(e: Emitter, src: string, dtype: DType, n: number, c: number, srcHW: readonly [number, number], dstHW: readonly [number, number], g: ConvGeometry, map: TapMap): string {
+function convPatches(
+  e: Emitter,
+  src: string,
+  dtype: DType,
+  n: number,
+  c: number,
+  srcHW: readonly [number, number],
+  dstHW: readonly [number, number],
+  g: ConvGeometry,
+  map: TapMap,
+): string {
   const rows = rowsWithZero(e, src, n, c, srcHW[0], srcHW[1], dtype);
-  return gatherPatches(e, rows, c, n, [...srcHW], [...dstHW], [...g.kHW],
-    map(g.stride[0], g.pads[0], g.dilation[0]), map(g.stride[1], g.pads[1], g.dilation[1]));
+  return gatherPatches(
+    e,
+    rows,
+    c,
+    n,
+    [...srcHW],
+    [...dstHW],
+    [...g.kHW],
+    map(g.stride[0], g.pads[0], g.dilation[0]),
+    map(g.stride[1], g.pads[1], g.dilation[1]),
+  );
 }
 
 function nchwFromRows(e: Emitter, m: string, n: number, h: number, w: number, c: number): string {
@@ -182,7 +284,10 @@ function convIm2col(e: Emitter, t: Tensor, x: string, w: string): string {
   const o = ws.shape[0]!;
   const [ho, wo] = convOutHW(g);
   const cols = convPatches(e, x, t.dtype, n, c, g.inHW, [ho, wo], g, forwardMap);
-  const wm = e.node("Reshape", [e.node("Transpose", [w], { perm: [2, 3, 1, 0] }), e.ints([g.kHW[0] * g.kHW[1] * c, o])]);
+  const wm = e.node("Reshape", [
+    e.node("Transpose", [w], { perm: [2, 3, 1, 0] }),
+    e.ints([g.kHW[0] * g.kHW[1] * c, o]),
+  ]);
   return nchwFromRows(e, e.node("MatMul", [cols, wm]), n, ho, wo, o);
 }
 
@@ -195,7 +300,9 @@ export type ConvFormPolicy = (op: "conv" | "convBackInput", t: Tensor) => ConvFo
 const defaultConvForm: ConvFormPolicy = () => "ort";
 let convForm: ConvFormPolicy = defaultConvForm;
 /** Override the conv lowering choice (benchmarks compare forms with it); no argument restores the default. */
-export function setConvFormPolicy(p: ConvFormPolicy = defaultConvForm): void { convForm = p; }
+export function setConvFormPolicy(p: ConvFormPolicy = defaultConvForm): void {
+  convForm = p;
+}
 
 function lowerConv(e: Emitter, t: Tensor, ins: string[]): string {
   if (t.dtype === "float64" || convForm("conv", t) === "gather") return convIm2col(e, t, ins[0]!, ins[1]!);
@@ -211,18 +318,34 @@ function lowerBackInput(e: Emitter, t: Tensor, ins: string[]): string {
   const [ho, wo] = convOutHW(g);
   if (t.dtype === "float64" || convForm("convBackInput", t) === "gather") {
     const cols = convPatches(e, gy, t.dtype, n, o, [ho, wo], g.inHW, g, backMap);
-    const wb = e.node("Reshape", [e.node("Transpose", [w], { perm: [2, 3, 0, 1] }), e.ints([g.kHW[0] * g.kHW[1] * o, c])]);
+    const wb = e.node("Reshape", [
+      e.node("Transpose", [w], { perm: [2, 3, 0, 1] }),
+      e.ints([g.kHW[0] * g.kHW[1] * o, c]),
+    ]);
     return nchwFromRows(e, e.node("MatMul", [cols, wb]), n, g.inHW[0], g.inHW[1], c);
   }
   const span = (i: 0 | 1) => g.dilation[i] * (g.kHW[i] - 1);
   const flipPads = [span(0) - g.pads[0], span(1) - g.pads[1], span(0) - g.pads[2], span(1) - g.pads[3]];
   if (g.stride[0] === 1 && g.stride[1] === 1 && flipPads.every((p) => p >= 0)) {
     // Stride 1: a Conv with the kernel flipped spatially and in/out channels swapped is several times faster.
-    const flipped = e.node("Slice", [w, e.ints([-1, -1]), e.ints([-(2 ** 62), -(2 ** 62)]), e.ints([2, 3]), e.ints([-1, -1])]);
+    const flipped = e.node("Slice", [
+      w,
+      e.ints([-1, -1]),
+      e.ints([-(2 ** 62), -(2 ** 62)]),
+      e.ints([2, 3]),
+      e.ints([-1, -1]),
+    ]);
     const wf = e.node("Transpose", [flipped], { perm: [1, 0, 2, 3] });
-    return e.node("Conv", [gy, wf], { kernel_shape: [...g.kHW], strides: [1, 1], dilations: [...g.dilation], pads: flipPads });
+    return e.node("Conv", [gy, wf], {
+      kernel_shape: [...g.kHW],
+      strides: [1, 1],
+      dilations: [...g.dilation],
+      pads: flipPads,
+    });
   }
-  const outPad = [0, 1].map((i) => g.inHW[i]! - (g.stride[i]! * ([ho, wo][i]! - 1) + span(i as 0 | 1) + 1 - g.pads[i]! - g.pads[i + 2]!));
+  const outPad = [0, 1].map(
+    (i) => g.inHW[i]! - (g.stride[i]! * ([ho, wo][i]! - 1) + span(i as 0 | 1) + 1 - g.pads[i]! - g.pads[i + 2]!),
+  );
   return e.node("ConvTranspose", [gy, w], { ...convAttrs(g), output_padding: outPad });
 }
 
@@ -256,7 +379,10 @@ export interface ProgramSpec {
 }
 
 function valueInfo(name: string, t: Tensor) {
-  return onnx.ValueInfoProto.create({ name, type: { tensorType: { elemType: ELEM[t.dtype], shape: { dim: t.shape.map((d) => ({ dimValue: d })) } } } });
+  return onnx.ValueInfoProto.create({
+    name,
+    type: { tensorType: { elemType: ELEM[t.dtype], shape: { dim: t.shape.map((d) => ({ dimValue: d })) } } },
+  });
 }
 
 /** Serialize a traced program to ONNX ModelProto bytes. */
@@ -270,21 +396,49 @@ export function toOnnx(spec: ProgramSpec): Uint8Array {
     names.set(inp.id, name);
     const value = constants[name];
     if (value === undefined) continue;
-    if (value.length !== inp.size) throw new TraceError("compile", `constant '${name}' has ${value.length} values, expected ${inp.size} for shape [${inp.shape.join(", ")}]`);
+    if (value.length !== inp.size)
+      throw new TraceError(
+        "compile",
+        `constant '${name}' has ${value.length} values, expected ${inp.size} for shape [${inp.shape.join(", ")}]`,
+      );
     e.inits.push(tensorProto(name, inp.dtype, inp.shape, value));
   }
-  for (const name of Object.keys(constants)) if (!spec.inputs.some((t) => t.attrs.name === name)) throw new TraceError("compile", `constant '${name}' is not among the program inputs`);
+  for (const name of Object.keys(constants))
+    if (!spec.inputs.some((t) => t.attrs.name === name))
+      throw new TraceError("compile", `constant '${name}' is not among the program inputs`);
   const fed = spec.inputs.filter((t) => constants[t.attrs.name as string] === undefined);
   const outs = Object.values(spec.outputs);
   for (const t of topoSort(outs)) {
     if (names.has(t.id)) continue;
-    if (t.op === "input") throw new TraceError("compile", `input '${t.attrs.name}' is used but not listed among the program inputs`);
-    names.set(t.id, lowerNode(e, t, t.inputs.map((i) => names.get(i.id)!)));
+    if (t.op === "input")
+      throw new TraceError("compile", `input '${t.attrs.name}' is used but not listed among the program inputs`);
+    names.set(
+      t.id,
+      lowerNode(
+        e,
+        t,
+        t.inputs.map((i) => names.get(i.id)!),
+      ),
+    );
   }
   // Each graph output gets an Identity so an output can also be an input or repeat another output.
   // (Renaming the producing node instead measured no faster in an interleaved A/B, issue 12.)
-  const outputs = Object.entries(spec.outputs).map(([name, t]) => { e.node("Identity", [names.get(t.id)!], {}, name); return valueInfo(name, t); });
-  const graph = onnx.GraphProto.create({ name: "scoregen", node: e.nodes, initializer: e.inits, input: fed.map((t) => valueInfo(t.attrs.name as string, t)), output: outputs });
-  const model = onnx.ModelProto.create({ irVersion: 8, producerName: "scoregen", opsetImport: [{ domain: "", version: OPSET }], graph });
+  const outputs = Object.entries(spec.outputs).map(([name, t]) => {
+    e.node("Identity", [names.get(t.id)!], {}, name);
+    return valueInfo(name, t);
+  });
+  const graph = onnx.GraphProto.create({
+    name: "scoregen",
+    node: e.nodes,
+    initializer: e.inits,
+    input: fed.map((t) => valueInfo(t.attrs.name as string, t)),
+    output: outputs,
+  });
+  const model = onnx.ModelProto.create({
+    irVersion: 8,
+    producerName: "scoregen",
+    opsetImport: [{ domain: "", version: OPSET }],
+    graph,
+  });
   return onnx.ModelProto.encode(model).finish();
 }

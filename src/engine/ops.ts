@@ -6,12 +6,37 @@
  */
 import { defineVjp } from "./registry.ts";
 import {
-  type DType, type Shape, type TensorLike, Tensor, TraceError, broadcastShapes, constScalar, fmtShape, isFloat, lift, normAxis, scalar, sizeOf,
+  type DType,
+  type Shape,
+  type TensorLike,
+  Tensor,
+  TraceError,
+  broadcastShapes,
+  constScalar,
+  fmtShape,
+  isFloat,
+  lift,
+  normAxis,
+  scalar,
+  sizeOf,
 } from "./tensor.ts";
 
 // ---------------------------------------------------------------- elementwise
 
-const UNARY = ["neg", "exp", "log", "sqrt", "sin", "cos", "tanh", "sigmoid", "relu", "abs", "sign", "reciprocal"] as const;
+const UNARY = [
+  "neg",
+  "exp",
+  "log",
+  "sqrt",
+  "sin",
+  "cos",
+  "tanh",
+  "sigmoid",
+  "relu",
+  "abs",
+  "sign",
+  "reciprocal",
+] as const;
 export type UnaryOp = (typeof UNARY)[number];
 
 function unary(op: UnaryOp, x: Tensor): Tensor {
@@ -38,8 +63,10 @@ type CompareOp = "less" | "greater" | "equal" | "lessEq" | "greaterEq";
 function operands(op: string, a: TensorLike, b: TensorLike): [Tensor, Tensor] {
   if (typeof a === "number" && typeof b === "number") throw new TraceError(op, "needs at least one tensor operand");
   const dt = typeof a === "number" ? (b as Tensor).dtype : a.dtype;
-  const ta = lift(a, dt), tb = lift(b, dt);
-  if (ta.dtype !== tb.dtype) throw new TraceError(op, `dtypes differ: ${ta.dtype} ${fmtShape(ta.shape)} vs ${tb.dtype} ${fmtShape(tb.shape)}`);
+  const ta = lift(a, dt),
+    tb = lift(b, dt);
+  if (ta.dtype !== tb.dtype)
+    throw new TraceError(op, `dtypes differ: ${ta.dtype} ${fmtShape(ta.shape)} vs ${tb.dtype} ${fmtShape(tb.shape)}`);
   return [ta, tb];
 }
 
@@ -97,15 +124,23 @@ export function reshape(x: Tensor, shape: readonly number[]): Tensor {
     const known = s.reduce((p, d, i) => (i === inferred ? p : p * d), 1);
     s[inferred] = known === 0 ? 0 : x.size / known;
   }
-  if (sizeOf(s) !== x.size || s.some((d) => !Number.isInteger(d) || d < 0)) throw new TraceError("reshape", `cannot reshape ${fmtShape(x.shape)} to ${fmtShape(shape)}`);
+  if (sizeOf(s) !== x.size || s.some((d) => !Number.isInteger(d) || d < 0))
+    throw new TraceError("reshape", `cannot reshape ${fmtShape(x.shape)} to ${fmtShape(shape)}`);
   if (s.length === x.rank && s.every((d, i) => d === x.shape[i])) return x;
   return new Tensor("reshape", [x], s, x.dtype, { shape: s });
 }
 
 export function transpose(x: Tensor, perm: readonly number[]): Tensor {
-  if (perm.length !== x.rank || [...perm].sort((a, b) => a - b).some((p, i) => p !== i)) throw new TraceError("transpose", `perm [${perm}] is not a permutation for shape ${fmtShape(x.shape)}`);
+  if (perm.length !== x.rank || [...perm].sort((a, b) => a - b).some((p, i) => p !== i))
+    throw new TraceError("transpose", `perm [${perm}] is not a permutation for shape ${fmtShape(x.shape)}`);
   if (perm.every((p, i) => p === i)) return x;
-  return new Tensor("transpose", [x], perm.map((p) => x.shape[p]!), x.dtype, { perm: [...perm] });
+  return new Tensor(
+    "transpose",
+    [x],
+    perm.map((p) => x.shape[p]!),
+    x.dtype,
+    { perm: [...perm] },
+  );
 }
 
 /** Swap the last two axes. */
@@ -118,7 +153,8 @@ export function mT(x: Tensor): Tensor {
 
 export function expand(x: Tensor, shape: Shape): Tensor {
   const out = broadcastShapes("expand", x.shape, shape);
-  if (out.length !== shape.length || out.some((d, i) => d !== shape[i])) throw new TraceError("expand", `cannot expand ${fmtShape(x.shape)} to ${fmtShape(shape)}`);
+  if (out.length !== shape.length || out.some((d, i) => d !== shape[i]))
+    throw new TraceError("expand", `cannot expand ${fmtShape(x.shape)} to ${fmtShape(shape)}`);
   if (out.length === x.rank && out.every((d, i) => d === x.shape[i])) return x;
   return new Tensor("expand", [x], out, x.dtype, { shape: out });
 }
@@ -131,7 +167,10 @@ export function concat(xs: readonly Tensor[], axis: number): Tensor {
   shape[ax] = 0;
   for (const t of xs) {
     if (t.rank !== first.rank || t.dtype !== first.dtype || t.shape.some((d, i) => i !== ax && d !== first.shape[i]))
-      throw new TraceError("concat", `shapes ${xs.map((u) => fmtShape(u.shape)).join(" and ")} do not match off axis ${ax}`);
+      throw new TraceError(
+        "concat",
+        `shapes ${xs.map((u) => fmtShape(u.shape)).join(" and ")} do not match off axis ${ax}`,
+      );
     shape[ax]! += t.shape[ax]!;
   }
   if (xs.length === 1) return first;
@@ -142,22 +181,34 @@ export function concat(xs: readonly Tensor[], axis: number): Tensor {
 export function slice(x: Tensor, starts: readonly number[], ends: readonly number[], axes?: readonly number[]): Tensor {
   const ax = (axes ?? starts.map((_, i) => i)).map((a) => normAxis("slice", a, x.rank));
   const shape = [...x.shape];
-  const st: number[] = [], en: number[] = [];
+  const st: number[] = [],
+    en: number[] = [];
   ax.forEach((a, i) => {
     const d = x.shape[a]!;
     const clamp = (v: number) => Math.min(Math.max(v < 0 ? v + d : v, 0), d);
-    const s = clamp(starts[i]!), e = clamp(ends[i]!);
-    if (e <= s) throw new TraceError("slice", `empty slice [${starts[i]}:${ends[i]}] on axis ${a} of ${fmtShape(x.shape)}`);
-    st.push(s); en.push(e); shape[a] = e - s;
+    const s = clamp(starts[i]!),
+      e = clamp(ends[i]!);
+    if (e <= s)
+      throw new TraceError("slice", `empty slice [${starts[i]}:${ends[i]}] on axis ${a} of ${fmtShape(x.shape)}`);
+    st.push(s);
+    en.push(e);
+    shape[a] = e - s;
   });
   return new Tensor("slice", [x], shape, x.dtype, { starts: st, ends: en, axes: ax });
 }
 
 /** Zero padding: pads = [begin_0..begin_{r-1}, end_0..end_{r-1}] (ONNX order), all ≥ 0. */
 export function pad(x: Tensor, pads: readonly number[]): Tensor {
-  if (pads.length !== 2 * x.rank || pads.some((p) => p < 0 || !Number.isInteger(p))) throw new TraceError("pad", `pads [${pads}] do not fit rank ${x.rank} (need ${2 * x.rank} non-negative integers)`);
+  if (pads.length !== 2 * x.rank || pads.some((p) => p < 0 || !Number.isInteger(p)))
+    throw new TraceError("pad", `pads [${pads}] do not fit rank ${x.rank} (need ${2 * x.rank} non-negative integers)`);
   if (pads.every((p) => p === 0)) return x;
-  return new Tensor("pad", [x], x.shape.map((d, i) => d + pads[i]! + pads[i + x.rank]!), x.dtype, { pads: [...pads] });
+  return new Tensor(
+    "pad",
+    [x],
+    x.shape.map((d, i) => d + pads[i]! + pads[i + x.rank]!),
+    x.dtype,
+    { pads: [...pads] },
+  );
 }
 
 /** Rows of x along axis 0 picked by int64 indices: out shape = idx.shape ++ x.shape[1:]. */
@@ -170,13 +221,19 @@ export function gather(x: Tensor, idx: Tensor): Tensor {
 /** Adjoint of gather: a zero tensor of `shape` with rows of `updates` added at idx (repeats add up). */
 export function scatterAdd(updates: Tensor, idx: Tensor, shape: Shape): Tensor {
   const want = [...idx.shape, ...shape.slice(1)];
-  if (updates.rank !== want.length || updates.shape.some((d, i) => d !== want[i])) throw new TraceError("scatterAdd", `updates ${fmtShape(updates.shape)} must have shape ${fmtShape(want)}`);
+  if (updates.rank !== want.length || updates.shape.some((d, i) => d !== want[i]))
+    throw new TraceError("scatterAdd", `updates ${fmtShape(updates.shape)} must have shape ${fmtShape(want)}`);
   return new Tensor("scatterAdd", [updates, idx], [...shape], updates.dtype);
 }
 
 // ---------------------------------------------------------------- reductions
 
-function reduceShape(op: string, x: Tensor, axes: readonly number[] | undefined, keepdims: boolean): { axes: number[]; shape: number[] } {
+function reduceShape(
+  op: string,
+  x: Tensor,
+  axes: readonly number[] | undefined,
+  keepdims: boolean,
+): { axes: number[]; shape: number[] } {
   const ax = (axes ?? x.shape.map((_, i) => i)).map((a) => normAxis(op, a, x.rank));
   const shape = keepdims ? x.shape.map((d, i) => (ax.includes(i) ? 1 : d)) : x.shape.filter((_, i) => !ax.includes(i));
   return { axes: [...new Set(ax)].sort((a, b) => a - b), shape };
@@ -205,7 +262,9 @@ export function sumTo(g: Tensor, shape: Shape): Tensor {
   if (g.rank === shape.length && g.shape.every((d, i) => d === shape[i])) return g;
   const lead = g.rank - shape.length;
   const axes: number[] = [];
-  g.shape.forEach((d, i) => { if (i < lead || (shape[i - lead] === 1 && d !== 1)) axes.push(i); });
+  g.shape.forEach((d, i) => {
+    if (i < lead || (shape[i - lead] === 1 && d !== 1)) axes.push(i);
+  });
   return reshape(sum(g, axes, true), shape);
 }
 
@@ -213,7 +272,8 @@ export function sumTo(g: Tensor, shape: Shape): Tensor {
 
 /** Batched matrix product a[..., m, k] · b[..., k, n] with broadcast batch dims. */
 export function matmul(a: Tensor, b: Tensor): Tensor {
-  if (a.rank < 2 || b.rank < 2) throw new TraceError("matmul", `needs rank ≥ 2 operands, got ${fmtShape(a.shape)} and ${fmtShape(b.shape)}`);
+  if (a.rank < 2 || b.rank < 2)
+    throw new TraceError("matmul", `needs rank ≥ 2 operands, got ${fmtShape(a.shape)} and ${fmtShape(b.shape)}`);
   if (a.dtype !== b.dtype) throw new TraceError("matmul", `dtypes differ: ${a.dtype} vs ${b.dtype}`);
   const [m, k] = a.shape.slice(-2) as [number, number];
   const [k2, n] = b.shape.slice(-2) as [number, number];
@@ -235,7 +295,8 @@ export function softmax(x: Tensor, axis = -1): Tensor {
  */
 export function groupNormalize(x: Tensor, groups: number, eps = 1e-5): Tensor {
   const c = x.shape[1];
-  if (x.rank < 2 || c === undefined || !Number.isInteger(groups) || groups < 1 || c % groups !== 0) throw new TraceError("groupNorm", `${c} channels of ${fmtShape(x.shape)} do not split into ${groups} groups`);
+  if (x.rank < 2 || c === undefined || !Number.isInteger(groups) || groups < 1 || c % groups !== 0)
+    throw new TraceError("groupNorm", `${c} channels of ${fmtShape(x.shape)} do not split into ${groups} groups`);
   return new Tensor("groupNormalize", [x], x.shape, x.dtype, { groups, eps });
 }
 
@@ -257,9 +318,18 @@ defineVjp("relu", (n, g) => [where(greater(a0(n), 0), g, 0)]);
 defineVjp("abs", (n, g) => [mul(g, sign(a0(n)))]);
 defineVjp("reciprocal", (n, g) => [neg(mul(g, mul(n, n)))]);
 defineVjp("cast", (n, g) => [cast(g, a0(n).dtype)]);
-defineVjp("add", (n, g, need) => [need[0] ? sumTo(g, a0(n).shape) : undefined, need[1] ? sumTo(g, a1(n).shape) : undefined]);
-defineVjp("sub", (n, g, need) => [need[0] ? sumTo(g, a0(n).shape) : undefined, need[1] ? sumTo(neg(g), a1(n).shape) : undefined]);
-defineVjp("mul", (n, g, need) => [need[0] ? sumTo(mul(g, a1(n)), a0(n).shape) : undefined, need[1] ? sumTo(mul(g, a0(n)), a1(n).shape) : undefined]);
+defineVjp("add", (n, g, need) => [
+  need[0] ? sumTo(g, a0(n).shape) : undefined,
+  need[1] ? sumTo(g, a1(n).shape) : undefined,
+]);
+defineVjp("sub", (n, g, need) => [
+  need[0] ? sumTo(g, a0(n).shape) : undefined,
+  need[1] ? sumTo(neg(g), a1(n).shape) : undefined,
+]);
+defineVjp("mul", (n, g, need) => [
+  need[0] ? sumTo(mul(g, a1(n)), a0(n).shape) : undefined,
+  need[1] ? sumTo(mul(g, a0(n)), a1(n).shape) : undefined,
+]);
 defineVjp("div", (n, g, need) => {
   const [a, b] = n.inputs as [Tensor, Tensor];
   const gb = div(g, b);
@@ -268,7 +338,9 @@ defineVjp("div", (n, g, need) => {
 defineVjp("pow", (n, g, need) => {
   const [a, b] = n.inputs as [Tensor, Tensor];
   const c = constScalar(b);
-  const ga = need[0] ? sumTo(mul(g, c !== undefined ? mul(pow(a, c - 1), c) : mul(b, pow(a, sub(b, 1)))), a.shape) : undefined;
+  const ga = need[0]
+    ? sumTo(mul(g, c !== undefined ? mul(pow(a, c - 1), c) : mul(b, pow(a, sub(b, 1)))), a.shape)
+    : undefined;
   const gb = need[1] ? sumTo(mul(g, mul(n, log(a))), b.shape) : undefined;
   return [ga, gb];
 });
@@ -276,18 +348,27 @@ for (const op of ["maximum", "minimum"] as const) {
   defineVjp(op, (n, g, need) => {
     const [a, b] = n.inputs as [Tensor, Tensor];
     const pickA = op === "maximum" ? greaterEq(a, b) : lessEq(a, b);
-    return [need[0] ? sumTo(where(pickA, g, 0), a.shape) : undefined, need[1] ? sumTo(where(pickA, 0, g), b.shape) : undefined];
+    return [
+      need[0] ? sumTo(where(pickA, g, 0), a.shape) : undefined,
+      need[1] ? sumTo(where(pickA, 0, g), b.shape) : undefined,
+    ];
   });
 }
 defineVjp("where", (n, g, need) => {
   const [c, a, b] = n.inputs as [Tensor, Tensor, Tensor];
-  return [undefined, need[1] ? sumTo(where(c, g, 0), a.shape) : undefined, need[2] ? sumTo(where(c, 0, g), b.shape) : undefined];
+  return [
+    undefined,
+    need[1] ? sumTo(where(c, g, 0), a.shape) : undefined,
+    need[2] ? sumTo(where(c, 0, g), b.shape) : undefined,
+  ];
 });
 defineVjp("reshape", (n, g) => [reshape(g, a0(n).shape)]);
 defineVjp("transpose", (n, g) => {
   const perm = n.attrs.perm as number[];
   const inv: number[] = [];
-  perm.forEach((p, i) => { inv[p] = i; });
+  perm.forEach((p, i) => {
+    inv[p] = i;
+  });
   return [transpose(g, inv)];
 });
 defineVjp("expand", (n, g) => [sumTo(g, a0(n).shape)]);
@@ -295,7 +376,8 @@ defineVjp("concat", (n, g, need) => {
   const axis = n.attrs.axis as number;
   let off = 0;
   return n.inputs.map((t, i) => {
-    const s = off; off += t.shape[axis]!;
+    const s = off;
+    off += t.shape[axis]!;
     return need[i] ? slice(g, [s], [off], [axis]) : undefined;
   });
 });
@@ -309,8 +391,15 @@ defineVjp("slice", (n, g) => {
   return [pad(g, pads)];
 });
 defineVjp("pad", (n, g) => {
-  const x = a0(n), p = n.attrs.pads as number[];
-  return [slice(g, x.shape.map((_, i) => p[i]!), x.shape.map((d, i) => p[i]! + d))];
+  const x = a0(n),
+    p = n.attrs.pads as number[];
+  return [
+    slice(
+      g,
+      x.shape.map((_, i) => p[i]!),
+      x.shape.map((d, i) => p[i]! + d),
+    ),
+  ];
 });
 defineVjp("gather", (n, g) => [scatterAdd(g, a1(n), a0(n).shape)]);
 defineVjp("scatterAdd", (n, g) => [gather(g, a1(n)), undefined]);
@@ -328,13 +417,20 @@ defineVjp("reduceMax", (n, g) => {
 });
 defineVjp("matmul", (n, g, need) => {
   const [a, b] = n.inputs as [Tensor, Tensor];
-  return [need[0] ? sumTo(matmul(g, mT(b)), a.shape) : undefined, need[1] ? sumTo(matmul(mT(a), g), b.shape) : undefined];
+  return [
+    need[0] ? sumTo(matmul(g, mT(b)), a.shape) : undefined,
+    need[1] ? sumTo(matmul(mT(a), g), b.shape) : undefined,
+  ];
 });
 defineVjp("groupNormalize", (n, g) => {
   // x̂ = (x − μ)/σ per group of m values: dx = (g − mean(g) − x̂·mean(g·x̂))/σ (all over the group)
-  const x = a0(n), G = n.attrs.groups as number, eps = n.attrs.eps as number;
+  const x = a0(n),
+    G = n.attrs.groups as number,
+    eps = n.attrs.eps as number;
   const grouped = (t: Tensor) => reshape(t, [x.shape[0]!, G, -1]);
-  const xg = grouped(x), yg = grouped(n), gg = grouped(g);
+  const xg = grouped(x),
+    yg = grouped(n),
+    gg = grouped(g);
   const d = sub(xg, mean(xg, [2], true));
   const sigma = sqrt(add(mean(mul(d, d), [2], true), eps));
   const inner = sub(sub(gg, mean(gg, [2], true)), mul(yg, mean(mul(gg, yg), [2], true)));

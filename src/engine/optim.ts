@@ -35,7 +35,11 @@ const slot = (kind: string, name: string) => `${kind}:${name}`;
 /** Output name carrying the updated value of a state feed (ONNX values are single-assignment). */
 const next = (feed: string) => `next:${feed}`;
 
-interface Built { outputs: Record<string, Tensor>; stateInputs: Tensor[]; step: Tensor }
+interface Built {
+  outputs: Record<string, Tensor>;
+  stateInputs: Tensor[];
+  step: Tensor;
+}
 
 function buildUpdate(specs: ParamSpec[], loss: Tensor, o: OptimizerConfig): Built {
   const dt = loss.dtype;
@@ -45,7 +49,10 @@ function buildUpdate(specs: ParamSpec[], loss: Tensor, o: OptimizerConfig): Buil
   const t = add(step, 1);
   const outputs: Record<string, Tensor> = { loss, [next("step")]: t };
   const stateInputs: Tensor[] = [step];
-  let gs = grad(loss, trained.map((s) => s.node));
+  let gs = grad(
+    loss,
+    trained.map((s) => s.node),
+  );
   const gnorm = sqrt(gs.reduce<Tensor>((acc, g) => add(acc, sum(mul(g, g))), scalar(0, dt)));
   outputs.gradNorm = gnorm;
   if (o.clipNorm !== undefined) {
@@ -53,8 +60,12 @@ function buildUpdate(specs: ParamSpec[], loss: Tensor, o: OptimizerConfig): Buil
     gs = gs.map((g) => mul(g, scale));
   }
   const lr = o.warmup ? mul(minimum(div(t, o.warmup), 1), o.lr) : scalar(o.lr, dt);
-  const b1 = o.beta1 ?? 0.9, b2 = o.beta2 ?? 0.999, eps = o.eps ?? 1e-8, wd = o.weightDecay ?? 0;
-  const bc1 = sub(1, pow(scalar(b1, dt), t)), bc2 = sub(1, pow(scalar(b2, dt), t));
+  const b1 = o.beta1 ?? 0.9,
+    b2 = o.beta2 ?? 0.999,
+    eps = o.eps ?? 1e-8,
+    wd = o.weightDecay ?? 0;
+  const bc1 = sub(1, pow(scalar(b1, dt), t)),
+    bc2 = sub(1, pow(scalar(b2, dt), t));
   trained.forEach((s, k) => {
     const p = s.node;
     let g = gs[k]!;
@@ -62,9 +73,11 @@ function buildUpdate(specs: ParamSpec[], loss: Tensor, o: OptimizerConfig): Buil
     let updated: Tensor;
     if (o.kind === "sgd") updated = sub(p, mul(g, lr));
     else {
-      const m = input(slot("m", s.name), s.shape, dt), v = input(slot("v", s.name), s.shape, dt);
+      const m = input(slot("m", s.name), s.shape, dt),
+        v = input(slot("v", s.name), s.shape, dt);
       stateInputs.push(m, v);
-      const m1 = add(mul(m, b1), mul(g, 1 - b1)), v1 = add(mul(v, b2), mul(mul(g, g), 1 - b2));
+      const m1 = add(mul(m, b1), mul(g, 1 - b1)),
+        v1 = add(mul(v, b2), mul(mul(g, g), 1 - b2));
       outputs[next(slot("m", s.name))] = m1;
       outputs[next(slot("v", s.name))] = v1;
       let upd = div(div(m1, bc1), add(sqrt(div(v1, bc2)), eps));
@@ -98,11 +111,20 @@ export class Trainer {
     readonly config: OptimizerConfig,
   ) {}
 
-  static async create(scope: ParamScope, loss: Tensor, batch: readonly Tensor[], params: ParamTree, config: OptimizerConfig): Promise<Trainer> {
+  static async create(
+    scope: ParamScope,
+    loss: Tensor,
+    batch: readonly Tensor[],
+    params: ParamTree,
+    config: OptimizerConfig,
+  ): Promise<Trainer> {
     if (loss.size !== 1) throw new TraceError("train step", `the loss must be a scalar, got ${loss}`);
     const specs = scope.specs();
     const built = buildUpdate(specs, loss, config);
-    const program = await compile({ inputs: [...specs.map((s) => s.node), ...built.stateInputs, ...batch], outputs: built.outputs });
+    const program = await compile({
+      inputs: [...specs.map((s) => s.node), ...built.stateInputs, ...batch],
+      outputs: built.outputs,
+    });
     const state: Record<string, HostArray> = {};
     const zeros = (n: number) => (scope.dtype === "float64" ? new Float64Array(n) : new Float32Array(n));
     for (const s of specs) {
@@ -119,12 +141,17 @@ export class Trainer {
   }
 
   /** Steps taken so far. */
-  get step(): number { return Number(this.state.step![0]); }
+  get step(): number {
+    return Number(this.state.step![0]);
+  }
 
   /** One optimization step on a batch (one array per batch input name); returns loss and gradient norm. */
   async trainStep(batch: Record<string, HostArray | ArrayLike<number>>): Promise<{ loss: number; gradNorm: number }> {
     const out = await this.program.run({ ...this.state, ...batch });
-    for (const k of Object.keys(this.state)) { const v = out[next(k)]; if (v) this.state[k] = v; }
+    for (const k of Object.keys(this.state)) {
+      const v = out[next(k)];
+      if (v) this.state[k] = v;
+    }
     return { loss: Number(out.loss![0]), gradNorm: Number(out.gradNorm![0]) };
   }
 
@@ -132,20 +159,27 @@ export class Trainer {
   params(ema = false): ParamTree {
     const tree: ParamTree = new Map();
     for (const s of this.specs) {
-      const src = this.state[ema && this.config.emaDecay !== undefined ? slot("ema", s.name) : paramFeed(s.name)] as Float32Array;
+      const src = this.state[
+        ema && this.config.emaDecay !== undefined ? slot("ema", s.name) : paramFeed(s.name)
+      ] as Float32Array;
       tree.set(s.name, { shape: [...s.shape], data: src.slice() });
     }
     return tree;
   }
 
   /** Full optimizer state (parameters, moments, EMA, step) for checkpoints, keyed by feed name. */
-  stateTensors(): Record<string, HostArray> { return Object.fromEntries(Object.entries(this.state).map(([k, v]) => [k, v.slice()])); }
+  stateTensors(): Record<string, HostArray> {
+    return Object.fromEntries(Object.entries(this.state).map(([k, v]) => [k, v.slice()]));
+  }
 
   /** Restore state saved by stateTensors (resume); every key must be present with the right length. */
   loadState(saved: Record<string, HostArray>): void {
     for (const [k, v] of Object.entries(this.state)) {
       const s = saved[k];
-      if (!s || s.length !== v.length) throw new Error(`Trainer.loadState: '${k}' is ${s ? `of length ${s.length}, expected ${v.length}` : "missing"}; the checkpoint does not match this model and optimizer`);
+      if (!s || s.length !== v.length)
+        throw new Error(
+          `Trainer.loadState: '${k}' is ${s ? `of length ${s.length}, expected ${v.length}` : "missing"}; the checkpoint does not match this model and optimizer`,
+        );
       this.state[k] = s.slice();
     }
   }

@@ -27,22 +27,37 @@ class Registry {
 }
 
 export class ParamScope {
-  private constructor(private readonly reg: Registry, private readonly prefix: string) {}
-  static create(dtype: ParamDtype = "float32"): ParamScope { return new ParamScope(new Registry(dtype), ""); }
+  private constructor(
+    private readonly reg: Registry,
+    private readonly prefix: string,
+  ) {}
+  static create(dtype: ParamDtype = "float32"): ParamScope {
+    return new ParamScope(new Registry(dtype), "");
+  }
 
-  get dtype(): ParamDtype { return this.reg.dtype; }
+  get dtype(): ParamDtype {
+    return this.reg.dtype;
+  }
 
   /** A child scope whose parameters are named "<prefix>.<name>". */
-  scope(name: string): ParamScope { return new ParamScope(this.reg, this.full(name)); }
+  scope(name: string): ParamScope {
+    return new ParamScope(this.reg, this.full(name));
+  }
 
-  private full(name: string): string { return this.prefix ? `${this.prefix}.${name}` : name; }
+  private full(name: string): string {
+    return this.prefix ? `${this.prefix}.${name}` : name;
+  }
 
   /** The parameter `name` (created on first use; later uses must agree on the shape). */
   param(name: string, shape: readonly number[], init: Init, opts: { trainable?: boolean } = {}): Tensor {
     const full = this.full(name);
     const old = this.reg.specs.get(full);
     if (old) {
-      if (old.shape.length !== shape.length || old.shape.some((d, i) => d !== shape[i])) throw new TraceError("param", `'${full}' reused with shape ${fmtShape(shape)}, first made with ${fmtShape(old.shape)}`);
+      if (old.shape.length !== shape.length || old.shape.some((d, i) => d !== shape[i]))
+        throw new TraceError(
+          "param",
+          `'${full}' reused with shape ${fmtShape(shape)}, first made with ${fmtShape(old.shape)}`,
+        );
       return old.node;
     }
     const node = input(paramFeed(full), shape, this.reg.dtype);
@@ -51,7 +66,9 @@ export class ParamScope {
   }
 
   /** Every parameter made so far, in creation order. */
-  specs(): ParamSpec[] { return [...this.reg.specs.values()]; }
+  specs(): ParamSpec[] {
+    return [...this.reg.specs.values()];
+  }
 
   /** Seeded initial values: parameter k draws from rng.fork(k), so values do not depend on later additions. */
   init(rng: Rng): ParamTree {

@@ -10,8 +10,27 @@ export type VjpRule = (node: Tensor, g: Tensor, needs: readonly boolean[]) => (T
 
 const rules = new Map<string, VjpRule>();
 /** Ops that are piecewise constant or discrete: their inputs get no gradient. */
-const nonDifferentiable = new Set<string>(["input", "const", "less", "greater", "equal", "lessEq", "greaterEq", "sign", "stopGradient", "cast_int", "not", "and"]);
+const nonDifferentiable = new Set<string>([
+  "input",
+  "const",
+  "less",
+  "greater",
+  "equal",
+  "lessEq",
+  "greaterEq",
+  "sign",
+  "stopGradient",
+  "cast_int",
+  "not",
+  "and",
+]);
 
-export function defineVjp(op: string, rule: VjpRule): void { rules.set(op, rule); }
-export function vjpRule(op: string): VjpRule | undefined { return rules.get(op); }
-export function isNonDifferentiable(op: string): boolean { return nonDifferentiable.has(op); }
+export function defineVjp(op: string, rule: VjpRule): void {
+  rules.set(op, rule);
+}
+export function vjpRule(op: string): VjpRule | undefined {
+  return rules.get(op);
+}
+export function isNonDifferentiable(op: string): boolean {
+  return nonDifferentiable.has(op);
+}

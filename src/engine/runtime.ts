@@ -11,7 +11,10 @@ import { type DType, type HostArray, type Shape, type Tensor, fmtShape, sizeOf, 
 export type RunResult = Record<string, HostArray>;
 
 export interface BackendSession {
-  run(feeds: Record<string, { dtype: DType; shape: Shape; data: HostArray }>, outputNames: readonly string[]): Promise<RunResult>;
+  run(
+    feeds: Record<string, { dtype: DType; shape: Shape; data: HostArray }>,
+    outputNames: readonly string[],
+  ): Promise<RunResult>;
   release?(): Promise<void>;
 }
 
@@ -30,14 +33,22 @@ export interface Backend {
 
 let defaultBackend: Backend | undefined;
 /** Select the backend used by `compile` (the node entry installs onnxruntime-node). */
-export function setBackend(b: Backend): void { defaultBackend = b; }
+export function setBackend(b: Backend): void {
+  defaultBackend = b;
+}
 export function getBackend(): Backend {
-  if (!defaultBackend) throw new Error("scoregen: no runtime backend set; import 'scoregen/node' (or call setBackend) before compiling programs");
+  if (!defaultBackend)
+    throw new Error(
+      "scoregen: no runtime backend set; import 'scoregen/node' (or call setBackend) before compiling programs",
+    );
   return defaultBackend;
 }
 
 const HOST_CTOR: Record<DType, (n: number) => HostArray> = {
-  float32: (n) => new Float32Array(n), float64: (n) => new Float64Array(n), int64: (n) => new BigInt64Array(n), bool: (n) => new Uint8Array(n),
+  float32: (n) => new Float32Array(n),
+  float64: (n) => new Float64Array(n),
+  int64: (n) => new BigInt64Array(n),
+  bool: (n) => new Uint8Array(n),
 };
 
 /** A compiled program: named inputs with fixed shapes, named outputs. */
@@ -56,10 +67,16 @@ export class Program {
       const v = feeds[i.name];
       if (v === undefined) throw new Error(`Program.run: missing input '${i.name}' (shape ${fmtShape(i.shape)})`);
       const n = sizeOf(i.shape);
-      if (v.length !== n) throw new Error(`Program.run: input '${i.name}' has ${v.length} values, expected ${n} for shape ${fmtShape(i.shape)}`);
+      if (v.length !== n)
+        throw new Error(
+          `Program.run: input '${i.name}' has ${v.length} values, expected ${n} for shape ${fmtShape(i.shape)}`,
+        );
       f[i.name] = { dtype: i.dtype, shape: i.shape, data: toHost(v, i.dtype) };
     }
-    return this.session.run(f, this.outputs.map((o) => o.name));
+    return this.session.run(
+      f,
+      this.outputs.map((o) => o.name),
+    );
   }
 }
 
@@ -69,7 +86,8 @@ function toHost(v: HostArray | ArrayLike<number>, dtype: DType): HostArray {
   if (dtype === "int64" && v instanceof BigInt64Array) return v;
   if (dtype === "bool" && v instanceof Uint8Array) return v;
   const out = HOST_CTOR[dtype](v.length);
-  if (out instanceof BigInt64Array) for (let i = 0; i < v.length; i++) out[i] = BigInt(Number((v as ArrayLike<number>)[i]));
+  if (out instanceof BigInt64Array)
+    for (let i = 0; i < v.length; i++) out[i] = BigInt(Number((v as ArrayLike<number>)[i]));
   else for (let i = 0; i < v.length; i++) out[i] = Number((v as ArrayLike<number>)[i]);
   return out;
 }
@@ -78,7 +96,8 @@ const cache = new Map<string, Promise<BackendSession>>();
 
 /** Two independent FNV-1a lanes over the bytes (portable; no node:crypto in browsers). */
 function hashBytes(b: Uint8Array): string {
-  let h1 = 0x811c9dc5, h2 = 0x01000193 ^ b.length;
+  let h1 = 0x811c9dc5,
+    h2 = 0x01000193 ^ b.length;
   for (let i = 0; i < b.length; i++) {
     h1 = Math.imul(h1 ^ b[i]!, 0x01000193);
     h2 = Math.imul(h2 ^ b[i]!, 0x5bd1e995) ^ (h2 >>> 15);
@@ -99,8 +118,15 @@ export async function compile(spec: ProgramSpec, backend: Backend = getBackend()
   s.catch(() => cache.delete(key));
   const info = (name: string, t: Tensor) => ({ name, shape: t.shape, dtype: t.dtype });
   const fed = spec.inputs.filter((t) => spec.constants?.[t.attrs.name as string] === undefined);
-  return new Program(await s, fed.map((t) => info(t.attrs.name as string, t)), Object.entries(spec.outputs).map(([n, t]) => info(n, t)), bytes);
+  return new Program(
+    await s,
+    fed.map((t) => info(t.attrs.name as string, t)),
+    Object.entries(spec.outputs).map(([n, t]) => info(n, t)),
+    bytes,
+  );
 }
 
 /** Drop all cached sessions (tests, or to free memory after a phase). */
-export function clearProgramCache(): void { cache.clear(); }
+export function clearProgramCache(): void {
+  cache.clear();
+}

@@ -7,7 +7,8 @@ import { EigenvalueDecomposition, Matrix } from "ml-matrix";
 
 /** Mean [d] and unbiased covariance [d×d] of n rows of dimension d (row-major). */
 export function meanCov(x: ArrayLike<number>, n: number, d: number): { mean: Float64Array; cov: Matrix } {
-  if (n < 2 || x.length !== n * d) throw new Error(`meanCov: need n ≥ 2 rows of ${d} values, got ${x.length} values for n = ${n}`);
+  if (n < 2 || x.length !== n * d)
+    throw new Error(`meanCov: need n ≥ 2 rows of ${d} values, got ${x.length} values for n = ${n}`);
   const mean = new Float64Array(d);
   for (let i = 0; i < n; i++) for (let j = 0; j < d; j++) mean[j]! += x[i * d + j]! / n;
   const cov = new Matrix(d, d);
@@ -16,7 +17,12 @@ export function meanCov(x: ArrayLike<number>, n: number, d: number): { mean: Flo
     for (let j = 0; j < d; j++) row[j] = x[i * d + j]! - mean[j]!;
     for (let a = 0; a < d; a++) for (let b = a; b < d; b++) cov.set(a, b, cov.get(a, b) + row[a]! * row[b]!);
   }
-  for (let a = 0; a < d; a++) for (let b = a; b < d; b++) { const v = cov.get(a, b) / (n - 1); cov.set(a, b, v); cov.set(b, a, v); }
+  for (let a = 0; a < d; a++)
+    for (let b = a; b < d; b++) {
+      const v = cov.get(a, b) / (n - 1);
+      cov.set(a, b, v);
+      cov.set(b, a, v);
+    }
   return { mean, cov };
 }
 
@@ -29,7 +35,10 @@ function sqrtPsd(m: Matrix): Matrix {
 }
 
 /** Fréchet distance d² between N(μ₁, Σ₁) and N(μ₂, Σ₂). */
-export function frechetFromStats(a: { mean: Float64Array; cov: Matrix }, b: { mean: Float64Array; cov: Matrix }): number {
+export function frechetFromStats(
+  a: { mean: Float64Array; cov: Matrix },
+  b: { mean: Float64Array; cov: Matrix },
+): number {
   let dm = 0;
   for (let j = 0; j < a.mean.length; j++) dm += (a.mean[j]! - b.mean[j]!) ** 2;
   const r = sqrtPsd(a.cov);

@@ -50,10 +50,17 @@ export function isAtomicTempName(name: string): boolean {
  * rename over `path`, then fsync the folder (best effort). If anything fails, the temporary file is
  * removed, `path` is left as it was, and the error names `path`.
  */
-export async function writeFileAtomic(path: string, data: Uint8Array | string, options: AtomicWriteOptions = {}): Promise<void> {
+export async function writeFileAtomic(
+  path: string,
+  data: Uint8Array | string,
+  options: AtomicWriteOptions = {},
+): Promise<void> {
   const dir = dirname(path);
   const fs = options.fs ?? nodeFs;
-  if (options.mkdirs) await fs.mkdir(dir, { recursive: true }).catch((e: unknown) => { throw new Error(describeFsError(e, dir, "create the folder"), { cause: e }); });
+  if (options.mkdirs)
+    await fs.mkdir(dir, { recursive: true }).catch((e: unknown) => {
+      throw new Error(describeFsError(e, dir, "create the folder"), { cause: e });
+    });
   const tmp = tempPathFor(path);
   let handle: FileHandle | undefined;
   try {
@@ -72,7 +79,10 @@ export async function writeFileAtomic(path: string, data: Uint8Array | string, o
   } catch (e) {
     if (handle !== undefined) await handle.close().catch(() => undefined);
     await fs.rm(tmp, { force: true }).catch(() => undefined);
-    throw new Error(errnoOf(e) ? describeFsError(e, path, "write") : `could not write ${path}: ${(e as Error).message}`, { cause: e });
+    throw new Error(
+      errnoOf(e) ? describeFsError(e, path, "write") : `could not write ${path}: ${(e as Error).message}`,
+      { cause: e },
+    );
   }
   await fsyncDir(dir);
 }
@@ -94,7 +104,11 @@ async function fsyncDir(dir: string): Promise<void> {
  * Write a value as pretty JSON (2-space indent, trailing newline) atomically. Non-finite numbers
  * (NaN, ±Infinity), which JSON would silently turn into null, are rejected with the key path.
  */
-export async function writeJsonAtomic(path: string, value: unknown, options: AtomicWriteOptions & { indent?: number } = {}): Promise<void> {
+export async function writeJsonAtomic(
+  path: string,
+  value: unknown,
+  options: AtomicWriteOptions & { indent?: number } = {},
+): Promise<void> {
   const text = `${toJsonStrict(value, options.indent ?? 2, path)}\n`;
   await writeFileAtomic(path, text, options);
 }
@@ -102,15 +116,19 @@ export async function writeJsonAtomic(path: string, value: unknown, options: Ato
 /** JSON.stringify that refuses NaN/Infinity/undefined-at-top-level, naming the offending key path. */
 export function toJsonStrict(value: unknown, indent = 2, what = "value"): string {
   const pathOf = new Map<object, string>();
-  const text = JSON.stringify(value, function (this: unknown, key: string, v: unknown) {
-    const parentPath = this !== null && typeof this === "object" ? pathOf.get(this) : undefined;
-    const here = key === "" ? "$" : `${parentPath ?? "$"}${Array.isArray(this) ? `[${key}]` : `.${key}`}`;
-    if (typeof v === "number" && !Number.isFinite(v)) {
-      throw new Error(`${what}: ${here} is ${v}, which JSON cannot store; store a finite number or a string`);
-    }
-    if (v !== null && typeof v === "object") pathOf.set(v, here);
-    return v;
-  }, indent);
+  const text = JSON.stringify(
+    value,
+    function (this: unknown, key: string, v: unknown) {
+      const parentPath = this !== null && typeof this === "object" ? pathOf.get(this) : undefined;
+      const here = key === "" ? "$" : `${parentPath ?? "$"}${Array.isArray(this) ? `[${key}]` : `.${key}`}`;
+      if (typeof v === "number" && !Number.isFinite(v)) {
+        throw new Error(`${what}: ${here} is ${v}, which JSON cannot store; store a finite number or a string`);
+      }
+      if (v !== null && typeof v === "object") pathOf.set(v, here);
+      return v;
+    },
+    indent,
+  );
   if (text === undefined) throw new Error(`${what}: ${typeof value} cannot be written as JSON`);
   return text;
 }
@@ -122,7 +140,9 @@ export async function readJsonFile(path: string): Promise<unknown> {
     text = await readFile(path, "utf8");
   } catch (e) {
     const err = e as NodeJS.ErrnoException;
-    throw new Error(err.code === "ENOENT" ? `file not found: ${path}` : `could not read ${path}: ${err.message}`, { cause: e });
+    throw new Error(err.code === "ENOENT" ? `file not found: ${path}` : `could not read ${path}: ${err.message}`, {
+      cause: e,
+    });
   }
   try {
     return JSON.parse(text);
@@ -148,7 +168,9 @@ export async function readSafetensorsFile(path: string): Promise<ReturnType<type
     bytes = await readFile(path);
   } catch (e) {
     const err = e as NodeJS.ErrnoException;
-    throw new Error(err.code === "ENOENT" ? `file not found: ${path}` : `could not read ${path}: ${err.message}`, { cause: e });
+    throw new Error(err.code === "ENOENT" ? `file not found: ${path}` : `could not read ${path}: ${err.message}`, {
+      cause: e,
+    });
   }
   return decodeSafetensors(bytes, path);
 }

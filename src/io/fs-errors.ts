@@ -22,14 +22,17 @@ function pathOf(e: unknown): string | undefined {
 }
 
 const FIXES: Record<string, (path: string) => string> = {
-  ENOENT: (p) => `${p} does not exist, or a folder on its way is missing (does the folder ${parentOf(p)} exist?); check the path or create the folder first`,
+  ENOENT: (p) =>
+    `${p} does not exist, or a folder on its way is missing (does the folder ${parentOf(p)} exist?); check the path or create the folder first`,
   EACCES: (p) => `permission denied for ${p}; choose a location you may write to, or change its permissions`,
   EPERM: (p) => `operation not permitted on ${p}; choose a location you may write to, or change its permissions`,
   EROFS: (p) => `${p} is on a read-only file system; choose a writable location`,
-  EEXIST: (p) => `${p} already exists and is in the way (a file where a folder is needed, or the reverse); remove it or choose another path`,
+  EEXIST: (p) =>
+    `${p} already exists and is in the way (a file where a folder is needed, or the reverse); remove it or choose another path`,
   ENOTDIR: (p) => `a part of ${p} is a file, not a folder; choose a path whose parents are folders`,
   EISDIR: (p) => `${p} is a folder, where a file is needed; choose a file name`,
-  ENOSPC: (p) => `no space left on the device holding ${p}; free some space (or choose a location on another disk) and run again`,
+  ENOSPC: (p) =>
+    `no space left on the device holding ${p}; free some space (or choose a location on another disk) and run again`,
   EDQUOT: (p) => `disk quota exceeded for ${p}; free some space or choose another location`,
   EMFILE: (p) => `too many open files while opening ${p}; raise the limit (ulimit -n) or close other programs`,
 };

@@ -11,7 +11,16 @@
  */
 import { readFile, stat } from "node:fs/promises";
 import { join } from "node:path";
-import { CHECKPOINT_CONFIG, CHECKPOINT_DIR, CHECKPOINT_WEIGHTS, type RunKind, checkpointKind, listCheckpoints, loadCheckpoint, saveCheckpoint } from "./checkpoint.ts";
+import {
+  CHECKPOINT_CONFIG,
+  CHECKPOINT_DIR,
+  CHECKPOINT_WEIGHTS,
+  type RunKind,
+  checkpointKind,
+  listCheckpoints,
+  loadCheckpoint,
+  saveCheckpoint,
+} from "./checkpoint.ts";
 import { type FileSystem, nodeFs, removeStaleTemporaries, writeFileAtomic } from "./files.ts";
 import { describeFsError } from "./fs-errors.ts";
 import { acquireRunLock } from "./lock.ts";
@@ -23,7 +32,13 @@ const LOSS_ROW = /^(\d+),[^,]+,[^,]+$/;
 
 /** Words for a kind in messages. */
 export function describeKind(kind: RunKind): string {
-  return kind === "score-model" ? "score-model training run" : kind === "mnist-classifier" ? "MNIST classifier" : kind === "noisy-classifier" ? "noise-conditional classifier" : `${kind} checkpoint`;
+  return kind === "score-model"
+    ? "score-model training run"
+    : kind === "mnist-classifier"
+      ? "MNIST classifier"
+      : kind === "noisy-classifier"
+        ? "noise-conditional classifier"
+        : `${kind} checkpoint`;
 }
 
 export interface RunFolderOptions {
@@ -55,19 +70,39 @@ export interface RunFolder extends RunStore {
 export async function openRunFolder(dir: string, o: RunFolderOptions): Promise<RunFolder> {
   const fs = o.fs ?? nodeFs;
   const st = await stat(dir).catch(() => undefined);
-  if (st && !st.isDirectory()) throw new Error(`${dir} is a file, not a folder; choose a folder for the run (it is created if missing)`);
-  if (!st) await fs.mkdir(dir, { recursive: true }).catch((e: unknown) => { throw new Error(describeFsError(e, dir, "create the folder"), { cause: e }); });
+  if (st && !st.isDirectory())
+    throw new Error(`${dir} is a file, not a folder; choose a folder for the run (it is created if missing)`);
+  if (!st)
+    await fs.mkdir(dir, { recursive: true }).catch((e: unknown) => {
+      throw new Error(describeFsError(e, dir, "create the folder"), { cause: e });
+    });
   const lock = await acquireRunLock(dir, o.command ?? `scoregen (${o.kind})`);
   try {
     const existing = await checkpointKind(dir);
     if (existing && existing.kind !== o.kind) {
-      throw new Error(`${dir} holds a ${describeKind(existing.kind)} (step ${existing.step}); writing a ${describeKind(o.kind)} there would destroy it: choose another folder`);
+      throw new Error(
+        `${dir} holds a ${describeKind(existing.kind)} (step ${existing.step}); writing a ${describeKind(o.kind)} there would destroy it: choose another folder`,
+      );
     }
-    const removedTemporaries = [...await removeStaleTemporaries(dir), ...(await removeStaleTemporaries(join(dir, CHECKPOINT_DIR))).map((n) => join(CHECKPOINT_DIR, n))];
+    const removedTemporaries = [
+      ...(await removeStaleTemporaries(dir)),
+      ...(await removeStaleTemporaries(join(dir, CHECKPOINT_DIR))).map((n) => join(CHECKPOINT_DIR, n)),
+    ];
     return {
-      dir, existing, removedTemporaries,
+      dir,
+      existing,
+      removedTemporaries,
       loadLatest: async () => (existing ? toStored(await loadCheckpoint(dir)) : undefined),
-      save: (ck) => saveCheckpoint(dir, { params: ck.params, config: ck.config, step: ck.step, extra: ck.extra, kind: o.kind, keep: o.keep, fs }),
+      save: (ck) =>
+        saveCheckpoint(dir, {
+          params: ck.params,
+          config: ck.config,
+          step: ck.step,
+          extra: ck.extra,
+          kind: o.kind,
+          keep: o.keep,
+          fs,
+        }),
       startLossLog: (step) => startLossLog(dir, step, fs),
       appendLoss: (rows) => appendLoss(join(dir, LOSS_LOG), rows, fs),
       discard: async () => {
@@ -86,32 +121,44 @@ export async function openRunFolder(dir: string, o: RunFolderOptions): Promise<R
 
 function toStored(ck: Awaited<ReturnType<typeof loadCheckpoint>>): StoredCheckpoint {
   if (!ck.config || typeof ck.config !== "object") throw new Error(`${ck.file}: its config is not an object`);
-  return { step: ck.step, config: ck.config, params: ck.params, extra: new Map([...ck.extra].map(([k, t]) => [k, { shape: t.shape, data: t.data as StateTensor["data"] }])) };
+  return {
+    step: ck.step,
+    config: ck.config,
+    params: ck.params,
+    extra: new Map([...ck.extra].map(([k, t]) => [k, { shape: t.shape, data: t.data as StateTensor["data"] }])),
+  };
 }
 
 /** The complete rows of a loss log text with step ≤ `step` (a torn last line has no newline and is dropped). */
 export function lossRowsUpTo(text: string, step: number): string[] {
   const lines = text.split("\n").slice(0, -1);
-  return lines.filter((l) => { const m = LOSS_ROW.exec(l); return m !== null && Number(m[1]) <= step; });
+  return lines.filter((l) => {
+    const m = LOSS_ROW.exec(l);
+    return m !== null && Number(m[1]) <= step;
+  });
 }
 
 async function startLossLog(dir: string, step: number, fs: FileSystem): Promise<void> {
   const path = join(dir, LOSS_LOG);
   const old = step > 0 ? await readFile(path, "utf8").catch(() => "") : "";
-  await writeFileAtomic(path, [LOSS_HEADER, ...lossRowsUpTo(old, step)].join("\n") + "\n", { fs });
+  await writeFileAtomic(path, `${[LOSS_HEADER, ...lossRowsUpTo(old, step)].join("\n")}\n`, { fs });
 }
 
 /** Append rows in one write; if it fails (e.g. disk full) the file is cut back to its old length. */
 async function appendLoss(path: string, rows: readonly LossRow[], fs: FileSystem): Promise<void> {
   if (rows.length === 0) return;
   const text = rows.map((r) => `${r.step},${r.loss},${r.gradNorm}\n`).join("");
-  let handle;
-  try { handle = await fs.open(path, "a"); } catch (e) { throw new Error(describeFsError(e, path, "append to"), { cause: e }); }
+  let handle: Awaited<ReturnType<FileSystem["open"]>>;
+  try {
+    handle = await fs.open(path, "a");
+  } catch (e) {
+    throw new Error(describeFsError(e, path, "append to"), { cause: e });
+  }
   let size = 0;
   try {
     size = (await handle.stat()).size;
     const bytes = new TextEncoder().encode(text);
-    for (let off = 0; off < bytes.length;) {
+    for (let off = 0; off < bytes.length; ) {
       const { bytesWritten } = await handle.write(bytes, off, bytes.length - off);
       if (bytesWritten <= 0) throw Object.assign(new Error("the write made no progress"), { code: "ENOSPC" });
       off += bytesWritten;

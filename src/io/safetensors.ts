@@ -18,9 +18,18 @@
 
 /** Element types this module reads and writes. */
 export type SafetensorsDtype =
-  | "F64" | "F32" | "F16" | "BF16"
-  | "I64" | "I32" | "I16" | "I8"
-  | "U64" | "U32" | "U16" | "U8"
+  | "F64"
+  | "F32"
+  | "F16"
+  | "BF16"
+  | "I64"
+  | "I32"
+  | "I16"
+  | "I8"
+  | "U64"
+  | "U32"
+  | "U16"
+  | "U8"
   | "BOOL";
 
 /**
@@ -28,9 +37,18 @@ export type SafetensorsDtype =
  * Uint16Array (convert with {@link tensorToFloat32}); BOOL is a Uint8Array of 0/1.
  */
 export interface SafetensorsArrayOf {
-  F64: Float64Array; F32: Float32Array; F16: Uint16Array; BF16: Uint16Array;
-  I64: BigInt64Array; I32: Int32Array; I16: Int16Array; I8: Int8Array;
-  U64: BigUint64Array; U32: Uint32Array; U16: Uint16Array; U8: Uint8Array;
+  F64: Float64Array;
+  F32: Float32Array;
+  F16: Uint16Array;
+  BF16: Uint16Array;
+  I64: BigInt64Array;
+  I32: Int32Array;
+  I16: Int16Array;
+  I8: Int8Array;
+  U64: BigUint64Array;
+  U32: Uint32Array;
+  U16: Uint16Array;
+  U8: Uint8Array;
   BOOL: Uint8Array;
 }
 
@@ -56,7 +74,7 @@ export const MAX_HEADER_BYTES = 100_000_000;
 
 interface DtypeInfo {
   size: number;
-  ctor: { new(buffer: ArrayBuffer, byteOffset?: number, length?: number): SafetensorsArray; readonly name: string };
+  ctor: { new (buffer: ArrayBuffer, byteOffset?: number, length?: number): SafetensorsArray; readonly name: string };
 }
 
 const DTYPES: Record<SafetensorsDtype, DtypeInfo> = {
@@ -100,7 +118,11 @@ const HOST_LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 function swapBytes(bytes: Uint8Array, size: number): void {
   if (size === 1) return;
   for (let i = 0; i + size <= bytes.length; i += size) {
-    for (let a = i, b = i + size - 1; a < b; a++, b--) { const t = bytes[a]!; bytes[a] = bytes[b]!; bytes[b] = t; }
+    for (let a = i, b = i + size - 1; a < b; a++, b--) {
+      const t = bytes[a]!;
+      bytes[a] = bytes[b]!;
+      bytes[b] = t;
+    }
   }
 }
 
@@ -116,7 +138,9 @@ function numel(shape: readonly number[]): number {
 
 function checkShape(shape: unknown, where: string): number[] {
   if (!Array.isArray(shape) || !shape.every((d) => Number.isSafeInteger(d) && (d as number) >= 0)) {
-    throw new SafetensorsError(`${where}: shape must be an array of non-negative integers, got ${JSON.stringify(shape)}`);
+    throw new SafetensorsError(
+      `${where}: shape must be an array of non-negative integers, got ${JSON.stringify(shape)}`,
+    );
   }
   return shape as number[];
 }
@@ -133,11 +157,15 @@ export function encodeSafetensors(
   const entries = tensors instanceof Map ? [...tensors.entries()] : Object.entries(tensors);
   const seen = new Set<string>();
   for (const [name, t] of entries) {
-    if (name === "__metadata__") throw new SafetensorsError(`tensor name "__metadata__" is reserved by the format; rename the tensor`);
+    if (name === "__metadata__")
+      throw new SafetensorsError(`tensor name "__metadata__" is reserved by the format; rename the tensor`);
     if (name.length === 0) throw new SafetensorsError("tensor names must be non-empty");
     if (seen.has(name)) throw new SafetensorsError(`duplicate tensor name "${name}"`);
     seen.add(name);
-    if (!isSafetensorsDtype(t.dtype)) throw new SafetensorsError(`tensor "${name}": unknown dtype ${JSON.stringify(t.dtype)}; use one of ${Object.keys(DTYPES).join(", ")}`);
+    if (!isSafetensorsDtype(t.dtype))
+      throw new SafetensorsError(
+        `tensor "${name}": unknown dtype ${JSON.stringify(t.dtype)}; use one of ${Object.keys(DTYPES).join(", ")}`,
+      );
     const shape = checkShape(t.shape, `tensor "${name}"`);
     const info = DTYPES[t.dtype];
     if (!(t.data instanceof info.ctor)) {
@@ -145,17 +173,25 @@ export function encodeSafetensors(
       throw new SafetensorsError(`tensor "${name}": dtype ${t.dtype} needs a ${info.ctor.name}, got ${got}`);
     }
     if (t.data.length !== numel(shape)) {
-      throw new SafetensorsError(`tensor "${name}": shape ${shapeToString(shape)} has ${numel(shape)} elements but data has ${t.data.length}`);
+      throw new SafetensorsError(
+        `tensor "${name}": shape ${shapeToString(shape)} has ${numel(shape)} elements but data has ${t.data.length}`,
+      );
     }
     if (t.dtype === "BOOL") {
       const d = t.data as Uint8Array;
-      for (let i = 0; i < d.length; i++) if (d[i]! > 1) throw new SafetensorsError(`tensor "${name}": BOOL data must be 0 or 1, found ${d[i]} at index ${i}`);
+      for (let i = 0; i < d.length; i++)
+        if (d[i]! > 1)
+          throw new SafetensorsError(`tensor "${name}": BOOL data must be 0 or 1, found ${d[i]} at index ${i}`);
     }
   }
   if (metadata !== undefined) {
-    if (metadata === null || typeof metadata !== "object" || Array.isArray(metadata)) throw new SafetensorsError("metadata must be an object of strings");
+    if (metadata === null || typeof metadata !== "object" || Array.isArray(metadata))
+      throw new SafetensorsError("metadata must be an object of strings");
     for (const [k, v] of Object.entries(metadata)) {
-      if (typeof v !== "string") throw new SafetensorsError(`metadata "${k}" must be a string (the format stores strings only), got ${typeof v}; convert it with String() or JSON.stringify()`);
+      if (typeof v !== "string")
+        throw new SafetensorsError(
+          `metadata "${k}" must be a string (the format stores strings only), got ${typeof v}; convert it with String() or JSON.stringify()`,
+        );
     }
   }
 
@@ -203,44 +239,63 @@ export function readSafetensorsHeader(
   bytes: Uint8Array,
   source = "safetensors data",
 ): { tensors: Map<string, SafetensorsHeaderEntry>; metadata: SafetensorsMetadata; dataStart: number } {
-  const fail = (msg: string): never => { throw new SafetensorsError(`${source}: ${msg}`); };
+  const fail = (msg: string): never => {
+    throw new SafetensorsError(`${source}: ${msg}`);
+  };
   if (!(bytes instanceof Uint8Array)) fail("expected a Uint8Array of file bytes");
-  if (bytes.length < 8) fail(`only ${bytes.length} bytes; a safetensors file starts with an 8-byte header length (truncated or not a safetensors file)`);
+  if (bytes.length < 8)
+    fail(
+      `only ${bytes.length} bytes; a safetensors file starts with an 8-byte header length (truncated or not a safetensors file)`,
+    );
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const lo = view.getUint32(0, true), hi = view.getUint32(4, true);
-  if (hi !== 0 || lo > MAX_HEADER_BYTES) fail(`header length ${hi !== 0 ? "≥ 2^32" : lo} exceeds the ${MAX_HEADER_BYTES}-byte limit (corrupt or not a safetensors file)`);
+  const lo = view.getUint32(0, true),
+    hi = view.getUint32(4, true);
+  if (hi !== 0 || lo > MAX_HEADER_BYTES)
+    fail(
+      `header length ${hi !== 0 ? "≥ 2^32" : lo} exceeds the ${MAX_HEADER_BYTES}-byte limit (corrupt or not a safetensors file)`,
+    );
   const n = lo;
   if (n < 2) fail(`header length ${n} is too small for a JSON object (corrupt or not a safetensors file)`);
-  if (8 + n > bytes.length) fail(`header length ${n} runs past the end of the data (${bytes.length} bytes in all): the file is truncated or not a safetensors file`);
+  if (8 + n > bytes.length)
+    fail(
+      `header length ${n} runs past the end of the data (${bytes.length} bytes in all): the file is truncated or not a safetensors file`,
+    );
   let text: string;
   try {
     text = new TextDecoder("utf-8", { fatal: true }).decode(bytes.subarray(8, 8 + n));
   } catch {
     return fail("header is not valid UTF-8 (corrupt or not a safetensors file)");
   }
-  if (!text.startsWith("{")) fail(`header does not start with '{' (starts with ${JSON.stringify(text.slice(0, 16))}): not a safetensors file`);
+  if (!text.startsWith("{"))
+    fail(`header does not start with '{' (starts with ${JSON.stringify(text.slice(0, 16))}): not a safetensors file`);
   let parsed: unknown;
   try {
     parsed = JSON.parse(text);
   } catch (e) {
     return fail(`header is not valid JSON (${(e as Error).message})`);
   }
-  if (parsed === null || typeof parsed !== "object" || Array.isArray(parsed)) return fail("header JSON must be an object");
+  if (parsed === null || typeof parsed !== "object" || Array.isArray(parsed))
+    return fail("header JSON must be an object");
 
   const metadata: SafetensorsMetadata = {};
   const tensors = new Map<string, SafetensorsHeaderEntry>();
   for (const [name, value] of Object.entries(parsed as Record<string, unknown>)) {
     if (name === "__metadata__") {
-      if (value === null || typeof value !== "object" || Array.isArray(value)) fail(`"__metadata__" must be an object of strings`);
+      if (value === null || typeof value !== "object" || Array.isArray(value))
+        fail(`"__metadata__" must be an object of strings`);
       for (const [k, v] of Object.entries(value as Record<string, unknown>)) {
         if (typeof v !== "string") fail(`"__metadata__"."${k}" must be a string, got ${JSON.stringify(v)}`);
         metadata[k] = v as string;
       }
       continue;
     }
-    if (value === null || typeof value !== "object" || Array.isArray(value)) fail(`tensor "${name}": header entry must be an object with dtype, shape, data_offsets`);
+    if (value === null || typeof value !== "object" || Array.isArray(value))
+      fail(`tensor "${name}": header entry must be an object with dtype, shape, data_offsets`);
     const e = value as Record<string, unknown>;
-    if (!isSafetensorsDtype(e.dtype)) fail(`tensor "${name}": unsupported dtype ${JSON.stringify(e.dtype)} (supported: ${Object.keys(DTYPES).join(", ")})`);
+    if (!isSafetensorsDtype(e.dtype))
+      fail(
+        `tensor "${name}": unsupported dtype ${JSON.stringify(e.dtype)} (supported: ${Object.keys(DTYPES).join(", ")})`,
+      );
     const dtype = e.dtype as SafetensorsDtype;
     const shape = checkShape(e.shape, `${source}: tensor "${name}"`);
     const off = e.data_offsets;
@@ -251,7 +306,9 @@ export function readSafetensorsHeader(
     if (end < begin) fail(`tensor "${name}": data_offsets [${begin}, ${end}] end before they begin`);
     const expected = numel(shape) * DTYPES[dtype].size;
     if (end - begin !== expected) {
-      fail(`tensor "${name}": ${dtype} ${shapeToString(shape)} needs ${expected} bytes but data_offsets [${begin}, ${end}] span ${end - begin}`);
+      fail(
+        `tensor "${name}": ${dtype} ${shapeToString(shape)} needs ${expected} bytes but data_offsets [${begin}, ${end}] span ${end - begin}`,
+      );
     }
     tensors.set(name, { dtype, shape, dataOffsets: [begin, end] });
   }
@@ -259,20 +316,29 @@ export function readSafetensorsHeader(
   // Offsets must tile [0, bufferLength) exactly: contiguous, non-overlapping, no trailing bytes.
   const dataStart = 8 + n;
   const bufferLength = bytes.length - dataStart;
-  const ordered = [...tensors.entries()].sort(([, a], [, b]) => a.dataOffsets[0] - b.dataOffsets[0] || a.dataOffsets[1] - b.dataOffsets[1]);
+  const ordered = [...tensors.entries()].sort(
+    ([, a], [, b]) => a.dataOffsets[0] - b.dataOffsets[0] || a.dataOffsets[1] - b.dataOffsets[1],
+  );
   let expectedBegin = 0;
   for (const [name, e] of ordered) {
     const [begin, end] = e.dataOffsets;
     if (begin !== expectedBegin) {
-      fail(begin < expectedBegin
-        ? `tensor "${name}": data_offsets [${begin}, ${end}] overlap the previous tensor (which ends at ${expectedBegin})`
-        : `tensor "${name}": data_offsets [${begin}, ${end}] leave a gap after byte ${expectedBegin}; offsets must be contiguous`);
+      fail(
+        begin < expectedBegin
+          ? `tensor "${name}": data_offsets [${begin}, ${end}] overlap the previous tensor (which ends at ${expectedBegin})`
+          : `tensor "${name}": data_offsets [${begin}, ${end}] leave a gap after byte ${expectedBegin}; offsets must be contiguous`,
+      );
     }
-    if (end > bufferLength) fail(`tensor "${name}": data_offsets [${begin}, ${end}] run past the end of the ${bufferLength}-byte data buffer (file truncated?)`);
+    if (end > bufferLength)
+      fail(
+        `tensor "${name}": data_offsets [${begin}, ${end}] run past the end of the ${bufferLength}-byte data buffer (file truncated?)`,
+      );
     expectedBegin = end;
   }
   if (expectedBegin !== bufferLength) {
-    fail(`the tensors cover ${expectedBegin} bytes of data but the buffer has ${bufferLength} (trailing garbage or a corrupt header)`);
+    fail(
+      `the tensors cover ${expectedBegin} bytes of data but the buffer has ${bufferLength} (trailing garbage or a corrupt header)`,
+    );
   }
   return { tensors, metadata, dataStart };
 }
@@ -299,7 +365,9 @@ export function decodeSafetensors(
     const data = new info.ctor(copy.buffer, 0, (end - begin) / info.size);
     if (e.dtype === "BOOL") {
       const d = data as Uint8Array;
-      for (let i = 0; i < d.length; i++) if (d[i]! > 1) throw new SafetensorsError(`${source}: tensor "${name}": BOOL value ${d[i]} at index ${i} is not 0 or 1`);
+      for (let i = 0; i < d.length; i++)
+        if (d[i]! > 1)
+          throw new SafetensorsError(`${source}: tensor "${name}": BOOL value ${d[i]} at index ${i} is not 0 or 1`);
     }
     tensors.set(name, { dtype: e.dtype, shape: e.shape, data } as SafeTensor);
   }
@@ -308,7 +376,9 @@ export function decodeSafetensors(
 
 /** IEEE binary16 bit pattern → number. */
 export function f16ToNumber(h: number): number {
-  const s = h & 0x8000 ? -1 : 1, e = (h >> 10) & 0x1f, m = h & 0x3ff;
+  const s = h & 0x8000 ? -1 : 1,
+    e = (h >> 10) & 0x1f,
+    m = h & 0x3ff;
   if (e === 0) return s * m * 2 ** -24;
   if (e === 31) return m === 0 ? s * Infinity : NaN;
   return s * (1 + m / 1024) * 2 ** (e - 15);

@@ -17,8 +17,17 @@ export interface DivergenceResult {
  * vectors (exact trace), w = 1/m with random probes (Hutchinson mean).
  * probes: [m·n·dim], replica-major (probe r of point i at rows r·n + i).
  */
-export async function divergenceFromProbes(model: ScoreModel, x: Float64Array, t: number, n: number, probes: Float64Array, m: number, w: number): Promise<DivergenceResult> {
-  const dim = model.dim, rowLen = n * dim;
+export async function divergenceFromProbes(
+  model: ScoreModel,
+  x: Float64Array,
+  t: number,
+  n: number,
+  probes: Float64Array,
+  m: number,
+  w: number,
+): Promise<DivergenceResult> {
+  const dim = model.dim,
+    rowLen = n * dim;
   const xs = new Float64Array(m * rowLen);
   for (let r = 0; r < m; r++) xs.set(x, r * rowLen);
   const { score, vjp } = await model.scoreVjp(xs, timeVector(t, m * n), m * n, probes);
@@ -57,12 +66,27 @@ export function randomProbes(kind: ProbeKind, rng: Rng, m: number, n: number, di
  * Hutchinson–Skilling with probes drawn once and kept fixed for the whole solve (so the ODE is
  * deterministic and the log-density estimate unbiased).
  */
-export function makeDivergence(model: ScoreModel, n: number, mode: "exact" | "hutchinson", probe: ProbeKind, probeCount: number, rng: Rng | undefined) {
+export function makeDivergence(
+  model: ScoreModel,
+  n: number,
+  mode: "exact" | "hutchinson",
+  probe: ProbeKind,
+  probeCount: number,
+  rng: Rng | undefined,
+) {
   const dim = model.dim;
   let probes: Float64Array, m: number, w: number;
-  if (mode === "exact") { probes = basisProbes(n, dim); m = dim; w = 1; } else {
-    if (!rng) throw new Error(`likelihood: Hutchinson divergence needs an "rng" option (e.g. new Rng(seed)) to draw its probes`);
-    if (!Number.isInteger(probeCount) || probeCount < 1) throw new Error(`likelihood: "probes" must be a positive integer (got ${probeCount})`);
+  if (mode === "exact") {
+    probes = basisProbes(n, dim);
+    m = dim;
+    w = 1;
+  } else {
+    if (!rng)
+      throw new Error(
+        `likelihood: Hutchinson divergence needs an "rng" option (e.g. new Rng(seed)) to draw its probes`,
+      );
+    if (!Number.isInteger(probeCount) || probeCount < 1)
+      throw new Error(`likelihood: "probes" must be a positive integer (got ${probeCount})`);
     probes = randomProbes(probe, rng, probeCount, n, dim);
     m = probeCount;
     w = 1 / probeCount;

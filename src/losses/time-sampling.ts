@@ -21,6 +21,7 @@ export function importanceDensity(sde: Sde, eps: number, t: number): number {
 
 /** t ~ p(t) from one uniform u ∈ [0, 1): log σ(t) = log σ(eps) + u·log(σ(T)/σ(eps)). */
 export function importanceTime(sde: Sde, eps: number, u: number): number {
-  const lo = Math.log(noiseLevel(sde, eps)), hi = Math.log(noiseLevel(sde, sde.T));
+  const lo = Math.log(noiseLevel(sde, eps)),
+    hi = Math.log(noiseLevel(sde, sde.T));
   return timeOfNoiseLevel(sde, Math.exp(lo + u * (hi - lo)), eps, sde.T);
 }

@@ -40,22 +40,48 @@ export interface NoisyClassifierArch {
   fourierScale: number;
 }
 
-export function noisyClassifierArch(dataShape: number[], classes: number, over: Partial<NoisyClassifierArch> = {}): NoisyClassifierArch {
+export function noisyClassifierArch(
+  dataShape: number[],
+  classes: number,
+  over: Partial<NoisyClassifierArch> = {},
+): NoisyClassifierArch {
   const image = dataShape.length === 3;
-  return { kind: image ? "noisy-cnn" : "noisy-mlp", dataShape: [...dataShape], classes, width: image ? 32 : 128, layers: 3, embed: 64, fourierScale: 16, ...over };
+  return {
+    kind: image ? "noisy-cnn" : "noisy-mlp",
+    dataShape: [...dataShape],
+    classes,
+    width: image ? 32 : 128,
+    layers: 3,
+    embed: 64,
+    fourierScale: 16,
+    ...over,
+  };
 }
 
 /** x [n, ...dataShape], c [n] (time t), cin [n] (input scale) → logits [n, classes]. */
-export function traceNoisyClassifier(arch: NoisyClassifierArch, ps: E.ParamScope, x: E.Tensor, c: E.Tensor, cin: E.Tensor): E.Tensor {
+export function traceNoisyClassifier(
+  arch: NoisyClassifierArch,
+  ps: E.ParamScope,
+  x: E.Tensor,
+  c: E.Tensor,
+  cin: E.Tensor,
+): E.Tensor {
   const n = x.shape[0]!;
-  const e = E.silu(dense(ps.scope("embed.1"), gaussianFourier(ps.scope("embed.0"), c, arch.embed, arch.fourierScale), arch.embed));
+  const e = E.silu(
+    dense(ps.scope("embed.1"), gaussianFourier(ps.scope("embed.0"), c, arch.embed, arch.fourierScale), arch.embed),
+  );
   let h = E.mul(x, E.reshape(cin, [n, ...arch.dataShape.map(() => 1)]));
   if (arch.kind === "noisy-mlp") {
-    for (let i = 0; i < arch.layers; i++) h = E.silu(E.add(dense(ps.scope(`layers.${i}`), h, arch.width), dense(ps.scope(`time.${i}`), e, arch.width)));
+    for (let i = 0; i < arch.layers; i++)
+      h = E.silu(E.add(dense(ps.scope(`layers.${i}`), h, arch.width), dense(ps.scope(`time.${i}`), e, arch.width)));
     return dense(ps.scope("out"), h, arch.classes);
   }
   const w = arch.width;
-  [[w, 1], [2 * w, 2], [2 * w, 2]].forEach(([out, stride], i) => {
+  [
+    [w, 1],
+    [2 * w, 2],
+    [2 * w, 2],
+  ].forEach(([out, stride], i) => {
     const t = E.reshape(dense(ps.scope(`time.${i}`), e, out!), [n, out!, 1, 1]);
     h = E.relu(E.add(conv(ps.scope(`conv${i + 1}`), h, out!, 3, { stride, padding: 1 }), t));
   });

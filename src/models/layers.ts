@@ -7,7 +7,10 @@ import * as E from "../engine/index.ts";
 import { normal, torchDefaultBias, torchDefaultWeight, computeFans } from "../engine/init.ts";
 
 export const weightInit: E.Init = (s, r, d) => torchDefaultWeight(s, r, d);
-const biasInit = (fanIn: number): E.Init => (s, r, d) => torchDefaultBias(s, fanIn, r, d);
+const biasInit =
+  (fanIn: number): E.Init =>
+  (s, r, d) =>
+    torchDefaultBias(s, fanIn, r, d);
 
 /** y = x Wᵀ + b: x [..., in] → [..., out]. */
 export function dense(ps: E.ParamScope, x: E.Tensor, out: number, bias = true): E.Tensor {
@@ -17,7 +20,13 @@ export function dense(ps: E.ParamScope, x: E.Tensor, out: number, bias = true): 
 }
 
 /** 2-D convolution layer: x [N,C,H,W] → [N,out,H',W']; weight [out,C,k,k]. */
-export function conv(ps: E.ParamScope, x: E.Tensor, out: number, k: number, opts: { stride?: number; padding?: number; bias?: boolean } = {}): E.Tensor {
+export function conv(
+  ps: E.ParamScope,
+  x: E.Tensor,
+  out: number,
+  k: number,
+  opts: { stride?: number; padding?: number; bias?: boolean } = {},
+): E.Tensor {
   const w = ps.param("weight", [out, x.shape[1]!, k, k], weightInit);
   const y = E.conv2d(x, w, { stride: opts.stride ?? 1, padding: opts.padding ?? 0 });
   if (opts.bias === false) return y;
@@ -26,9 +35,19 @@ export function conv(ps: E.ParamScope, x: E.Tensor, out: number, k: number, opts
 }
 
 /** Transposed convolution layer; weight [C, out, k, k] (PyTorch layout). */
-export function convT(ps: E.ParamScope, x: E.Tensor, out: number, k: number, opts: { stride?: number; padding?: number; outputPadding?: number; bias?: boolean } = {}): E.Tensor {
+export function convT(
+  ps: E.ParamScope,
+  x: E.Tensor,
+  out: number,
+  k: number,
+  opts: { stride?: number; padding?: number; outputPadding?: number; bias?: boolean } = {},
+): E.Tensor {
   const w = ps.param("weight", [x.shape[1]!, out, k, k], weightInit);
-  const y = E.convTranspose2d(x, w, { stride: opts.stride ?? 1, padding: opts.padding ?? 0, outputPadding: opts.outputPadding ?? 0 });
+  const y = E.convTranspose2d(x, w, {
+    stride: opts.stride ?? 1,
+    padding: opts.padding ?? 0,
+    outputPadding: opts.outputPadding ?? 0,
+  });
   if (opts.bias === false) return y;
   const b = ps.param("bias", [out], biasInit(computeFans([w.shape[1]!, w.shape[0]!, k, k]).fanIn));
   return E.add(y, E.reshape(b, [1, out, 1, 1]));

@@ -22,7 +22,9 @@ export interface MlpConfig {
 export const MLP_DEFAULTS: Omit<MlpConfig, "dim"> = { kind: "mlp", hidden: 128, layers: 3, embed: 32, fourierScale: 4 };
 
 export function mlpScoreNet(cfg: MlpConfig, ps: E.ParamScope, x: E.Tensor, c: E.Tensor): E.Tensor {
-  const e = E.silu(dense(ps.scope("embed"), gaussianFourier(ps.scope("fourier"), c, cfg.embed, cfg.fourierScale), cfg.embed));
+  const e = E.silu(
+    dense(ps.scope("embed"), gaussianFourier(ps.scope("fourier"), c, cfg.embed, cfg.fourierScale), cfg.embed),
+  );
   let h = x;
   for (let i = 0; i < cfg.layers; i++) {
     const s = ps.scope(`layers.${i}`);

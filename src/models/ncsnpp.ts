@@ -23,7 +23,14 @@ export interface NcsnppConfig {
   inChannels: number;
 }
 
-export const NCSNPP_DEFAULTS: NcsnppConfig = { kind: "ncsnpp", channels: [32, 64, 64], blocks: 1, embed: 128, fourierScale: 16, inChannels: 1 };
+export const NCSNPP_DEFAULTS: NcsnppConfig = {
+  kind: "ncsnpp",
+  channels: [32, 64, 64],
+  blocks: 1,
+  embed: 128,
+  fourierScale: 16,
+  inChannels: 1,
+};
 
 const groupsFor = (c: number) => Math.min(32, Math.max(1, Math.floor(c / 4)));
 const SQRT1_2 = Math.SQRT1_2;
@@ -43,7 +50,9 @@ function attention(ps: E.ParamScope, x: E.Tensor): E.Tensor {
   const [n, c, hh, ww] = x.shape as [number, number, number, number];
   const hw = hh * ww;
   const tokens = E.transpose(E.reshape(groupNormLayer(ps.scope("norm"), x, groupsFor(c)), [n, c, hw]), [0, 2, 1]); // [n, HW, C]
-  const q = dense(ps.scope("q"), tokens, c), k = dense(ps.scope("k"), tokens, c), v = dense(ps.scope("v"), tokens, c);
+  const q = dense(ps.scope("q"), tokens, c),
+    k = dense(ps.scope("k"), tokens, c),
+    v = dense(ps.scope("v"), tokens, c);
   const w = E.softmax(E.mul(E.matmul(q, E.transpose(k, [0, 2, 1])), 1 / Math.sqrt(c)), 2); // [n, HW, HW]
   const o = dense(ps.scope("proj"), E.matmul(w, v), c); // [n, HW, C]
   return E.mul(E.add(x, E.reshape(E.transpose(o, [0, 2, 1]), [n, c, hh, ww])), SQRT1_2);
@@ -51,13 +60,21 @@ function attention(ps: E.ParamScope, x: E.Tensor): E.Tensor {
 
 /** x [n, C, H, W] (H, W divisible by 2^(levels−1)), c [n] → [n, C, H, W]. */
 export function ncsnpp(cfg: NcsnppConfig, ps: E.ParamScope, x: E.Tensor, c: E.Tensor, labels?: Labels): E.Tensor {
-  const ch = cfg.channels, L = ch.length;
-  const emb0 = dense(ps.scope("embed.1"), gaussianFourier(ps.scope("embed.0"), c, cfg.embed, cfg.fourierScale), cfg.embed);
+  const ch = cfg.channels,
+    L = ch.length;
+  const emb0 = dense(
+    ps.scope("embed.1"),
+    gaussianFourier(ps.scope("embed.0"), c, cfg.embed, cfg.fourierScale),
+    cfg.embed,
+  );
   const e = dense(ps.scope("embed.2"), E.silu(addLabelEmbedding(ps, emb0, labels)), cfg.embed);
   let h = conv(ps.scope("conv_in"), x, ch[0]!, 3, { padding: 1 });
   const skips: E.Tensor[] = [h];
   for (let i = 0; i < L; i++) {
-    if (i > 0) { h = conv(ps.scope(`down.${i}.downsample`), h, h.shape[1]!, 3, { stride: 2, padding: 1 }); skips.push(h); }
+    if (i > 0) {
+      h = conv(ps.scope(`down.${i}.downsample`), h, h.shape[1]!, 3, { stride: 2, padding: 1 });
+      skips.push(h);
+    }
     for (let b = 0; b < cfg.blocks; b++) {
       h = resBlock(ps.scope(`down.${i}.block.${b}`), h, e, ch[i]!);
       if (i === L - 1) h = attention(ps.scope(`down.${i}.attn.${b}`), h);

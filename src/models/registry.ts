@@ -31,23 +31,44 @@ export interface ModelSpec {
 
 /** The label the network reads as "no class" (only for specs trained with label dropout). */
 export function nullLabel(spec: ModelSpec): number {
-  if (!spec.classes || !(spec.labelDropout! > 0)) throw new Error("the model has no null label: classifier-free guidance needs a class-conditional model trained with label dropout (train --conditional --label-dropout 0.1)");
+  if (!spec.classes || !(spec.labelDropout! > 0))
+    throw new Error(
+      "the model has no null label: classifier-free guidance needs a class-conditional model trained with label dropout (train --conditional --label-dropout 0.1)",
+    );
   return spec.classes;
 }
 
 /** Spec of the default 2-D MLP (ε-prediction, time-conditioned). */
 export function mlpSpec(dim: number, over: Partial<MlpConfig> = {}, rest: Partial<ModelSpec> = {}): ModelSpec {
-  return { arch: { ...MLP_DEFAULTS, ...over, dim, kind: "mlp" }, dataShape: [dim], parameterization: "eps", condition: "time", dtype: "float32", ...rest };
+  return {
+    arch: { ...MLP_DEFAULTS, ...over, dim, kind: "mlp" },
+    dataShape: [dim],
+    parameterization: "eps",
+    condition: "time",
+    dtype: "float32",
+    ...rest,
+  };
 }
 
 /** Spec of the tutorial ScoreNet for C×28×28 images (ε-parameterized, time-conditioned). */
 export function scoreNetSpec(over: Partial<ScoreNetConfig> = {}, rest: Partial<ModelSpec> = {}): ModelSpec {
   const arch = { ...SCORENET_DEFAULTS, ...over, kind: "scorenet" as const };
-  return { arch, dataShape: [arch.inChannels, 28, 28], parameterization: "eps", condition: "time", dtype: "float32", ...rest };
+  return {
+    arch,
+    dataShape: [arch.inChannels, 28, 28],
+    parameterization: "eps",
+    condition: "time",
+    dtype: "float32",
+    ...rest,
+  };
 }
 
 /** Spec of the small NCSN++-style residual U-Net for C×H×W images (H, W divisible by 4 by default). */
-export function ncsnppSpec(dataShape: [number, number, number], over: Partial<NcsnppConfig> = {}, rest: Partial<ModelSpec> = {}): ModelSpec {
+export function ncsnppSpec(
+  dataShape: [number, number, number],
+  over: Partial<NcsnppConfig> = {},
+  rest: Partial<ModelSpec> = {},
+): ModelSpec {
   const arch = { ...NCSNPP_DEFAULTS, ...over, inChannels: dataShape[0], kind: "ncsnpp" as const };
   return { arch, dataShape: [...dataShape], parameterization: "eps", condition: "time", dtype: "float32", ...rest };
 }
@@ -64,9 +85,14 @@ export function traceNetwork(spec: ModelSpec, ps: E.ParamScope, x: E.Tensor, c: 
     case "mlp":
       if (labels) throw new Error("the MLP score model is unconditional; class labels need an image model (scorenet)");
       return mlpScoreNet(spec.arch, ps, x, c);
-    case "scorenet": return scoreNet(spec.arch, ps, x, c, labels);
-    case "ncsnpp": return ncsnpp(spec.arch, ps, x, c, labels);
-    default: throw new Error(`unknown model architecture '${(spec.arch as { kind: string }).kind}'; use one of: mlp, scorenet, ncsnpp`);
+    case "scorenet":
+      return scoreNet(spec.arch, ps, x, c, labels);
+    case "ncsnpp":
+      return ncsnpp(spec.arch, ps, x, c, labels);
+    default:
+      throw new Error(
+        `unknown model architecture '${(spec.arch as { kind: string }).kind}'; use one of: mlp, scorenet, ncsnpp`,
+      );
   }
 }
 

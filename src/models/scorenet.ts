@@ -22,28 +22,48 @@ export interface ScoreNetConfig {
   inChannels: number;
 }
 
-export const SCORENET_DEFAULTS: ScoreNetConfig = { kind: "scorenet", channels: [32, 64, 128, 256], embed: 256, fourierScale: 30, inChannels: 1 };
+export const SCORENET_DEFAULTS: ScoreNetConfig = {
+  kind: "scorenet",
+  channels: [32, 64, 128, 256],
+  embed: 256,
+  fourierScale: 30,
+  inChannels: 1,
+};
 
 /** GroupNorm layer with affine parameters (weight = 1, bias = 0 at init, as PyTorch). */
 export function groupNormLayer(ps: E.ParamScope, x: E.Tensor, groups: number): E.Tensor {
   const c = x.shape[1]!;
-  return E.groupNorm(x, groups, ps.param("weight", [c], (s, _r, d) => ones(s, d)), ps.param("bias", [c], (s, _r, d) => zeros(s, d)));
+  return E.groupNorm(
+    x,
+    groups,
+    ps.param("weight", [c], (s, _r, d) => ones(s, d)),
+    ps.param("bias", [c], (s, _r, d) => zeros(s, d)),
+  );
 }
 
 /** Class-label conditioning: labels y [n] int64 in [0, classes). */
-export interface Labels { y: E.Tensor; classes: number }
+export interface Labels {
+  y: E.Tensor;
+  classes: number;
+}
 
 /** Adds a learned embedding of the class label to the time embedding emb [n, d] (no-op without labels). */
 export function addLabelEmbedding(ps: E.ParamScope, emb: E.Tensor, labels?: Labels): E.Tensor {
   if (!labels) return emb;
-  const table = ps.param("label_embed.weight", [labels.classes, emb.shape[1]!], (s, r, d) => normal(s, 1, r, { dtype: d }));
+  const table = ps.param("label_embed.weight", [labels.classes, emb.shape[1]!], (s, r, d) =>
+    normal(s, 1, r, { dtype: d }),
+  );
   return E.add(emb, E.gather(table, labels.y));
 }
 
 /** x [n, C, 28, 28], c [n] (time), optional labels → [n, C, 28, 28]. */
 export function scoreNet(cfg: ScoreNetConfig, ps: E.ParamScope, x: E.Tensor, c: E.Tensor, labels?: Labels): E.Tensor {
   const [c1, c2, c3, c4] = cfg.channels;
-  const emb = dense(ps.scope("embed.1"), gaussianFourier(ps.scope("embed.0"), c, cfg.embed, cfg.fourierScale), cfg.embed);
+  const emb = dense(
+    ps.scope("embed.1"),
+    gaussianFourier(ps.scope("embed.0"), c, cfg.embed, cfg.fourierScale),
+    cfg.embed,
+  );
   const e = E.silu(addLabelEmbedding(ps, emb, labels));
   const block = (h: E.Tensor, i: number, maxGroups: number) => {
     const n = h.shape[1]!;
@@ -59,8 +79,16 @@ export function scoreNet(cfg: ScoreNetConfig, ps: E.ParamScope, x: E.Tensor, c: 
   const h3 = block(conv(ps.scope("conv3"), h2, c3, 3, { stride: 2, bias: false }), 2, 32);
   const h4 = block(conv(ps.scope("conv4"), h3, c4, 3, { stride: 2, bias: false }), 3, 32);
   let h = block(convT(ps.scope("tconv4"), h4, c3, 3, { stride: 2, bias: false }), 4, 32);
-  h = block(convT(ps.scope("tconv3"), E.concat([h, h3], 1), c2, 3, { stride: 2, outputPadding: 1, bias: false }), 5, 32);
-  h = block(convT(ps.scope("tconv2"), E.concat([h, h2], 1), c1, 3, { stride: 2, outputPadding: 1, bias: false }), 6, 32);
+  h = block(
+    convT(ps.scope("tconv3"), E.concat([h, h3], 1), c2, 3, { stride: 2, outputPadding: 1, bias: false }),
+    5,
+    32,
+  );
+  h = block(
+    convT(ps.scope("tconv2"), E.concat([h, h2], 1), c1, 3, { stride: 2, outputPadding: 1, bias: false }),
+    6,
+    32,
+  );
   h = convT(ps.scope("tconv1"), E.concat([h, h1], 1), cfg.inChannels, 3);
   return E.neg(h);
 }

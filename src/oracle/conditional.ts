@@ -5,7 +5,8 @@ const LOG_2PI = Math.log(2 * Math.PI);
 
 /** Component k's covariance as a full d×d matrix (diagonal mixtures expanded). */
 function fullCov(m: GaussianMixture, k: number): Float64Array {
-  const d = m.dim, C = new Float64Array(d * d);
+  const d = m.dim,
+    C = new Float64Array(d * d);
   if (m.kind === "full") C.set(m.cov.subarray(k * d * d, (k + 1) * d * d));
   else for (let j = 0; j < d; j++) C[j * d + j] = m.cov[k * d + j]!;
   return C;
@@ -23,29 +24,54 @@ export interface ConditionalMixture {
  * S_k = Σ_kBB − Σ_kBA Σ_kAA⁻¹ Σ_kAB (Bishop, PRML §2.3.1, per component). known [|A|] coordinate
  * indices, values [|A|] their values.
  */
-export function conditionMixture(m: GaussianMixture, known: readonly number[], values: ArrayLike<number>): ConditionalMixture {
-  const d = m.dim, K = m.K;
-  if (known.length !== values.length) throw new Error(`conditionMixture: ${known.length} known indices but ${values.length} values`);
+export function conditionMixture(
+  m: GaussianMixture,
+  known: readonly number[],
+  values: ArrayLike<number>,
+): ConditionalMixture {
+  const d = m.dim,
+    K = m.K;
+  if (known.length !== values.length)
+    throw new Error(`conditionMixture: ${known.length} known indices but ${values.length} values`);
   const isKnown = new Uint8Array(d);
   for (const i of known) {
-    if (!Number.isInteger(i) || i < 0 || i >= d) throw new Error(`conditionMixture: known index ${i} is outside 0…${d - 1}`);
+    if (!Number.isInteger(i) || i < 0 || i >= d)
+      throw new Error(`conditionMixture: known index ${i} is outside 0…${d - 1}`);
     if (isKnown[i]) throw new Error(`conditionMixture: known index ${i} is listed twice`);
     isKnown[i] = 1;
   }
-  const A = [...known], B = [...Array(d).keys()].filter((i) => !isKnown[i]);
+  const A = [...known],
+    B = [...Array(d).keys()].filter((i) => !isKnown[i]);
   if (B.length === 0) throw new Error("conditionMixture: every coordinate is known; nothing to sample");
-  const a = A.length, b = B.length;
-  const logW = new Float64Array(K), means = new Float64Array(K * b), covs = new Float64Array(K * b * b);
+  const a = A.length,
+    b = B.length;
+  const logW = new Float64Array(K),
+    means = new Float64Array(K * b),
+    covs = new Float64Array(K * b * b);
   for (let k = 0; k < K; k++) {
-    const C = fullCov(m, k), mu = m.means.subarray(k * d, (k + 1) * d);
-    const Saa = new Float64Array(a * a), Sba = new Float64Array(b * a);
-    A.forEach((i, r) => A.forEach((j, c) => { Saa[r * a + c] = C[i * d + j]!; }));
-    B.forEach((i, r) => A.forEach((j, c) => { Sba[r * a + c] = C[i * d + j]!; }));
+    const C = fullCov(m, k),
+      mu = m.means.subarray(k * d, (k + 1) * d);
+    const Saa = new Float64Array(a * a),
+      Sba = new Float64Array(b * a);
+    A.forEach((i, r) =>
+      A.forEach((j, c) => {
+        Saa[r * a + c] = C[i * d + j]!;
+      }),
+    );
+    B.forEach((i, r) =>
+      A.forEach((j, c) => {
+        Sba[r * a + c] = C[i * d + j]!;
+      }),
+    );
     const diff = Float64Array.from(A, (i, r) => values[r]! - mu[i]!);
-    let P: Float64Array = new Float64Array(0), logDet = 0;
+    let P: Float64Array = new Float64Array(0),
+      logDet = 0;
     if (a > 0) {
       const L = cholesky(Saa, a);
-      if (!L) throw new Error(`conditionMixture: component ${k}'s covariance of the known coordinates is not positive definite`);
+      if (!L)
+        throw new Error(
+          `conditionMixture: component ${k}'s covariance of the known coordinates is not positive definite`,
+        );
       P = choleskyInverse(L, a);
       logDet = choleskyLogDet(L, a);
     }
@@ -55,7 +81,8 @@ export function conditionMixture(m: GaussianMixture, known: readonly number[], v
     for (let r = 0; r < a; r++) quad += diff[r]! * Pd[r]!;
     logW[k] = Math.log(m.weights[k]!) - 0.5 * (a * LOG_2PI + logDet + quad);
     const G = new Float64Array(b * a); // Σ_BA Σ_AA⁻¹
-    for (let r = 0; r < b; r++) for (let c = 0; c < a; c++) for (let j = 0; j < a; j++) G[r * a + c]! += Sba[r * a + j]! * P[j * a + c]!;
+    for (let r = 0; r < b; r++)
+      for (let c = 0; c < a; c++) for (let j = 0; j < a; j++) G[r * a + c]! += Sba[r * a + j]! * P[j * a + c]!;
     for (let r = 0; r < b; r++) {
       let s = mu[B[r]!]!;
       for (let j = 0; j < a; j++) s += Sba[r * a + j]! * Pd[j]!;
@@ -71,5 +98,14 @@ export function conditionMixture(m: GaussianMixture, known: readonly number[], v
   const max = Math.max(...logW);
   const w = logW.map((l) => Math.exp(l - max));
   const total = w.reduce((s, v) => s + v, 0);
-  return { mixture: new GaussianMixture(b, w.map((v) => v / total), means, "full", covs), unknown: B };
+  return {
+    mixture: new GaussianMixture(
+      b,
+      w.map((v) => v / total),
+      means,
+      "full",
+      covs,
+    ),
+    unknown: B,
+  };
 }

@@ -33,12 +33,14 @@ export function choleskyInverse(L: Float64Array, d: number): Float64Array {
   const inv = new Float64Array(d * d);
   const y = new Float64Array(d);
   for (let c = 0; c < d; c++) {
-    for (let i = 0; i < d; i++) { // forward: L y = e_c
+    for (let i = 0; i < d; i++) {
+      // forward: L y = e_c
       let s = i === c ? 1 : 0;
       for (let k = 0; k < i; k++) s -= L[i * d + k]! * y[k]!;
       y[i] = s / L[i * d + i]!;
     }
-    for (let i = d - 1; i >= 0; i--) { // backward: Lᵀ x = y
+    for (let i = d - 1; i >= 0; i--) {
+      // backward: Lᵀ x = y
       let s = y[i]!;
       for (let k = i + 1; k < d; k++) s -= L[k * d + i]! * inv[k * d + c]!;
       inv[i * d + c] = s / L[i * d + i]!;

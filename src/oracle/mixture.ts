@@ -50,14 +50,18 @@ export class GaussianMixture {
 
   /** Cholesky factors, inverses and log-determinants of a²Σ_k + s²I for full covariances. */
   private fullFactors(cov: Float64Array, a: number, s: number) {
-    const d = this.dim, dd = d * d;
-    const chol = new Float64Array(this.K * dd), prec = new Float64Array(this.K * dd), logDet = new Float64Array(this.K);
+    const d = this.dim,
+      dd = d * d;
+    const chol = new Float64Array(this.K * dd),
+      prec = new Float64Array(this.K * dd),
+      logDet = new Float64Array(this.K);
     for (let k = 0; k < this.K; k++) {
       const C = new Float64Array(dd);
       for (let i = 0; i < dd; i++) C[i] = a * a * cov[k * dd + i]!;
       for (let i = 0; i < d; i++) C[i * d + i]! += s * s;
       const L = cholesky(C, d);
-      if (!L) throw new Error(`Gaussian mixture: covariance of component ${k} is not positive definite at (a=${a}, s=${s})`);
+      if (!L)
+        throw new Error(`Gaussian mixture: covariance of component ${k} is not positive definite at (a=${a}, s=${s})`);
       chol.set(L, k * dd);
       prec.set(choleskyInverse(L, d), k * dd);
       logDet[k] = choleskyLogDet(L, d);
@@ -68,7 +72,8 @@ export class GaussianMixture {
   /** Marginal components for coefficients (a, s), memoized for the last (a, s). */
   private components(a: number, s: number): Components {
     if (this.cache && this.cache.a === a && this.cache.s === s) return this.cache.comps;
-    const d = this.dim, K = this.K;
+    const d = this.dim,
+      K = this.K;
     const means = new Float64Array(K * d);
     for (let i = 0; i < K * d; i++) means[i] = a * this.means[i]!;
     let prec: Float64Array;
@@ -93,7 +98,14 @@ export class GaussianMixture {
   }
 
   /** out = C_k⁻¹ u for component k (u, out [d]). */
-  private precMul(comps: Components, k: number, u: Float64Array, uOff: number, out: Float64Array, outOff: number): void {
+  private precMul(
+    comps: Components,
+    k: number,
+    u: Float64Array,
+    uOff: number,
+    out: Float64Array,
+    outOff: number,
+  ): void {
     const d = this.dim;
     if (this.kind === "diag") {
       for (let j = 0; j < d; j++) out[outOff + j] = comps.prec[k * d + j]! * u[uOff + j]!;
@@ -112,9 +124,22 @@ export class GaussianMixture {
    * [start, end) of x [n·d] with coefficients (a, s). With g_k = −C_k⁻¹(x − aμ_k) and r_k = p(k|x):
    * score = Σ r_k g_k and ∇²log p = Σ r_k g_k g_kᵀ − score scoreᵀ − Σ r_k C_k⁻¹ (symmetric).
    */
-  private evalRows(x: Float64Array, a: number, s: number, start: number, end: number, v: Float64Array | undefined, res: Required<MixtureEval>): void {
-    const d = this.dim, K = this.K, comps = this.components(a, s);
-    const diff = new Float64Array(d), g = new Float64Array(K * d), logits = new Float64Array(K), pv = new Float64Array(d);
+  private evalRows(
+    x: Float64Array,
+    a: number,
+    s: number,
+    start: number,
+    end: number,
+    v: Float64Array | undefined,
+    res: Required<MixtureEval>,
+  ): void {
+    const d = this.dim,
+      K = this.K,
+      comps = this.components(a, s);
+    const diff = new Float64Array(d),
+      g = new Float64Array(K * d),
+      logits = new Float64Array(K),
+      pv = new Float64Array(d);
     for (let i = start; i < end; i++) {
       const off = i * d;
       let maxLogit = -Infinity;
@@ -122,7 +147,10 @@ export class GaussianMixture {
         for (let j = 0; j < d; j++) diff[j] = x[off + j]! - comps.means[k * d + j]!;
         this.precMul(comps, k, diff, 0, g, k * d);
         let quad = 0;
-        for (let j = 0; j < d; j++) { quad += diff[j]! * g[k * d + j]!; g[k * d + j] = -g[k * d + j]!; }
+        for (let j = 0; j < d; j++) {
+          quad += diff[j]! * g[k * d + j]!;
+          g[k * d + j] = -g[k * d + j]!;
+        }
         logits[k] = comps.logNorm[k]! - 0.5 * quad;
         if (logits[k]! > maxLogit) maxLogit = logits[k]!;
       }
@@ -139,8 +167,18 @@ export class GaussianMixture {
   }
 
   /** One row of vᵀ∇²log p = Σ r_k (g_k·v) g_k − (score·v) score − Σ r_k C_k⁻¹ v. */
-  private vjpRow(comps: Components, g: Float64Array, resp: Float64Array, i: number, v: Float64Array, pv: Float64Array, res: Required<MixtureEval>): void {
-    const d = this.dim, K = this.K, off = i * d;
+  private vjpRow(
+    comps: Components,
+    g: Float64Array,
+    resp: Float64Array,
+    i: number,
+    v: Float64Array,
+    pv: Float64Array,
+    res: Required<MixtureEval>,
+  ): void {
+    const d = this.dim,
+      K = this.K,
+      off = i * d;
     let sv = 0;
     for (let j = 0; j < d; j++) sv += res.score[off + j]! * v[off + j]!;
     for (let j = 0; j < d; j++) res.vjp[off + j] = -sv * res.score[off + j]!;
@@ -162,14 +200,21 @@ export class GaussianMixture {
     if (v) this.checkBatch(v, n, "v");
     const d = this.dim;
     const res: Required<MixtureEval> = {
-      logp: new Float64Array(n), score: new Float64Array(n * d), resp: new Float64Array(n * this.K),
+      logp: new Float64Array(n),
+      score: new Float64Array(n * d),
+      resp: new Float64Array(n * this.K),
       vjp: new Float64Array(v ? n * d : 0),
     };
     let start = 0;
-    while (start < n) { // rows sharing (a, s) are evaluated together
+    while (start < n) {
+      // rows sharing (a, s) are evaluated together
       const { a, s } = coef(start);
       let end = start + 1;
-      while (end < n) { const c = coef(end); if (c.a !== a || c.s !== s) break; end++; }
+      while (end < n) {
+        const c = coef(end);
+        if (c.a !== a || c.s !== s) break;
+        end++;
+      }
       this.evalRows(x, a, s, start, end, v, res);
       start = end;
     }
@@ -195,10 +240,14 @@ export class GaussianMixture {
 
   /** n samples of the data mixture and their component labels: x [n·d], labels [n]. */
   sample(rng: Rng, n: number): { x: Float64Array; labels: Int32Array } {
-    const d = this.dim, x = new Float64Array(n * d), labels = new Int32Array(n), z = new Float64Array(d);
+    const d = this.dim,
+      x = new Float64Array(n * d),
+      labels = new Int32Array(n),
+      z = new Float64Array(d);
     for (let i = 0; i < n; i++) {
       const u = rng.uniform();
-      let k = 0, acc = this.weights[0]!;
+      let k = 0,
+        acc = this.weights[0]!;
       while (u > acc && k < this.K - 1) acc += this.weights[++k]!;
       labels[i] = k;
       rng.normals(d, z);
@@ -214,7 +263,9 @@ export class GaussianMixture {
 
   private checkBatch(a: Float64Array, n: number, what: string): void {
     if (a.length !== n * this.dim) {
-      throw new Error(`Gaussian mixture: ${what} has length ${a.length} but n·dim = ${n}·${this.dim} = ${n * this.dim}; pass a row-major [n·dim] array`);
+      throw new Error(
+        `Gaussian mixture: ${what} has length ${a.length} but n·dim = ${n}·${this.dim} = ${n * this.dim}; pass a row-major [n·dim] array`,
+      );
     }
   }
 }

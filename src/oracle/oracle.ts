@@ -13,7 +13,10 @@ export class MixtureOracle implements ScoreModel {
   nfe = 0;
   readonly dim: number;
 
-  constructor(readonly mixture: GaussianMixture, readonly sde: Sde) {
+  constructor(
+    readonly mixture: GaussianMixture,
+    readonly sde: Sde,
+  ) {
     this.dim = mixture.dim;
   }
 
@@ -29,7 +32,12 @@ export class MixtureOracle implements ScoreModel {
   }
 
   /** Score and the exact vᵀ ∇ₓ² log p_t(x) per row. */
-  async scoreVjp(x: Float64Array, t: Float64Array, n: number, v: Float64Array): Promise<{ score: Float64Array; vjp: Float64Array }> {
+  async scoreVjp(
+    x: Float64Array,
+    t: Float64Array,
+    n: number,
+    v: Float64Array,
+  ): Promise<{ score: Float64Array; vjp: Float64Array }> {
     this.nfe++;
     const r = this.mixture.evaluate(x, n, this.coef(t, n), v);
     return { score: r.score, vjp: r.vjp! };

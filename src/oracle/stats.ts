@@ -20,12 +20,22 @@ export interface FitError {
  * per-component weight, mean and std: x [n·dim] → K fits. Used to judge samplers against the truth.
  */
 export function fitByComponent(mixture: GaussianMixture, x: Float64Array, n: number): ComponentFit[] {
-  const d = mixture.dim, labels = mixture.assign(x, n);
-  const fits = Array.from({ length: mixture.K }, () => ({ weight: 0, mean: new Float64Array(d), std: new Float64Array(d), count: 0 }));
+  const d = mixture.dim,
+    labels = mixture.assign(x, n);
+  const fits = Array.from({ length: mixture.K }, () => ({
+    weight: 0,
+    mean: new Float64Array(d),
+    std: new Float64Array(d),
+    count: 0,
+  }));
   for (let i = 0; i < n; i++) {
     const f = fits[labels[i]!]!;
     f.count++;
-    for (let j = 0; j < d; j++) { const v = x[i * d + j]!; f.mean[j]! += v; f.std[j]! += v * v; }
+    for (let j = 0; j < d; j++) {
+      const v = x[i * d + j]!;
+      f.mean[j]! += v;
+      f.std[j]! += v * v;
+    }
   }
   for (const f of fits) {
     f.weight = f.count / n;
@@ -40,15 +50,19 @@ export function fitByComponent(mixture: GaussianMixture, x: Float64Array, n: num
 
 /** Per-coordinate std of component k: √Σ_k[j,j], [dim]. */
 export function componentStd(mixture: GaussianMixture, k: number): Float64Array {
-  const d = mixture.dim, out = new Float64Array(d);
-  for (let j = 0; j < d; j++) out[j] = Math.sqrt(mixture.kind === "diag" ? mixture.cov[k * d + j]! : mixture.cov[(k * d + j) * d + j]!);
+  const d = mixture.dim,
+    out = new Float64Array(d);
+  for (let j = 0; j < d; j++)
+    out[j] = Math.sqrt(mixture.kind === "diag" ? mixture.cov[k * d + j]! : mixture.cov[(k * d + j) * d + j]!);
   return out;
 }
 
 /** Worst-case deviation of `fitByComponent` results from the true weights, means and stds. */
 export function fitError(mixture: GaussianMixture, fits: readonly ComponentFit[]): FitError {
   const d = mixture.dim;
-  let weight = 0, mean = 0, stdRel = 0;
+  let weight = 0,
+    mean = 0,
+    stdRel = 0;
   fits.forEach((f, k) => {
     const sd = componentStd(mixture, k);
     weight = Math.max(weight, Math.abs(f.weight - mixture.weights[k]!));

@@ -13,16 +13,25 @@ export interface Resolved {
 }
 
 /** Checks the common options (clear errors naming the option) and fills defaults. */
-export function resolveCommon(owner: string, model: ScoreModel, sde: Sde, opts: CommonSampleOptions, defaultSteps: number): Resolved {
+export function resolveCommon(
+  owner: string,
+  model: ScoreModel,
+  sde: Sde,
+  opts: CommonSampleOptions,
+  defaultSteps: number,
+): Resolved {
   checkPositiveInt(owner, "n", opts.n);
   const steps = opts.steps ?? defaultSteps;
   checkPositiveInt(owner, "steps", steps);
   const eps = opts.eps ?? sde.eps;
   if (!(eps > 0 && eps < sde.T)) throw new Error(`${owner}: "eps" must lie in (0, T=${sde.T}) (got ${eps})`);
   const denoise = opts.denoise ?? "none";
-  if (!["none", "mean", "tweedie"].includes(denoise)) throw new Error(`${owner}: "denoise" must be none, mean or tweedie (got ${String(denoise)})`);
+  if (!["none", "mean", "tweedie"].includes(denoise))
+    throw new Error(`${owner}: "denoise" must be none, mean or tweedie (got ${String(denoise)})`);
   if (opts.xT && opts.xT.length !== opts.n * model.dim) {
-    throw new Error(`${owner}: "xT" has length ${opts.xT.length} but n·dim = ${opts.n * model.dim}; pass a row-major [n·dim] start`);
+    throw new Error(
+      `${owner}: "xT" has length ${opts.xT.length} but n·dim = ${opts.n * model.dim}; pass a row-major [n·dim] start`,
+    );
   }
   return { n: opts.n, dim: model.dim, steps, eps, denoise };
 }
@@ -36,11 +45,20 @@ export function initialState(sde: Sde, opts: CommonSampleOptions, dim: number): 
  * The optional noise-free final step (see `Denoise`). "tweedie" evaluates the score once more at
  * t = eps: x₀ = (x + s(eps)²·score)/a(eps).
  */
-export async function denoiseFinal(mode: Denoise, x: Float64Array, xMean: Float64Array, model: ScoreModel, sde: Sde, eps: number, n: number): Promise<Float64Array> {
+export async function denoiseFinal(
+  mode: Denoise,
+  x: Float64Array,
+  xMean: Float64Array,
+  model: ScoreModel,
+  sde: Sde,
+  eps: number,
+  n: number,
+): Promise<Float64Array> {
   if (mode === "none") return x;
   if (mode === "mean") return xMean;
   const score = await scoreAt(model, x, eps, n);
-  const a = sde.meanCoef(eps), s2 = sde.std(eps) ** 2;
+  const a = sde.meanCoef(eps),
+    s2 = sde.std(eps) ** 2;
   const out = new Float64Array(x.length);
   for (let i = 0; i < x.length; i++) out[i] = (x[i]! + s2 * score[i]!) / a;
   return out;
@@ -60,7 +78,11 @@ export function checkFinite(owner: string, x: Float64Array, step: number, t: num
   for (let i = 0; i < x.length; i++) {
     const v = x[i]!;
     if (Number.isFinite(v) && Math.abs(v) <= limit) continue;
-    const what = Number.isFinite(v) ? `absurdly large (${v.toExponential(2)} at index ${i}, beyond ${limit.toExponential(0)} = ${ABSURD_STATE_FACTOR.toExponential(0)} × the prior std)` : `non-finite (${v} at index ${i})`;
-    throw new Error(`${owner}: samples became ${what} at step ${step}, t=${t}; the sampler diverged: use more steps or a smaller step size (snr / stepLr), and check the score model`);
+    const what = Number.isFinite(v)
+      ? `absurdly large (${v.toExponential(2)} at index ${i}, beyond ${limit.toExponential(0)} = ${ABSURD_STATE_FACTOR.toExponential(0)} × the prior std)`
+      : `non-finite (${v} at index ${i})`;
+    throw new Error(
+      `${owner}: samples became ${what} at step ${step}, t=${t}; the sampler diverged: use more steps or a smaller step size (snr / stepLr), and check the score model`,
+    );
   }
 }

@@ -5,7 +5,8 @@ import type { Constraint, Corrector, Predictor, StepContext, Update } from "./ty
  * x ← impose(x, a, s, z) with fresh z, x̄ ← impose(x̄, a, s, null) (score_sde's inpainting update).
  */
 function imposeAt(u: Update, tAfter: number, ctx: StepContext, c: Constraint): Update {
-  const a = ctx.sde.meanCoef(tAfter), s = ctx.sde.std(tAfter);
+  const a = ctx.sde.meanCoef(tAfter),
+    s = ctx.sde.std(tAfter);
   const z = ctx.rng.normals(u.x.length) as Float64Array;
   return { x: c.impose(u.x, a, s, z), xMean: c.impose(u.xMean, a, s, null) };
 }

@@ -7,13 +7,18 @@ import { checkPositiveInt, lincomb, meanRowNorm, scoreAt } from "./util.ts";
  * x̄ = x + ε·score(x, t), x = x̄ + √(2ε)·z, where ε = stepSize(score, z) may depend on the batch.
  */
 async function langevinIterations(
-  x: Float64Array, t: number, ctx: StepContext, iterations: number, stepSize: (score: Float64Array, z: Float64Array) => number,
+  x: Float64Array,
+  t: number,
+  ctx: StepContext,
+  iterations: number,
+  stepSize: (score: Float64Array, z: Float64Array) => number,
 ): Promise<Update> {
   let xMean = x;
   for (let k = 0; k < iterations; k++) {
     const score = await scoreAt(ctx.model, x, t, ctx.n);
     const z = ctx.rng.normals(x.length) as Float64Array;
-    const eps = stepSize(score, z), noiseScale = Math.sqrt(2 * eps);
+    const eps = stepSize(score, z),
+      noiseScale = Math.sqrt(2 * eps);
     xMean = lincomb(1, x, eps, score);
     x = lincomb(1, xMean, noiseScale, z);
   }
@@ -34,7 +39,13 @@ export function langevinCorrector(snr = 0.16, steps = 1): Corrector {
     update(x, t, s, ctx) {
       const { ratio } = transitionKernel(ctx.sde, s, t);
       const alpha = ratio * ratio;
-      return langevinIterations(x, t, ctx, steps, (score, z) => 2 * alpha * ((snr * meanRowNorm(z, ctx.n)) / meanRowNorm(score, ctx.n)) ** 2);
+      return langevinIterations(
+        x,
+        t,
+        ctx,
+        steps,
+        (score, z) => 2 * alpha * ((snr * meanRowNorm(z, ctx.n)) / meanRowNorm(score, ctx.n)) ** 2,
+      );
     },
   };
 }
@@ -51,9 +62,12 @@ export function annealedLangevinCorrector(stepLr = 2e-5, steps = 10): Corrector 
   return {
     name: "ald",
     update(x, t, _s, ctx) {
-      const sigma = ctx.sde.std(t), sigmaL = ctx.sde.std(ctx.eps);
+      const sigma = ctx.sde.std(t),
+        sigmaL = ctx.sde.std(ctx.eps);
       if (stepLr >= 4 * sigmaL * sigmaL) {
-        throw new Error(`annealed Langevin: "stepLr" ε=${stepLr} is unstable at σ_L = s(eps) = ${sigmaL.toPrecision(3)} (the step ε·σ_i²/σ_L² must stay below 4σ_i², i.e. ε < 4σ_L² = ${(4 * sigmaL * sigmaL).toPrecision(3)}); lower stepLr or raise eps`);
+        throw new Error(
+          `annealed Langevin: "stepLr" ε=${stepLr} is unstable at σ_L = s(eps) = ${sigmaL.toPrecision(3)} (the step ε·σ_i²/σ_L² must stay below 4σ_i², i.e. ε < 4σ_L² = ${(4 * sigmaL * sigmaL).toPrecision(3)}); lower stepLr or raise eps`,
+        );
       }
       const alpha = (stepLr * sigma * sigma) / (sigmaL * sigmaL);
       return langevinIterations(x, t, ctx, steps, () => alpha / 2);
@@ -65,12 +79,18 @@ export type CorrectorName = "langevin" | "ald" | "none";
 export const CORRECTOR_NAMES: readonly CorrectorName[] = ["langevin", "ald", "none"];
 
 /** A corrector by name ("none" → null). */
-export function correctorByName(name: string, opts: { snr?: number; correctorSteps?: number; stepLr?: number }): Corrector | null {
+export function correctorByName(
+  name: string,
+  opts: { snr?: number; correctorSteps?: number; stepLr?: number },
+): Corrector | null {
   switch (name) {
-    case "langevin": return langevinCorrector(opts.snr ?? 0.16, opts.correctorSteps ?? 1);
-    case "ald": return annealedLangevinCorrector(opts.stepLr ?? 2e-5, opts.correctorSteps ?? 10);
-    case "none": return null;
-    default: throw new Error(`unknown corrector "${name}"; use one of ${CORRECTOR_NAMES.join(", ")}`);
+    case "langevin":
+      return langevinCorrector(opts.snr ?? 0.16, opts.correctorSteps ?? 1);
+    case "ald":
+      return annealedLangevinCorrector(opts.stepLr ?? 2e-5, opts.correctorSteps ?? 10);
+    case "none":
+      return null;
+    default:
+      throw new Error(`unknown corrector "${name}"; use one of ${CORRECTOR_NAMES.join(", ")}`);
   }
 }
-

@@ -27,7 +27,11 @@ function expStep(sde: Sde, x: Float64Array, t: number, s: number, h: number, d: 
 }
 
 /** History of a multistep solver: the last data prediction, its λ and the time the step went to. */
-interface History { lambda: number; x0: Float64Array; next: number }
+interface History {
+  lambda: number;
+  x0: Float64Array;
+  next: number;
+}
 
 /**
  * The second-order multistep correction (Lu et al. 2022, Alg. 2):
@@ -46,7 +50,8 @@ export function dpmSolverPP2M(): Predictor {
     name: "dpmpp-2m",
     async update(x, t, s, ctx): Promise<Update> {
       const x0 = await denoised(x, t, ctx);
-      const lt = logSnr(ctx.sde, t), h = logSnr(ctx.sde, s) - lt;
+      const lt = logSnr(ctx.sde, t),
+        h = logSnr(ctx.sde, s) - lt;
       const d = multistepD(hist, t, lt, h, x0);
       hist = { lambda: lt, x0, next: s };
       const xs = expStep(ctx.sde, x, t, s, h, d);
@@ -64,7 +69,8 @@ export function dpmSolverPP2S(): Predictor {
     name: "dpmpp-2s",
     async update(x, t, s, ctx): Promise<Update> {
       const { sde } = ctx;
-      const lt = logSnr(sde, t), h = logSnr(sde, s) - lt;
+      const lt = logSnr(sde, t),
+        h = logSnr(sde, s) - lt;
       const u = timeOfLogSnr(sde, lt + h / 2, s, t);
       const xu = expStep(sde, x, t, u, h / 2, await denoised(x, t, ctx));
       const xs = expStep(sde, x, t, s, h, await denoised(xu, u, ctx));
@@ -85,7 +91,8 @@ export function dpmSolverPP2MSde(): Predictor {
     async update(x, t, s, ctx): Promise<Update> {
       const { sde } = ctx;
       const x0 = await denoised(x, t, ctx);
-      const lt = logSnr(sde, t), h = logSnr(sde, s) - lt;
+      const lt = logSnr(sde, t),
+        h = logSnr(sde, s) - lt;
       const d = multistepD(hist, t, lt, h, x0); // D₀ + ½D₁
       hist = { lambda: lt, x0, next: s };
       const decay = -Math.expm1(-2 * h); // 1 − e^{−2h}

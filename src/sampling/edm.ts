@@ -35,9 +35,16 @@ async function slope(y: Float64Array, t: number, sigma: number, ctx: StepContext
 
 /** The Heun (EDM) predictor; `steps` is N, the number of outer steps (S_churn/N). */
 export function edmHeunPredictor(steps: number, opts: ChurnOptions = {}): Predictor {
-  const sChurn = opts.sChurn ?? 0, sTmin = opts.sTmin ?? 0, sTmax = opts.sTmax ?? Infinity, sNoise = opts.sNoise ?? 1;
+  const sChurn = opts.sChurn ?? 0,
+    sTmin = opts.sTmin ?? 0,
+    sTmax = opts.sTmax ?? Infinity,
+    sNoise = opts.sNoise ?? 1;
   checkPositiveInt("Heun (EDM)", "steps", steps);
-  for (const [k, v] of [["sChurn", sChurn], ["sTmin", sTmin], ["sNoise", sNoise]] as const) {
+  for (const [k, v] of [
+    ["sChurn", sChurn],
+    ["sTmin", sTmin],
+    ["sNoise", sNoise],
+  ] as const) {
     if (!(v >= 0 && Number.isFinite(v))) throw new Error(`Heun (EDM): "${k}" must be a non-negative number (got ${v})`);
   }
   if (!(sTmax >= sTmin)) throw new Error(`Heun (EDM): "sTmax" must be ≥ sTmin (got ${sTmax} < ${sTmin})`);
@@ -46,9 +53,11 @@ export function edmHeunPredictor(steps: number, opts: ChurnOptions = {}): Predic
     name: "heun",
     async update(x, t, s, ctx): Promise<Update> {
       const { sde } = ctx;
-      const sigT = noiseLevel(sde, t), sigS = noiseLevel(sde, s);
+      const sigT = noiseLevel(sde, t),
+        sigS = noiseLevel(sde, s);
       let y = scaled(x, 1 / sde.meanCoef(t));
-      let sigHat = sigT, tHat = t;
+      let sigHat = sigT,
+        tHat = t;
       const gamma = sigT >= sTmin && sigT <= sTmax ? gammaMax : 0;
       if (gamma > 0) {
         sigHat = Math.min(sigT * (1 + gamma), noiseLevel(sde, sde.T));

@@ -14,15 +14,39 @@ export const FAST_DEFAULT_STEPS = 20;
 
 /** DPM-Solver++(2M) (Lu et al. 2022), default grid per SDE (see defaultDpmSchedule). */
 export const dpmSolverPP2MSampler: Sampler<ScheduleOptions> = async (model, sde, opts) =>
-  runPredictorCorrector(model, sde, opts, dpmSolverPP2M(), null, samplerTimes("DPM-Solver++(2M)", sde, opts, FAST_DEFAULT_STEPS, defaultDpmSchedule), "DPM-Solver++(2M)");
+  runPredictorCorrector(
+    model,
+    sde,
+    opts,
+    dpmSolverPP2M(),
+    null,
+    samplerTimes("DPM-Solver++(2M)", sde, opts, FAST_DEFAULT_STEPS, defaultDpmSchedule),
+    "DPM-Solver++(2M)",
+  );
 
 /** DPM-Solver++(2S), singlestep second order, default grid per SDE (see defaultDpmSchedule). */
 export const dpmSolverPP2SSampler: Sampler<ScheduleOptions> = async (model, sde, opts) =>
-  runPredictorCorrector(model, sde, opts, dpmSolverPP2S(), null, samplerTimes("DPM-Solver++(2S)", sde, opts, FAST_DEFAULT_STEPS, defaultDpmSchedule), "DPM-Solver++(2S)");
+  runPredictorCorrector(
+    model,
+    sde,
+    opts,
+    dpmSolverPP2S(),
+    null,
+    samplerTimes("DPM-Solver++(2S)", sde, opts, FAST_DEFAULT_STEPS, defaultDpmSchedule),
+    "DPM-Solver++(2S)",
+  );
 
 /** SDE-DPM-Solver++(2M), stochastic, default grid per SDE (see defaultDpmSchedule). */
 export const dpmSolverPP2MSdeSampler: Sampler<ScheduleOptions> = async (model, sde, opts) =>
-  runPredictorCorrector(model, sde, opts, dpmSolverPP2MSde(), null, samplerTimes("SDE-DPM-Solver++(2M)", sde, opts, FAST_DEFAULT_STEPS, defaultDpmSchedule), "SDE-DPM-Solver++(2M)");
+  runPredictorCorrector(
+    model,
+    sde,
+    opts,
+    dpmSolverPP2MSde(),
+    null,
+    samplerTimes("SDE-DPM-Solver++(2M)", sde, opts, FAST_DEFAULT_STEPS, defaultDpmSchedule),
+    "SDE-DPM-Solver++(2M)",
+  );
 
 /** EDM's Heun sampler (Karras et al. 2022, Alg. 1; Alg. 2 with sChurn > 0), Karras ρ = 7 grid by default. */
 export const heunSampler: Sampler<ScheduleOptions & ChurnOptions> = async (model, sde, opts) => {

@@ -12,9 +12,16 @@ import { scoreAt } from "./util.ts";
  * from t0 to t1 (either direction) for a batch x [n·dim]. One score evaluation per ODE evaluation.
  */
 export async function integrateProbabilityFlow(
-  model: ScoreModel, sde: Sde, x: Float64Array, n: number, t0: number, t1: number, opts: OdeOptions = {},
+  model: ScoreModel,
+  sde: Sde,
+  x: Float64Array,
+  n: number,
+  t0: number,
+  t1: number,
+  opts: OdeOptions = {},
 ): Promise<{ x: Float64Array; nfe: number; steps: number }> {
-  const drift = async (t: number, y: Float64Array) => probabilityFlowDriftFromScore(sde, y, await scoreAt(model, y, t, n), t);
+  const drift = async (t: number, y: Float64Array) =>
+    probabilityFlowDriftFromScore(sde, y, await scoreAt(model, y, t, n), t);
   const r = await solveOde(drift, x, t0, t1, opts);
   return { x: r.y, nfe: r.nfe, steps: r.steps };
 }
@@ -38,16 +45,28 @@ export const odeSampler: Sampler<OdeSamplerOptions> = async (model, sde, opts) =
   let x0 = initialState(sde, opts, dim);
   const adaptive = (opts.method ?? "rk45") === "rk45";
   if (adaptive && (opts.schedule !== undefined || opts.rho !== undefined)) {
-    throw new Error(`ODE sampler: "schedule"/"rho" set the grid of the fixed-step methods; use method "euler" or "heun" with them (rk45 chooses its own steps)`);
+    throw new Error(
+      `ODE sampler: "schedule"/"rho" set the grid of the fixed-step methods; use method "euler" or "heun" with them (rk45 chooses its own steps)`,
+    );
   }
   const total = adaptive ? undefined : (opts.steps ?? 100);
   const times = adaptive ? undefined : scheduleTimes(opts.schedule ?? "uniform", sde, total!, eps, opts);
-  const onStep = (step: number, t: number, y: Float64Array) => { checkFinite("ODE sampler", y, step, t, stateLimit(sde)); opts.onStep?.({ step, total, t, x: y }); };
-  const c = opts.constraint, z = c ? (opts.rng.normals(n * dim) as Float64Array) : null;
+  const onStep = (step: number, t: number, y: Float64Array) => {
+    checkFinite("ODE sampler", y, step, t, stateLimit(sde));
+    opts.onStep?.({ step, total, t, x: y });
+  };
+  const c = opts.constraint,
+    z = c ? (opts.rng.normals(n * dim) as Float64Array) : null;
   const project = c ? (t: number, y: Float64Array) => c.impose(y, sde.meanCoef(t), sde.std(t), z) : undefined;
   if (project) x0 = project(sde.T, x0);
   const r = await integrateProbabilityFlow(model, sde, x0, n, sde.T, eps, {
-    method: opts.method, rtol: opts.rtol, atol: opts.atol, steps: opts.steps ?? 100, onStep, project, times,
+    method: opts.method,
+    rtol: opts.rtol,
+    atol: opts.atol,
+    steps: opts.steps ?? 100,
+    onStep,
+    project,
+    times,
   });
   checkFinite("ODE sampler", r.x, r.steps - 1, eps, stateLimit(sde));
   let x = await denoiseFinal(denoise, r.x, r.x, model, sde, eps, n);

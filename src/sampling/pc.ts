@@ -17,8 +17,13 @@ import { checkPositiveInt, timeGrid } from "./util.ts";
  * the data exactly. times [steps+1], from T down to eps.
  */
 export async function runPredictorCorrector(
-  model: ScoreModel, sde: Sde, opts: CommonSampleOptions,
-  predictor: Predictor | null, corrector: Corrector | null, times: Float64Array, owner = "PC sampler",
+  model: ScoreModel,
+  sde: Sde,
+  opts: CommonSampleOptions,
+  predictor: Predictor | null,
+  corrector: Corrector | null,
+  times: Float64Array,
+  owner = "PC sampler",
 ): Promise<SampleResult> {
   const startNfe = model.nfe;
   const { n, dim, eps, denoise } = resolveCommon(owner, model, sde, opts, times.length - 1);
@@ -30,7 +35,8 @@ export async function runPredictorCorrector(
   let xMean = x;
   const total = times.length - 1;
   for (let i = 0; i < total; i++) {
-    const t = times[i]!, s = times[i + 1]!;
+    const t = times[i]!,
+      s = times[i + 1]!;
     if (corrector) ({ x, xMean } = await corrector.update(x, t, s, ctx));
     if (predictor) ({ x, xMean } = await predictor.update(x, t, s, ctx));
     checkFinite(owner, x, i, t, stateLimit(sde));
@@ -53,7 +59,9 @@ export interface PcOptions extends ScheduleOptions {
 }
 
 function resolvePredictor(p: PcOptions["predictor"], opts: PcOptions, sde: Sde): Predictor | null {
-  return typeof p === "string" ? predictorByName(p, { eta: opts.eta, variance: opts.variance, sdeName: sde.name }) : (p ?? null);
+  return typeof p === "string"
+    ? predictorByName(p, { eta: opts.eta, variance: opts.variance, sdeName: sde.name })
+    : (p ?? null);
 }
 
 function resolveCorrector(c: PcOptions["corrector"], opts: PcOptions): Corrector | null {
@@ -64,32 +72,73 @@ function resolveCorrector(c: PcOptions["corrector"], opts: PcOptions): Corrector
  * The grid T → eps of `steps` steps (defaults from opts/sde) laid out by the named schedule
  * (opts.schedule, else `defaultSchedule`; see ./schedules.ts).
  */
-export function samplerTimes(owner: string, sde: Sde, opts: CommonSampleOptions & ScheduleOptions, defaultSteps: number, defaultSchedule: ScheduleName | ((sdeName: string) => ScheduleName) = "uniform"): Float64Array {
+export function samplerTimes(
+  owner: string,
+  sde: Sde,
+  opts: CommonSampleOptions & ScheduleOptions,
+  defaultSteps: number,
+  defaultSchedule: ScheduleName | ((sdeName: string) => ScheduleName) = "uniform",
+): Float64Array {
   const steps = opts.steps ?? defaultSteps;
   checkPositiveInt(owner, "steps", steps);
   const eps = opts.eps ?? sde.eps;
   if (!(eps > 0 && eps < sde.T)) throw new Error(`${owner}: "eps" must lie in (0, T=${sde.T}) (got ${eps})`);
-  return scheduleTimes(opts.schedule ?? (typeof defaultSchedule === "function" ? defaultSchedule(sde.name) : defaultSchedule), sde, steps, eps, opts);
+  return scheduleTimes(
+    opts.schedule ?? (typeof defaultSchedule === "function" ? defaultSchedule(sde.name) : defaultSchedule),
+    sde,
+    steps,
+    eps,
+    opts,
+  );
 }
 
 /** Predictor–corrector sampler (default: reverse diffusion + Langevin, snr 0.16, sde.N steps). */
 export const pcSampler: Sampler<PcOptions> = async (model, sde, opts) =>
-  runPredictorCorrector(model, sde, opts,
+  runPredictorCorrector(
+    model,
+    sde,
+    opts,
     resolvePredictor(opts.predictor ?? "reverse-diffusion", opts, sde),
     resolveCorrector(opts.corrector ?? "langevin", opts),
-    samplerTimes("PC sampler", sde, opts, sde.N), "PC sampler");
+    samplerTimes("PC sampler", sde, opts, sde.N),
+    "PC sampler",
+  );
 
 /** Euler–Maruyama on the reverse-time SDE (predictor only), sde.N steps by default. */
 export const eulerMaruyamaSampler: Sampler<ScheduleOptions> = async (model, sde, opts) =>
-  runPredictorCorrector(model, sde, opts, predictorByName("euler-maruyama", { sdeName: sde.name }), null, samplerTimes("Euler–Maruyama sampler", sde, opts, sde.N), "Euler–Maruyama sampler");
+  runPredictorCorrector(
+    model,
+    sde,
+    opts,
+    predictorByName("euler-maruyama", { sdeName: sde.name }),
+    null,
+    samplerTimes("Euler–Maruyama sampler", sde, opts, sde.N),
+    "Euler–Maruyama sampler",
+  );
 
 /** Ancestral sampling (DDPM for VP, SMLD ancestral for VE; predictor only), sde.N steps by default. */
 export const ancestralSampler: Sampler<Pick<PcOptions, "variance"> & ScheduleOptions> = async (model, sde, opts) =>
-  runPredictorCorrector(model, sde, opts, predictorByName("ancestral", { variance: opts.variance, sdeName: sde.name }), null, samplerTimes("ancestral sampler", sde, opts, sde.N), "ancestral sampler");
+  runPredictorCorrector(
+    model,
+    sde,
+    opts,
+    predictorByName("ancestral", { variance: opts.variance, sdeName: sde.name }),
+    null,
+    samplerTimes("ancestral sampler", sde, opts, sde.N),
+    "ancestral sampler",
+  );
 
 /** DDIM (η = 0 deterministic, η > 0 stochastic; predictor only), 100 steps by default. */
 export const ddimSampler: Sampler<Pick<PcOptions, "eta"> & ScheduleOptions> = async (model, sde, opts) =>
-  runPredictorCorrector(model, sde, opts, predictorByName("ddim", { eta: opts.eta, sdeName: sde.name }), null, samplerTimes("DDIM sampler", sde, opts, 100), "DDIM sampler");
+  runPredictorCorrector(
+    model,
+    sde,
+    opts,
+    predictorByName("ddim", { eta: opts.eta, sdeName: sde.name }),
+    null,
+    samplerTimes("DDIM sampler", sde, opts, 100),
+    "DDIM sampler",
+  );
 
 /**
  * Annealed Langevin dynamics (Song & Ermon 2019, Alg. 1): corrector only, `steps` noise levels
@@ -104,7 +153,10 @@ export const aldSampler: Sampler<Pick<PcOptions, "stepLr" | "correctorSteps">> =
   if (L > 1) times.set(timeGrid(sde.T, eps, L - 1));
   times[L - 1] = eps;
   times[L] = eps;
-  const corrector = correctorByName("ald", { stepLr: opts.stepLr, correctorSteps: opts.correctorSteps ?? ALD_DEFAULTS.correctorSteps });
+  const corrector = correctorByName("ald", {
+    stepLr: opts.stepLr,
+    correctorSteps: opts.correctorSteps ?? ALD_DEFAULTS.correctorSteps,
+  });
   return runPredictorCorrector(model, sde, opts, null, corrector, times, "ALD sampler");
 };
 

@@ -49,7 +49,8 @@ export function ancestralPredictor(variance: AncestralVariance): Predictor {
       const { ratio, G2 } = transitionKernel(ctx.sde, s, t);
       const score = await scoreAt(ctx.model, x, t, ctx.n);
       const xMean = lincomb(1 / ratio, x, G2 / ratio, score);
-      const sdS = ctx.sde.std(s), sdT = ctx.sde.std(t);
+      const sdS = ctx.sde.std(s),
+        sdT = ctx.sde.std(t);
       const noiseVar = variance === "beta" ? G2 : (G2 * sdS * sdS) / (sdT * sdT);
       return { x: addNoise(xMean, Math.sqrt(noiseVar), ctx.rng), xMean };
     },
@@ -69,9 +70,12 @@ export function ddimPredictor(eta: number): Predictor {
     name: "ddim",
     async update(x, t, s, ctx): Promise<Update> {
       const { sde } = ctx;
-      const aT = sde.meanCoef(t), aS = sde.meanCoef(s), sdT = sde.std(t), sdS = sde.std(s);
+      const aT = sde.meanCoef(t),
+        aS = sde.meanCoef(s),
+        sdT = sde.std(t),
+        sdS = sde.std(s);
       const { G2 } = transitionKernel(sde, s, t);
-      const sigma2 = Math.min(eta * eta * G2 * (sdS * sdS) / (sdT * sdT), sdS * sdS);
+      const sigma2 = Math.min((eta * eta * G2 * (sdS * sdS)) / (sdT * sdT), sdS * sdS);
       const score = await scoreAt(ctx.model, x, t, ctx.n);
       // x̄ = (aS/aT)·x + [aS·sdT²/aT − √(sdS² − σ²)·sdT]·score
       const xMean = lincomb(aS / aT, x, (aS * sdT * sdT) / aT - Math.sqrt(sdS * sdS - sigma2) * sdT, score);
@@ -81,7 +85,13 @@ export function ddimPredictor(eta: number): Predictor {
 }
 
 export type PredictorName = "reverse-diffusion" | "euler-maruyama" | "ancestral" | "ddim" | "none";
-export const PREDICTOR_NAMES: readonly PredictorName[] = ["reverse-diffusion", "euler-maruyama", "ancestral", "ddim", "none"];
+export const PREDICTOR_NAMES: readonly PredictorName[] = [
+  "reverse-diffusion",
+  "euler-maruyama",
+  "ancestral",
+  "ddim",
+  "none",
+];
 
 /** Default ancestral variance: "posterior" for VE (SMLD ancestral), "beta" otherwise (DDPM), as score_sde. */
 export function defaultAncestralVariance(sdeName: string): AncestralVariance {
@@ -89,14 +99,22 @@ export function defaultAncestralVariance(sdeName: string): AncestralVariance {
 }
 
 /** A predictor by name ("none" → null). */
-export function predictorByName(name: string, opts: { eta?: number; variance?: AncestralVariance; sdeName: string }): Predictor | null {
+export function predictorByName(
+  name: string,
+  opts: { eta?: number; variance?: AncestralVariance; sdeName: string },
+): Predictor | null {
   switch (name) {
-    case "reverse-diffusion": return reverseDiffusionPredictor;
-    case "euler-maruyama": return eulerMaruyamaPredictor;
-    case "ancestral": return ancestralPredictor(opts.variance ?? defaultAncestralVariance(opts.sdeName));
-    case "ddim": return ddimPredictor(opts.eta ?? 0);
-    case "none": return null;
-    default: throw new Error(`unknown predictor "${name}"; use one of ${PREDICTOR_NAMES.join(", ")}`);
+    case "reverse-diffusion":
+      return reverseDiffusionPredictor;
+    case "euler-maruyama":
+      return eulerMaruyamaPredictor;
+    case "ancestral":
+      return ancestralPredictor(opts.variance ?? defaultAncestralVariance(opts.sdeName));
+    case "ddim":
+      return ddimPredictor(opts.eta ?? 0);
+    case "none":
+      return null;
+    default:
+      throw new Error(`unknown predictor "${name}"; use one of ${PREDICTOR_NAMES.join(", ")}`);
   }
 }
-

@@ -39,9 +39,11 @@ export const SCHEDULES: Readonly<Record<ScheduleName, ScheduleEntry>> = {
   quadratic: {
     summary: "equally spaced √t (DDIM's quadratic skip, Song et al. 2021a App. D.2): more steps at small t",
     times(sde, steps, eps) {
-      const hi = Math.sqrt(sde.T), lo = Math.sqrt(eps);
+      const hi = Math.sqrt(sde.T),
+        lo = Math.sqrt(eps);
       const g = Float64Array.from({ length: steps + 1 }, (_, i) => (hi + (i / steps) * (lo - hi)) ** 2);
-      g[0] = sde.T; g[steps] = eps;
+      g[0] = sde.T;
+      g[steps] = eps;
       return g;
     },
   },
@@ -49,16 +51,27 @@ export const SCHEDULES: Readonly<Record<ScheduleName, ScheduleEntry>> = {
     summary: "σ_i = (σ_max^(1/ρ) + i/N·(σ_min^(1/ρ) − σ_max^(1/ρ)))^ρ (Karras et al. 2022, eq. 5)",
     times(sde, steps, eps, opts) {
       const rho = opts.rho ?? 7;
-      if (!(rho > 0 && Number.isFinite(rho))) throw new Error(`karras schedule: "rho" must be a positive number (got ${rho}); the default is 7`);
-      const hi = noiseLevel(sde, sde.T) ** (1 / rho), lo = noiseLevel(sde, eps) ** (1 / rho);
-      return timesOfSigmas(sde, Float64Array.from({ length: steps + 1 }, (_, i) => (hi + (i / steps) * (lo - hi)) ** rho), eps);
+      if (!(rho > 0 && Number.isFinite(rho)))
+        throw new Error(`karras schedule: "rho" must be a positive number (got ${rho}); the default is 7`);
+      const hi = noiseLevel(sde, sde.T) ** (1 / rho),
+        lo = noiseLevel(sde, eps) ** (1 / rho);
+      return timesOfSigmas(
+        sde,
+        Float64Array.from({ length: steps + 1 }, (_, i) => (hi + (i / steps) * (lo - hi)) ** rho),
+        eps,
+      );
     },
   },
   logsnr: {
     summary: "equally spaced log-SNR λ = log(a/s) (Lu et al. 2022)",
     times(sde, steps, eps) {
-      const hi = logSnr(sde, sde.T), lo = logSnr(sde, eps);
-      return timesOfSigmas(sde, Float64Array.from({ length: steps + 1 }, (_, i) => Math.exp(-(hi + (i / steps) * (lo - hi)))), eps);
+      const hi = logSnr(sde, sde.T),
+        lo = logSnr(sde, eps);
+      return timesOfSigmas(
+        sde,
+        Float64Array.from({ length: steps + 1 }, (_, i) => Math.exp(-(hi + (i / steps) * (lo - hi)))),
+        eps,
+      );
     },
   },
 };
@@ -76,9 +89,16 @@ export function defaultDpmSchedule(sdeName: string): ScheduleName {
 }
 
 /** The grid of schedule `name` (clear errors for unknown names and bad step counts). */
-export function scheduleTimes(name: string, sde: Sde, steps: number, eps: number, opts: ScheduleOptions = {}): Float64Array {
+export function scheduleTimes(
+  name: string,
+  sde: Sde,
+  steps: number,
+  eps: number,
+  opts: ScheduleOptions = {},
+): Float64Array {
   const entry = SCHEDULES[name as ScheduleName];
-  if (!entry || !Object.hasOwn(SCHEDULES, name)) throw new Error(`unknown schedule "${name}"; use one of ${SCHEDULE_NAMES.join(", ")}`);
+  if (!entry || !Object.hasOwn(SCHEDULES, name))
+    throw new Error(`unknown schedule "${name}"; use one of ${SCHEDULE_NAMES.join(", ")}`);
   checkPositiveInt(`${name} schedule`, "steps", steps);
   return entry.times(sde, steps, eps, opts);
 }

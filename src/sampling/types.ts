@@ -53,7 +53,11 @@ export interface SampleResult {
 }
 
 /** The one sampler signature. `O` holds a sampler's own options. */
-export type Sampler<O extends object = object> = (model: ScoreModel, sde: Sde, opts: CommonSampleOptions & O) => Promise<SampleResult>;
+export type Sampler<O extends object = object> = (
+  model: ScoreModel,
+  sde: Sde,
+  opts: CommonSampleOptions & O,
+) => Promise<SampleResult>;
 
 /** What predictors and correctors see. */
 export interface StepContext {

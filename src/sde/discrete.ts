@@ -28,15 +28,20 @@ export interface DdpmSchedule {
 }
 
 function checkIndex(i: number, steps: number): void {
-  if (!Number.isInteger(i) || i < 0 || i >= steps) throw new Error(`DDPM: step index must be an integer in [0, ${steps - 1}] (got ${i})`);
+  if (!Number.isInteger(i) || i < 0 || i >= steps)
+    throw new Error(`DDPM: step index must be an integer in [0, ${steps - 1}] (got ${i})`);
 }
 
 /** Builds the DDPM schedule: β linear from `betaStart` to `betaEnd` over `steps` steps. */
 export function ddpmSchedule(opts: DdpmOptions = {}): DdpmSchedule {
-  const b0 = opts.betaStart ?? 1e-4, b1 = opts.betaEnd ?? 0.02, steps = opts.steps ?? 1000;
+  const b0 = opts.betaStart ?? 1e-4,
+    b1 = opts.betaEnd ?? 0.02,
+    steps = opts.steps ?? 1000;
   if (!Number.isInteger(steps) || steps < 1) throw new Error(`DDPM: "steps" must be a positive integer (got ${steps})`);
   if (!(b0 > 0 && b1 >= b0 && b1 < 1)) throw new Error(`DDPM: need 0 < betaStart ≤ betaEnd < 1 (got ${b0}, ${b1})`);
-  const betas = new Float64Array(steps), alphas = new Float64Array(steps), alphaBars = new Float64Array(steps);
+  const betas = new Float64Array(steps),
+    alphas = new Float64Array(steps),
+    alphaBars = new Float64Array(steps);
   let prod = 1;
   for (let i = 0; i < steps; i++) {
     betas[i] = steps === 1 ? b0 : b0 + ((b1 - b0) * i) / (steps - 1);
@@ -49,7 +54,11 @@ export function ddpmSchedule(opts: DdpmOptions = {}): DdpmSchedule {
     return { meanCoef: Math.sqrt(alphaBars[i]!), std: Math.sqrt(1 - alphaBars[i]!) };
   };
   return {
-    steps, betas, alphas, alphaBars, marginal,
+    steps,
+    betas,
+    alphas,
+    alphaBars,
+    marginal,
     sampleMarginal(x0, i, noise) {
       const { meanCoef, std } = marginal(i);
       const out = new Float64Array(x0.length);
@@ -59,7 +68,9 @@ export function ddpmSchedule(opts: DdpmOptions = {}): DdpmSchedule {
     posterior(x0, xi, i) {
       checkIndex(i, steps);
       if (i === 0) return { mean: Float64Array.from(x0), variance: 0 };
-      const abPrev = alphaBars[i - 1]!, ab = alphaBars[i]!, beta = betas[i]!;
+      const abPrev = alphaBars[i - 1]!,
+        ab = alphaBars[i]!,
+        beta = betas[i]!;
       const c0 = (Math.sqrt(abPrev) * beta) / (1 - ab);
       const ci = (Math.sqrt(alphas[i]!) * (1 - abPrev)) / (1 - ab);
       const mean = new Float64Array(x0.length);
@@ -74,10 +85,13 @@ export function ddpmSchedule(opts: DdpmOptions = {}): DdpmSchedule {
  * Returns the L levels in decreasing order.
  */
 export function ncsnSigmas(opts: { sigmaMin?: number; sigmaMax?: number; levels?: number } = {}): Float64Array {
-  const lo = opts.sigmaMin ?? 0.01, hi = opts.sigmaMax ?? 50, L = opts.levels ?? 10;
+  const lo = opts.sigmaMin ?? 0.01,
+    hi = opts.sigmaMax ?? 50,
+    L = opts.levels ?? 10;
   if (!Number.isInteger(L) || L < 1) throw new Error(`NCSN sigmas: "levels" must be a positive integer (got ${L})`);
   if (!(lo > 0 && hi >= lo)) throw new Error(`NCSN sigmas: need 0 < sigmaMin ≤ sigmaMax (got ${lo}, ${hi})`);
   const out = new Float64Array(L);
-  for (let i = 0; i < L; i++) out[i] = L === 1 ? hi : Math.exp(Math.log(hi) + ((Math.log(lo) - Math.log(hi)) * i) / (L - 1));
+  for (let i = 0; i < L; i++)
+    out[i] = L === 1 ? hi : Math.exp(Math.log(hi) + ((Math.log(lo) - Math.log(hi)) * i) / (L - 1));
   return out;
 }

@@ -16,7 +16,10 @@ export function isotropicGaussianLogProb(z: Float64Array, n: number, dim: number
   const norm = -0.5 * dim * (LOG_2PI + 2 * Math.log(sigma));
   for (let i = 0; i < n; i++) {
     let sq = 0;
-    for (let j = 0; j < dim; j++) { const v = z[i * dim + j]!; sq += v * v; }
+    for (let j = 0; j < dim; j++) {
+      const v = z[i * dim + j]!;
+      sq += v * v;
+    }
     out[i] = norm - sq / (2 * sigma * sigma);
   }
   return out;
@@ -27,9 +30,14 @@ export function isotropicGaussianLogProb(z: Float64Array, n: number, dim: number
  * x(t) | x(s) ~ N(ratio·x(s), G2·I) with ratio = a(t)/a(s) and G2 = s(t)² − ratio²·s(s)²
  * (variances of independent Gaussian increments add). Clamped at 0 against round-off.
  */
-export function transitionKernel(sde: Pick<LinearSdeSpec, "meanCoef" | "std">, s: number, t: number): { ratio: number; G2: number } {
+export function transitionKernel(
+  sde: Pick<LinearSdeSpec, "meanCoef" | "std">,
+  s: number,
+  t: number,
+): { ratio: number; G2: number } {
   const ratio = sde.meanCoef(t) / sde.meanCoef(s);
-  const st = sde.std(t), ss = sde.std(s);
+  const st = sde.std(t),
+    ss = sde.std(s);
   return { ratio, G2: Math.max(st * st - ratio * ratio * ss * ss, 0) };
 }
 
@@ -48,8 +56,16 @@ export function linearSde(spec: LinearSdeSpec): Sde {
 }
 
 /** Throws a clear error unless `value` is a finite number satisfying `ok`. */
-export function checkParam(owner: string, field: string, value: number, ok: (v: number) => boolean, rule: string): void {
+export function checkParam(
+  owner: string,
+  field: string,
+  value: number,
+  ok: (v: number) => boolean,
+  rule: string,
+): void {
   if (!Number.isFinite(value) || !ok(value)) {
-    throw new Error(`${owner}: option "${field}" must be ${rule} (got ${value}); pass a valid "${field}" or omit it for the default`);
+    throw new Error(
+      `${owner}: option "${field}" must be ${rule} (got ${value}); pass a valid "${field}" or omit it for the default`,
+    );
   }
 }

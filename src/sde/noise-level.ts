@@ -28,7 +28,8 @@ export function timeOfNoiseLevel(sde: Sde, sigma: number, lo = 0, hi: number = s
   for (let k = 0; k < 200; k++) {
     const mid = 0.5 * (lo + hi);
     if (mid <= lo || mid >= hi) break;
-    if (noiseLevel(sde, mid) < sigma) lo = mid; else hi = mid;
+    if (noiseLevel(sde, mid) < sigma) lo = mid;
+    else hi = mid;
   }
   return 0.5 * (lo + hi);
 }

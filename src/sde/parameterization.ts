@@ -31,7 +31,14 @@ export function scoreCoefficients(param: Parameterization, a: number, s: number)
 }
 
 /** Applies score = α·out + β·other row by row: out, other [n·dim], t [n] → [n·dim]. */
-function affineRows(param: Parameterization, sde: Sde, out: Float64Array, other: Float64Array, t: Float64Array, n: number): Float64Array {
+function affineRows(
+  param: Parameterization,
+  sde: Sde,
+  out: Float64Array,
+  other: Float64Array,
+  t: Float64Array,
+  n: number,
+): Float64Array {
   const dim = out.length / n;
   const res = new Float64Array(out.length);
   for (let i = 0; i < n; i++) {
@@ -42,17 +49,38 @@ function affineRows(param: Parameterization, sde: Sde, out: Float64Array, other:
 }
 
 /** Network output → score. out, x [n·dim]; t [n] (one time per row) → score [n·dim]. */
-export function outputToScore(param: Parameterization, sde: Sde, out: Float64Array, x: Float64Array, t: Float64Array, n: number): Float64Array {
+export function outputToScore(
+  param: Parameterization,
+  sde: Sde,
+  out: Float64Array,
+  x: Float64Array,
+  t: Float64Array,
+  n: number,
+): Float64Array {
   return affineRows(param, sde, out, x, t, n);
 }
 
 /** Network VJP vᵀ∂out/∂x → score VJP vᵀ∂score/∂x. outVjp, v [n·dim]; t [n] → [n·dim]. */
-export function outputVjpToScoreVjp(param: Parameterization, sde: Sde, outVjp: Float64Array, v: Float64Array, t: Float64Array, n: number): Float64Array {
+export function outputVjpToScoreVjp(
+  param: Parameterization,
+  sde: Sde,
+  outVjp: Float64Array,
+  v: Float64Array,
+  t: Float64Array,
+  n: number,
+): Float64Array {
   return affineRows(param, sde, outVjp, v, t, n);
 }
 
 /** Score → what a network of the given parameterization would output (the inverse map). */
-export function scoreToOutput(param: Parameterization, sde: Sde, score: Float64Array, x: Float64Array, t: Float64Array, n: number): Float64Array {
+export function scoreToOutput(
+  param: Parameterization,
+  sde: Sde,
+  score: Float64Array,
+  x: Float64Array,
+  t: Float64Array,
+  n: number,
+): Float64Array {
   const dim = score.length / n;
   const res = new Float64Array(score.length);
   for (let i = 0; i < n; i++) {
@@ -80,7 +108,12 @@ export interface RawNetwork {
   /** Raw output for x [n·dim], t [n] → [n·dim]. */
   forward(x: Float64Array, t: Float64Array, n: number): Promise<Float64Array>;
   /** Raw output and per-row vᵀ∂out/∂x. */
-  forwardVjp(x: Float64Array, t: Float64Array, n: number, v: Float64Array): Promise<{ out: Float64Array; vjp: Float64Array }>;
+  forwardVjp(
+    x: Float64Array,
+    t: Float64Array,
+    n: number,
+    v: Float64Array,
+  ): Promise<{ out: Float64Array; vjp: Float64Array }>;
 }
 
 /** Wraps a raw network as a ScoreModel (counting one nfe per call). */

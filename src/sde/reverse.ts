@@ -12,8 +12,16 @@ export function timeVector(t: number, n: number): Float64Array {
  * The reverse process runs dt < 0; its diffusion is g(t) (λ = 1) or 0 (λ = ½).
  * x, score [n·dim] → [n·dim].
  */
-export function reverseDriftFromScore(sde: Sde, x: Float64Array, score: Float64Array, t: number, lambda = 1): Float64Array {
-  const c = sde.driftCoef(t), g = sde.diffusion(t), k = lambda * g * g;
+export function reverseDriftFromScore(
+  sde: Sde,
+  x: Float64Array,
+  score: Float64Array,
+  t: number,
+  lambda = 1,
+): Float64Array {
+  const c = sde.driftCoef(t),
+    g = sde.diffusion(t),
+    k = lambda * g * g;
   const out = new Float64Array(x.length);
   for (let i = 0; i < x.length; i++) out[i] = c * x[i]! - k * score[i]!;
   return out;

@@ -17,14 +17,20 @@ export interface VeOptions {
  * Prior: N(0, σ_max² I).
  */
 export function veSde(opts: VeOptions = {}): Sde {
-  const sigmaMin = opts.sigmaMin ?? 0.01, sigmaMax = opts.sigmaMax ?? 50, T = opts.T ?? 1;
+  const sigmaMin = opts.sigmaMin ?? 0.01,
+    sigmaMax = opts.sigmaMax ?? 50,
+    T = opts.T ?? 1;
   checkParam("VE SDE", "sigmaMin", sigmaMin, (v) => v > 0, "a positive number");
   checkParam("VE SDE", "sigmaMax", sigmaMax, (v) => v > sigmaMin, "greater than sigmaMin");
   checkParam("VE SDE", "T", T, (v) => v > 0, "a positive number");
   const logRatio = Math.log(sigmaMax / sigmaMin);
   const sigma = (t: number) => sigmaMin * Math.exp(logRatio * (t / T));
   return linearSde({
-    name: "ve", T, N: opts.N ?? 1000, eps: opts.eps ?? 1e-5, priorStd: sigmaMax,
+    name: "ve",
+    T,
+    N: opts.N ?? 1000,
+    eps: opts.eps ?? 1e-5,
+    priorStd: sigmaMax,
     driftCoef: () => 0,
     diffusion: (t) => sigma(t) * Math.sqrt((2 * logRatio) / T),
     meanCoef: () => 1,

@@ -11,7 +11,12 @@ import { sample } from "../sampling/registry.ts";
 import type { Sde } from "../sde/types.ts";
 
 /** One measured point: outer steps (or the RK45 tolerance), score evaluations and RMS error. */
-export interface ConvergencePoint { steps?: number; rtol?: number; nfe: number; error: number }
+export interface ConvergencePoint {
+  steps?: number;
+  rtol?: number;
+  nfe: number;
+  error: number;
+}
 
 /** A method of the study: a registered sampler with fixed options, swept over `steps` (or RK45's tolerance). */
 export interface ConvergenceMethod {
@@ -40,7 +45,11 @@ export interface ConvergenceOptions {
   /** Methods (default CONVERGENCE_METHODS). */ methods?: readonly ConvergenceMethod[];
 }
 
-export interface ConvergenceSeries { label: string; points: ConvergencePoint[]; order: number }
+export interface ConvergenceSeries {
+  label: string;
+  points: ConvergencePoint[];
+  order: number;
+}
 
 /** RMS of a − b over all entries. */
 export function rmsDiff(a: Float64Array, b: Float64Array): number {
@@ -51,19 +60,30 @@ export function rmsDiff(a: Float64Array, b: Float64Array): number {
 
 /** Least-squares slope of −log(error) against log(nfe): the observed order p in error ∝ NFE^−p. */
 export function observedOrder(points: readonly ConvergencePoint[]): number {
-  const xs = points.map((p) => Math.log(p.nfe)), ys = points.map((p) => -Math.log(p.error));
-  const mx = xs.reduce((a, b) => a + b, 0) / xs.length, my = ys.reduce((a, b) => a + b, 0) / ys.length;
-  let sxy = 0, sxx = 0;
-  xs.forEach((x, i) => { sxy += (x - mx) * (ys[i]! - my); sxx += (x - mx) ** 2; });
+  const xs = points.map((p) => Math.log(p.nfe)),
+    ys = points.map((p) => -Math.log(p.error));
+  const mx = xs.reduce((a, b) => a + b, 0) / xs.length,
+    my = ys.reduce((a, b) => a + b, 0) / ys.length;
+  let sxy = 0,
+    sxx = 0;
+  xs.forEach((x, i) => {
+    sxy += (x - mx) * (ys[i]! - my);
+    sxx += (x - mx) ** 2;
+  });
   return sxy / sxx;
 }
 
 /** Runs the study on one SDE: the reference solution's nfe and each method's error-vs-NFE series. */
-export async function errorVsNfe(sde: Sde, opts: ConvergenceOptions): Promise<{ referenceNfe: number; series: ConvergenceSeries[] }> {
-  const n = opts.n ?? 64, tol = opts.referenceTol ?? 1e-9;
+export async function errorVsNfe(
+  sde: Sde,
+  opts: ConvergenceOptions,
+): Promise<{ referenceNfe: number; series: ConvergenceSeries[] }> {
+  const n = opts.n ?? 64,
+    tol = opts.referenceTol ?? 1e-9;
   const dim = mixtureOracle(opts.spec, sde).dim;
   const xT = sde.priorSample(new Rng(opts.seed ?? 7), n, dim);
-  const run = (sampler: string, o: Record<string, unknown>) => sample(sampler, mixtureOracle(opts.spec, sde), sde, { n, rng: new Rng(0), xT, ...o });
+  const run = (sampler: string, o: Record<string, unknown>) =>
+    sample(sampler, mixtureOracle(opts.spec, sde), sde, { n, rng: new Rng(0), xT, ...o });
   const ref = await run("ode", { method: "rk45", rtol: tol, atol: tol });
   const series: ConvergenceSeries[] = [];
   for (const m of opts.methods ?? CONVERGENCE_METHODS) {

@@ -13,7 +13,14 @@ import { EngineNetwork } from "../models/network.ts";
 import { mlpSpec } from "../models/registry.ts";
 import { Rng } from "../rng.ts";
 import { asScoreModel, sdeByName } from "../sde/index.ts";
-import { htmlSummary, pathsFromFrames, pointCloudGif, scatterPlot, squareBounds, trajectoryPlot } from "../viz/index.ts";
+import {
+  htmlSummary,
+  pathsFromFrames,
+  pointCloudGif,
+  scatterPlot,
+  squareBounds,
+  trajectoryPlot,
+} from "../viz/index.ts";
 import { scoreFieldPng } from "./plots.ts";
 import { sampleByName } from "./sample.ts";
 import { type TrainConfig, train, unlabeled } from "./train.ts";
@@ -43,9 +50,15 @@ const mean = (a: readonly number[]) => a.reduce((s, v) => s + v, 0) / a.length;
 
 export async function runDemo(o: DemoOptions): Promise<DemoReport> {
   await mkdir(o.outDir, { recursive: true });
-  const info = toy2d("8gaussians"), sde = sdeByName("vp");
+  const info = toy2d("8gaussians"),
+    sde = sdeByName("vp");
   const cfg: TrainConfig = {
-    model: mlpSpec(2), sde: "vp", objective: "dsm", batch: 512, seed: 0, data: { source: "8gaussians" },
+    model: mlpSpec(2),
+    sde: "vp",
+    objective: "dsm",
+    batch: 512,
+    seed: 0,
+    data: { source: "8gaussians" },
     optimizer: { kind: "adam", lr: 2e-3, warmup: 100, clipNorm: 1, emaDecay: 0.999 },
   };
   const t0 = performance.now();
@@ -54,8 +67,12 @@ export async function runDemo(o: DemoOptions): Promise<DemoReport> {
   const res = await (async () => {
     await folder.discard();
     return train(cfg, unlabeled(2, info.sample), {
-      steps: o.steps, store: folder, checkpointEvery: o.steps,
-      onStep: ({ step, loss }) => { if (step % 25 === 0 || step === o.steps) o.onProgress?.("train", step, o.steps, { loss: loss.toFixed(3) }); },
+      steps: o.steps,
+      store: folder,
+      checkpointEvery: o.steps,
+      onStep: ({ step, loss }) => {
+        if (step % 25 === 0 || step === o.steps) o.onProgress?.("train", step, o.steps, { loss: loss.toFixed(3) });
+      },
     });
   })().finally(() => folder.close());
   const trainSeconds = (performance.now() - t0) / 1000;
@@ -79,18 +96,43 @@ export async function runDemo(o: DemoOptions): Promise<DemoReport> {
 
   o.onProgress?.("plots");
   const files: Record<string, Uint8Array> = {
-    "samples_pc.png": scatterPlot({ data, samples: pc.x, logDensity, bounds, title: "PC sampler (reverse diffusion + Langevin)" }),
+    "samples_pc.png": scatterPlot({
+      data,
+      samples: pc.x,
+      logDensity,
+      bounds,
+      title: "PC sampler (reverse diffusion + Langevin)",
+    }),
     "samples_ode.png": scatterPlot({ data, samples: ode.x, logDensity, bounds, title: "probability-flow ODE (RK45)" }),
     "score_t0.05.png": await scoreFieldPng(model, 0.05, { bounds, logDensity, title: "learned score at t = 0.05" }),
     "score_t0.5.png": await scoreFieldPng(model, 0.5, { bounds, title: "learned score at t = 0.5" }),
-    "trajectories_sde.png": trajectoryPlot(pathsFromFrames(pc.frames.map((x) => x.subarray(0, 2 * 10))), { logDensity, bounds, title: "reverse-SDE trajectories (PC)" }),
-    "trajectories_ode.png": trajectoryPlot(pathsFromFrames(ode.frames.map((x) => x.subarray(0, 2 * 40))), { logDensity, bounds, title: "probability-flow ODE trajectories" }),
-    "reverse_process.gif": pointCloudGif(pc.frames, { reference: data, bounds, captions: pc.times.map((t) => `t = ${t.toFixed(3)}`), delayMs: 80, lastDelayMs: 1500 }),
+    "trajectories_sde.png": trajectoryPlot(pathsFromFrames(pc.frames.map((x) => x.subarray(0, 2 * 10))), {
+      logDensity,
+      bounds,
+      title: "reverse-SDE trajectories (PC)",
+    }),
+    "trajectories_ode.png": trajectoryPlot(pathsFromFrames(ode.frames.map((x) => x.subarray(0, 2 * 40))), {
+      logDensity,
+      bounds,
+      title: "probability-flow ODE trajectories",
+    }),
+    "reverse_process.gif": pointCloudGif(pc.frames, {
+      reference: data,
+      bounds,
+      captions: pc.times.map((t) => `t = ${t.toFixed(3)}`),
+      delayMs: 80,
+      lastDelayMs: 1500,
+    }),
   };
   for (const [name, bytes] of Object.entries(files)) await writeFileAtomic(join(o.outDir, name), bytes);
   const report: DemoReport = {
-    steps: res.step, trainSeconds, nll, trueNll, nllStdErr,
-    pc: { nfe: pc.nfe, seconds: pc.seconds }, ode: { nfe: ode.nfe, seconds: ode.seconds },
+    steps: res.step,
+    trainSeconds,
+    nll,
+    trueNll,
+    nllStdErr,
+    pc: { nfe: pc.nfe, seconds: pc.seconds },
+    ode: { nfe: ode.nfe, seconds: ode.seconds },
     files: [...Object.keys(files), "index.html"],
   };
   await writeFileAtomic(join(o.outDir, "index.html"), demoHtml(report, o));
@@ -111,9 +153,21 @@ function demoHtml(r: DemoReport, o: DemoOptions): string {
       "ODE sampler: score evaluations / seconds": `${r.ode.nfe} / ${r.ode.seconds.toFixed(1)}`,
     },
     sections: [
-      { heading: "Samples", images: [img("samples_pc.png", "PC sampler, 1000 steps, snr 0.16"), img("samples_ode.png", "probability-flow ODE, RK45")] },
-      { heading: "Learned score field", images: [img("score_t0.05.png", "t = 0.05"), img("score_t0.5.png", "t = 0.5")] },
-      { heading: "Trajectories", images: [img("trajectories_sde.png", "reverse SDE"), img("trajectories_ode.png", "probability-flow ODE")] },
+      {
+        heading: "Samples",
+        images: [
+          img("samples_pc.png", "PC sampler, 1000 steps, snr 0.16"),
+          img("samples_ode.png", "probability-flow ODE, RK45"),
+        ],
+      },
+      {
+        heading: "Learned score field",
+        images: [img("score_t0.05.png", "t = 0.05"), img("score_t0.5.png", "t = 0.5")],
+      },
+      {
+        heading: "Trajectories",
+        images: [img("trajectories_sde.png", "reverse SDE"), img("trajectories_ode.png", "probability-flow ODE")],
+      },
       { heading: "The reverse process", images: [img("reverse_process.gif", "noise → data, PC sampler")] },
     ],
   });

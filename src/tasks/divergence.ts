@@ -18,7 +18,10 @@ export class DivergenceMonitor {
    * @param window steps per moving average (and how long the loss must stay high)
    * @param factor "far above": mean > best + (factor − 1)·|best|
    */
-  constructor(private readonly window = 50, private readonly factor = 2) {}
+  constructor(
+    private readonly window = 50,
+    private readonly factor = 2,
+  ) {}
 
   /** Feed one loss; returns a warning the first time the average has stayed far above its best for a whole window. */
   push(step: number, loss: number): string | undefined {
@@ -28,15 +31,24 @@ export class DivergenceMonitor {
     if (this.buf.length > this.window) this.sum -= this.buf.shift()!;
     if (this.buf.length < this.window) return undefined;
     const mean = this.sum / this.window;
-    if (mean < this.best) { this.best = mean; this.bestStep = step; }
+    if (mean < this.best) {
+      this.best = mean;
+      this.bestStep = step;
+    }
     // far above the best average, or (after two windows) no better than the untrained model's first loss
-    const aboveBest = mean > this.best + (this.factor - 1) * Math.abs(this.best), aboveFirst = this.steps > 2 * this.window && mean > this.first;
+    const aboveBest = mean > this.best + (this.factor - 1) * Math.abs(this.best),
+      aboveFirst = this.steps > 2 * this.window && mean > this.first;
     const far = aboveBest || aboveFirst;
     this.above = far ? this.above + 1 : 0;
     if (!far) this.warned = false;
     if (this.above < this.window || this.warned) return undefined;
     this.warned = true;
-    const why = [aboveBest ? `far above its best ${fmt(this.best)} (step ${this.bestStep})` : "", aboveFirst ? `no lower than the untrained model's ${fmt(this.first)} (step ${step - this.steps + 1})` : ""].filter(Boolean).join(" and ");
+    const why = [
+      aboveBest ? `far above its best ${fmt(this.best)} (step ${this.bestStep})` : "",
+      aboveFirst ? `no lower than the untrained model's ${fmt(this.first)} (step ${step - this.steps + 1})` : "",
+    ]
+      .filter(Boolean)
+      .join(" and ");
     return `the training loss may be diverging: its average over the last ${this.window} steps is ${fmt(mean)} at step ${step}, ${why}`;
   }
 }

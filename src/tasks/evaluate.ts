@@ -21,8 +21,15 @@ export interface SampleQuality {
 }
 
 /** samples [n·784] in `range` (mapped to the classifier's [-1, 1]); heldOut in [-1, 1]. */
-export async function sampleQuality(clf: Classifier, samples: ArrayLike<number>, n: number, range: PixelRange, heldOut: ImageSet): Promise<SampleQuality> {
-  if (samples.length !== n * 784) throw new Error(`sample quality needs 28×28 grayscale samples: got ${samples.length} values for ${n} samples`);
+export async function sampleQuality(
+  clf: Classifier,
+  samples: ArrayLike<number>,
+  n: number,
+  range: PixelRange,
+  heldOut: ImageSet,
+): Promise<SampleQuality> {
+  if (samples.length !== n * 784)
+    throw new Error(`sample quality needs 28×28 grayscale samples: got ${samples.length} values for ${n} samples`);
   const x = Float32Array.from(samples as ArrayLike<number>, (v) => (range === "[0,1]" ? 2 * v - 1 : v));
   const s = await clf.classify(x, n);
   const real = await clf.classify(heldOut.data, heldOut.n);
@@ -33,10 +40,19 @@ export async function sampleQuality(clf: Classifier, samples: ArrayLike<number>,
     histogram[k]!++;
     if (s.probs[i * 10 + k]! > 0.9) confident++;
   }
-  const half = Math.floor(heldOut.n / 2), D = CLASSIFIER_FEATURES;
+  const half = Math.floor(heldOut.n / 2),
+    D = CLASSIFIER_FEATURES;
   return {
-    n, histogram, confident: confident / n,
+    n,
+    histogram,
+    confident: confident / n,
     frechet: frechetDistance(s.features, n, real.features, heldOut.n, D),
-    frechetRealVsReal: frechetDistance(real.features.subarray(0, half * D), half, real.features.subarray(half * D, 2 * half * D), half, D),
+    frechetRealVsReal: frechetDistance(
+      real.features.subarray(0, half * D),
+      half,
+      real.features.subarray(half * D, 2 * half * D),
+      half,
+      D,
+    ),
   };
 }

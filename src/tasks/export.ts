@@ -49,9 +49,11 @@ function oneMinusExp(u: T): T {
 
 /** VP / sub-VP: β(t) = β₀ + (t/T)(β₁ − β₀) read off the drift coefficient c(t) = −½β(t). */
 function linearBeta(sde: Sde, subVp: boolean): TracedSde {
-  const b0 = -2 * sde.driftCoef(0), b1 = -2 * sde.driftCoef(sde.T), T = sde.T;
+  const b0 = -2 * sde.driftCoef(0),
+    b1 = -2 * sde.driftCoef(sde.T),
+    T = sde.T;
   const beta = (t: T) => E.add(b0, E.mul(t, (b1 - b0) / T));
-  const logA = (t: T) => E.sub(E.mul(E.mul(t, t), -0.25 * (b1 - b0) / T), E.mul(t, 0.5 * b0));
+  const logA = (t: T) => E.sub(E.mul(E.mul(t, t), (-0.25 * (b1 - b0)) / T), E.mul(t, 0.5 * b0));
   return {
     logMeanCoef: logA,
     std: subVp ? (t) => oneMinusExp(E.mul(logA(t), 2)) : (t) => E.sqrt(oneMinusExp(E.mul(logA(t), 2))),
@@ -62,7 +64,9 @@ function linearBeta(sde: Sde, subVp: boolean): TracedSde {
 
 /** VE: s(t) = σ_min (σ_max/σ_min)^(t/T), g² = s²·2 ln(σ_max/σ_min)/T; σ's read off the SDE. */
 function ve(sde: Sde): TracedSde {
-  const sMin = sde.std(0), logRatio = Math.log(sde.std(sde.T) / sMin), T = sde.T;
+  const sMin = sde.std(0),
+    logRatio = Math.log(sde.std(sde.T) / sMin),
+    T = sde.T;
   const std = (t: T) => E.mul(E.exp(E.mul(t, logRatio / T)), sMin);
   return {
     logMeanCoef: (t) => E.mul(t, 0),
@@ -89,14 +93,19 @@ export interface ExportOptions {
 /** ONNX bytes of the score network of `spec` with `params` under `sde` (see the module comment). */
 export function exportScoreModel(spec: ModelSpec, params: ParamTree, sde: Sde, opts: ExportOptions = {}): Uint8Array {
   const traced = TRACED_SDES[sde.name];
-  if (!traced) throw new Error(`export: no traced form of the ${sde.name} SDE; known: ${Object.keys(TRACED_SDES).join(", ")}`);
+  if (!traced)
+    throw new Error(`export: no traced form of the ${sde.name} SDE; known: ${Object.keys(TRACED_SDES).join(", ")}`);
   const ts = traced(sde);
-  const B = opts.batch ?? 1, dt = spec.dtype, rowShape = [B, ...spec.dataShape.map(() => 1)];
+  const B = opts.batch ?? 1,
+    dt = spec.dtype,
+    rowShape = [B, ...spec.dataShape.map(() => 1)];
   const ps = E.ParamScope.create(dt);
-  const x = E.input("x", [B, ...spec.dataShape], dt), t = E.input("t", [B], dt);
+  const x = E.input("x", [B, ...spec.dataShape], dt),
+    t = E.input("t", [B], dt);
   const y = spec.classes ? E.input("y", [B], "int64") : undefined;
   const t64 = E.cast(t, "float64");
-  const logA = ts.logMeanCoef(t64), s = ts.std(t64);
+  const logA = ts.logMeanCoef(t64),
+    s = ts.std(t64);
   const cond = spec.condition === "logsigma" ? E.log(s) : t64;
   const out = traceNetwork(spec, ps, x, E.cast(cond, dt), y);
   // score = α·out + β·x with (α, β) of the parameterization (sde/parameterization.ts), per row
@@ -106,18 +115,27 @@ export function exportScoreModel(spec: ModelSpec, params: ParamTree, sde: Sde, o
   const outputs: Record<string, T> = { score };
   const inputs = [x, t, ...(y ? [y] : [])];
   if (opts.samplerStep) {
-    const step = E.input("dt", [B], dt), z = E.input("z", [B, ...spec.dataShape], dt);
+    const step = E.input("dt", [B], dt),
+      z = E.input("z", [B, ...spec.dataShape], dt);
     const step64 = E.cast(step, "float64");
     const g2 = ts.diffusion2(t64);
     // x̄ = x − [c(t)·x − g²·score]·dt ;  x_next = x̄ + g·√dt·z
-    const xMean = E.sub(x, E.sub(E.mul(perRow(E.mul(ts.driftCoef(t64), step64)), x), E.mul(perRow(E.mul(g2, step64)), score)));
+    const xMean = E.sub(
+      x,
+      E.sub(E.mul(perRow(E.mul(ts.driftCoef(t64), step64)), x), E.mul(perRow(E.mul(g2, step64)), score)),
+    );
     outputs.x_mean = xMean;
     outputs.x_next = E.add(xMean, E.mul(perRow(E.sqrt(E.mul(g2, step64))), z));
     inputs.push(step, z);
   }
   const specs = ps.specs();
   const bytes = E.toOnnx({ inputs: [...specs.map((p) => p.node), ...inputs], outputs });
-  return withParamsAsInitializers(bytes, spec, params, specs.map((p) => p.name));
+  return withParamsAsInitializers(
+    bytes,
+    spec,
+    params,
+    specs.map((p) => p.name),
+  );
 }
 
 /** (α, β) of `scoreCoefficients` (sde/parameterization.ts) for per-row a(t), s(t) tensors. */
@@ -138,7 +156,15 @@ function withParamsAsInitializers(bytes: Uint8Array, spec: ModelSpec, params: Pa
     const p = params.get(name);
     if (!p) throw new Error(`export: the checkpoint has no parameter '${name}'`);
     const data = spec.dtype === "float64" ? Float64Array.from(p.data) : Float32Array.from(p.data);
-    (graph.initializer ??= []).push(onnx.TensorProto.create({ name: E.paramFeed(name), dataType: type, dims: [...p.shape], rawData: new Uint8Array(data.buffer) }));
+    graph.initializer ??= [];
+    graph.initializer.push(
+      onnx.TensorProto.create({
+        name: E.paramFeed(name),
+        dataType: type,
+        dims: [...p.shape],
+        rawData: new Uint8Array(data.buffer),
+      }),
+    );
   }
   graph.input = (graph.input ?? []).filter((i) => !feeds.has(i.name!));
   model.producerName = "scoregen export";

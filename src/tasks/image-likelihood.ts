@@ -36,22 +36,48 @@ export interface ImageBpdReport {
   seconds: number;
 }
 
-export async function imageBitsPerDim(model: ScoreModel, sde: Sde, images: ImageSet, o: ImageBpdOptions): Promise<ImageBpdReport> {
+export async function imageBitsPerDim(
+  model: ScoreModel,
+  sde: Sde,
+  images: ImageSet,
+  o: ImageBpdOptions,
+): Promise<ImageBpdReport> {
   if (o.n > images.n) throw new Error(`asked for ${o.n} held-out images but only ${images.n} are available`);
-  const set = subsetImages(images, Array.from({ length: o.n }, (_, i) => i));
+  const set = subsetImages(
+    images,
+    Array.from({ length: o.n }, (_, i) => i),
+  );
   const t0 = performance.now();
-  const perRepeat: number[] = [], all: number[] = [];
+  const perRepeat: number[] = [],
+    all: number[] = [];
   let nfe = 0;
   for (let k = 0; k < o.repeats; k++) {
     const rng = new Rng(o.seed).fork(k);
     const x = Float64Array.from(dequantize(set, rng.fork(0), o.range).data);
-    const r = await logLikelihood(model, sde, x, o.n, { divergence: "hutchinson", probe: o.probe ?? "rademacher", rng: rng.fork(1), rtol: o.rtol ?? 1e-5, atol: o.atol ?? 1e-5, bpdOffset: dequantizationBpdOffset(o.range) });
+    const r = await logLikelihood(model, sde, x, o.n, {
+      divergence: "hutchinson",
+      probe: o.probe ?? "rademacher",
+      rng: rng.fork(1),
+      rtol: o.rtol ?? 1e-5,
+      atol: o.atol ?? 1e-5,
+      bpdOffset: dequantizationBpdOffset(o.range),
+    });
     const m = r.bpd.reduce((s, v) => s + v, 0) / o.n;
-    perRepeat.push(m); all.push(...r.bpd); nfe += r.nfe;
+    perRepeat.push(m);
+    all.push(...r.bpd);
+    nfe += r.nfe;
     o.onRepeat?.(k, m);
   }
   const mean = perRepeat.reduce((s, v) => s + v, 0) / perRepeat.length;
   const sd = (a: number[], m: number) => Math.sqrt(a.reduce((s, v) => s + (v - m) ** 2, 0) / Math.max(1, a.length - 1));
   const allMean = all.reduce((s, v) => s + v, 0) / all.length;
-  return { perRepeat, mean, stderr: perRepeat.length > 1 ? sd(perRepeat, mean) / Math.sqrt(perRepeat.length) : 0, perImageStd: sd(all, allMean), n: o.n, nfe, seconds: (performance.now() - t0) / 1000 };
+  return {
+    perRepeat,
+    mean,
+    stderr: perRepeat.length > 1 ? sd(perRepeat, mean) / Math.sqrt(perRepeat.length) : 0,
+    perImageStd: sd(all, allMean),
+    n: o.n,
+    nfe,
+    seconds: (performance.now() - t0) / 1000,
+  };
 }

@@ -7,7 +7,10 @@
 import type { ParamTree } from "../engine/init.ts";
 
 /** A tensor stored with a checkpoint besides the parameters (optimizer moments, EMA, step). */
-export interface StateTensor { shape: number[]; data: Float32Array | Float64Array | BigInt64Array | Int32Array }
+export interface StateTensor {
+  shape: number[];
+  data: Float32Array | Float64Array | BigInt64Array | Int32Array;
+}
 
 /** One checkpoint: committed as a unit (all of it or none of it). */
 export interface StoredCheckpoint {
@@ -18,7 +21,11 @@ export interface StoredCheckpoint {
 }
 
 /** One line of the loss log. */
-export interface LossRow { step: number; loss: number; gradNorm: number }
+export interface LossRow {
+  step: number;
+  loss: number;
+  gradNorm: number;
+}
 
 export interface RunStore {
   /** The newest complete checkpoint, or undefined for a fresh run. */
@@ -36,10 +43,18 @@ export function memoryRunStore(keep = 2): RunStore & { checkpoints: StoredCheckp
   const store = {
     checkpoints: [] as StoredCheckpoint[],
     losses: [] as LossRow[],
-    async loadLatest() { return store.checkpoints.at(-1); },
-    async save(ck: StoredCheckpoint) { store.checkpoints = [...store.checkpoints.filter((c) => c.step !== ck.step), ck].slice(-keep); },
-    async startLossLog(step: number) { store.losses = store.losses.filter((r) => r.step <= step); },
-    async appendLoss(rows: readonly LossRow[]) { store.losses.push(...rows); },
+    async loadLatest() {
+      return store.checkpoints.at(-1);
+    },
+    async save(ck: StoredCheckpoint) {
+      store.checkpoints = [...store.checkpoints.filter((c) => c.step !== ck.step), ck].slice(-keep);
+    },
+    async startLossLog(step: number) {
+      store.losses = store.losses.filter((r) => r.step <= step);
+    },
+    async appendLoss(rows: readonly LossRow[]) {
+      store.losses.push(...rows);
+    },
   };
   return store;
 }

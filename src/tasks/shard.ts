@@ -54,7 +54,14 @@ export interface LikelihoodChunkJob extends ModelRef {
   n: number;
   /** The chunk's points [n·dim], float64 little-endian in base64. */
   points: string;
-  options: { divergence?: "auto" | "exact" | "hutchinson"; probe?: "rademacher" | "gaussian"; probes?: number; rtol?: number; atol?: number; eps?: number };
+  options: {
+    divergence?: "auto" | "exact" | "hutchinson";
+    probe?: "rademacher" | "gaussian";
+    probes?: number;
+    rtol?: number;
+    atol?: number;
+    eps?: number;
+  };
 }
 
 /** One training run of a sweep: `train` into `outDir`, then the held-out NLL for built-in 2-D data. */
@@ -75,8 +82,18 @@ export interface TrainJob {
 
 export type ChunkJob = SampleChunkJob | LikelihoodChunkJob | TrainJob;
 
-export interface SampleChunkResult { kind: "sample"; x: string; nfe: number }
-export interface LikelihoodChunkResult { kind: "likelihood"; logp: string; bpd: string; z: string; nfe: number }
+export interface SampleChunkResult {
+  kind: "sample";
+  x: string;
+  nfe: number;
+}
+export interface LikelihoodChunkResult {
+  kind: "likelihood";
+  logp: string;
+  bpd: string;
+  z: string;
+  nfe: number;
+}
 export interface TrainJobResult {
   kind: "train";
   outDir: string;
@@ -110,9 +127,14 @@ export function unpackF64(s: string): Float64Array {
 export function chunkRanges(n: number, k: number): { start: number; count: number }[] {
   if (!Number.isInteger(k) || k < 1) throw new Error(`the number of shards must be a positive integer, got ${k}`);
   if (k > n) throw new Error(`cannot split ${n} rows into ${k} shards; use at most ${n} shards`);
-  const base = Math.floor(n / k), extra = n % k;
+  const base = Math.floor(n / k),
+    extra = n % k;
   const out: { start: number; count: number }[] = [];
-  for (let i = 0, start = 0; i < k; i++) { const count = base + (i < extra ? 1 : 0); out.push({ start, count }); start += count; }
+  for (let i = 0, start = 0; i < k; i++) {
+    const count = base + (i < extra ? 1 : 0);
+    out.push({ start, count });
+    start += count;
+  }
   return out;
 }
 
@@ -129,13 +151,20 @@ export type SourceCache = Map<string, Promise<ScoreSource>>;
 
 async function openModel(ref: ModelRef, cache: SourceCache | undefined, labels?: number[]): Promise<ScoreSource> {
   const open = async () => {
-    const src = await openScoreSource(ref.score, ref.sde, { ema: ref.ema ?? true, labels: labels ? Int32Array.from(labels) : undefined });
+    const src = await openScoreSource(ref.score, ref.sde, {
+      ema: ref.ema ?? true,
+      labels: labels ? Int32Array.from(labels) : undefined,
+    });
     return { ...src, model: yielding(src.model) };
   };
   if (labels || !cache) return open();
   const key = JSON.stringify([ref.score, ref.sde ?? "", ref.ema ?? true]);
   let p = cache.get(key);
-  if (!p) { p = open(); cache.set(key, p); p.catch(() => cache.delete(key)); }
+  if (!p) {
+    p = open();
+    cache.set(key, p);
+    p.catch(() => cache.delete(key));
+  }
   return p;
 }
 
@@ -148,28 +177,51 @@ function yielding(model: ScoreModel): ScoreModel {
   const pause = () => new Promise<void>((r) => setImmediate(r));
   return {
     dim: model.dim,
-    get nfe() { return model.nfe; },
-    set nfe(v: number) { model.nfe = v; },
-    score: async (x, t, n) => { await pause(); return model.score(x, t, n); },
-    scoreVjp: async (x, t, n, v) => { await pause(); return model.scoreVjp(x, t, n, v); },
+    get nfe() {
+      return model.nfe;
+    },
+    set nfe(v: number) {
+      model.nfe = v;
+    },
+    score: async (x, t, n) => {
+      await pause();
+      return model.score(x, t, n);
+    },
+    scoreVjp: async (x, t, n, v) => {
+      await pause();
+      return model.scoreVjp(x, t, n, v);
+    },
   };
 }
 
 /** Runs one chunk job with the existing tasks. Pure: the same job always gives the same result. */
 export async function runChunk(job: ChunkJob, cache?: SourceCache): Promise<ChunkResult> {
   switch (job.kind) {
-    case "sample": return runSampleChunk(job, cache);
-    case "likelihood": return runLikelihoodChunk(job, cache);
-    case "train": return runTrainJob(job);
-    default: throw new Error(`unknown job kind '${(job as { kind: unknown }).kind}': is this worker older than the command that queued the job?`);
+    case "sample":
+      return runSampleChunk(job, cache);
+    case "likelihood":
+      return runLikelihoodChunk(job, cache);
+    case "train":
+      return runTrainJob(job);
+    default:
+      throw new Error(
+        `unknown job kind '${(job as { kind: unknown }).kind}': is this worker older than the command that queued the job?`,
+      );
   }
 }
 
 async function runSampleChunk(job: SampleChunkJob, cache?: SourceCache): Promise<SampleChunkResult> {
   const src = await openModel(job, cache, job.labels);
   const xT = job.xT ? unpackF64(job.xT) : undefined;
-  if (xT && xT.length !== job.n * src.model.dim) throw new Error(`chunk ${job.chunk}: ${xT.length} start values for ${job.n} rows of dimension ${src.model.dim}`);
-  const r = await sampleByName(src.model, src.sde, job.sampler, { n: job.n, seed: job.seed, rng: chunkRng(job.seed, job.chunk), options: job.options, xT });
+  if (xT && xT.length !== job.n * src.model.dim)
+    throw new Error(`chunk ${job.chunk}: ${xT.length} start values for ${job.n} rows of dimension ${src.model.dim}`);
+  const r = await sampleByName(src.model, src.sde, job.sampler, {
+    n: job.n,
+    seed: job.seed,
+    rng: chunkRng(job.seed, job.chunk),
+    options: job.options,
+    xT,
+  });
   return { kind: "sample", x: packF64(r.x), nfe: r.nfe };
 }
 
@@ -188,24 +240,42 @@ async function runTrainJob(job: TrainJob): Promise<TrainJobResult> {
   const data = await openTrainData(job.data, job.dataOptions ?? {});
   const res = await trainToFolder(job.cfg, data, { steps: job.steps, outDir: job.outDir });
   const tail = res.losses.slice(-100);
-  const out: TrainJobResult = { kind: "train", outDir: job.outDir, point: job.point, step: res.step, finalLoss: tail.reduce((a, b) => a + b, 0) / Math.max(1, tail.length), seconds: 0 };
+  const out: TrainJobResult = {
+    kind: "train",
+    outDir: job.outDir,
+    point: job.point,
+    step: res.step,
+    finalLoss: tail.reduce((a, b) => a + b, 0) / Math.max(1, tail.length),
+    seconds: 0,
+  };
   const truth = job.heldOut > 0 && data.dim === 2 ? safeToy2d(job.data) : undefined;
   if (truth) {
     const x = truth.sample(job.heldOut, new Rng(HELD_OUT_SEED));
     const src = await openScoreSource(job.outDir);
     const r = await logLikelihood(src.model, src.sde, x, job.heldOut, {});
     out.heldOutNll = -mean(r.logp);
-    if (truth.logDensity) out.trueNll = -mean(Float64Array.from({ length: job.heldOut }, (_, i) => truth.logDensity!(x[2 * i]!, x[2 * i + 1]!)));
+    if (truth.logDensity)
+      out.trueNll = -mean(
+        Float64Array.from({ length: job.heldOut }, (_, i) => truth.logDensity!(x[2 * i]!, x[2 * i + 1]!)),
+      );
   }
   out.seconds = (performance.now() - t0) / 1000;
   return out;
 }
 
 function safeToy2d(name: string): ReturnType<typeof toy2d> | undefined {
-  try { return toy2d(name); } catch { return undefined; }
+  try {
+    return toy2d(name);
+  } catch {
+    return undefined;
+  }
 }
 
-const mean = (a: ArrayLike<number>) => { let s = 0; for (let i = 0; i < a.length; i++) s += a[i]!; return s / a.length; };
+const mean = (a: ArrayLike<number>) => {
+  let s = 0;
+  for (let i = 0; i < a.length; i++) s += a[i]!;
+  return s / a.length;
+};
 
 /**
  * Runs jobs somewhere and returns their results in job order. `onDone(i)` is called once per
@@ -214,10 +284,16 @@ const mean = (a: ArrayLike<number>) => { let s = 0; for (let i = 0; i < a.length
 export type JobRunner = <R extends ChunkResult>(jobs: ChunkJob[], onDone?: (chunk: number) => void) => Promise<R[]>;
 
 /** Runs every job here, one after another (the reference a queue run must equal byte for byte). */
-export const inProcessRunner: JobRunner = async <R extends ChunkResult>(jobs: ChunkJob[], onDone?: (chunk: number) => void) => {
+export const inProcessRunner: JobRunner = async <R extends ChunkResult>(
+  jobs: ChunkJob[],
+  onDone?: (chunk: number) => void,
+) => {
   const cache: SourceCache = new Map();
   const out: R[] = [];
-  for (const [i, job] of jobs.entries()) { out.push(await runChunk(job, cache) as R); onDone?.(i); }
+  for (const [i, job] of jobs.entries()) {
+    out.push((await runChunk(job, cache)) as R);
+    onDone?.(i);
+  }
   return out;
 };
 
@@ -235,7 +311,17 @@ export interface ShardedSampleRequest extends ModelRef {
 /** The chunk jobs of a sampling request (model path made absolute). */
 export function sampleJobs(req: ShardedSampleRequest, shards: number): SampleChunkJob[] {
   return chunkRanges(req.n, shards).map(({ start, count }, chunk) => {
-    const job: SampleChunkJob = { kind: "sample", chunk, score: absoluteScore(req.score), sde: req.sde, ema: req.ema ?? true, sampler: req.sampler, options: req.options, seed: req.seed, n: count };
+    const job: SampleChunkJob = {
+      kind: "sample",
+      chunk,
+      score: absoluteScore(req.score),
+      sde: req.sde,
+      ema: req.ema ?? true,
+      sampler: req.sampler,
+      options: req.options,
+      seed: req.seed,
+      n: count,
+    };
     if (req.labels) job.labels = Array.from(req.labels.subarray(start, start + count));
     if (req.xT) {
       const dim = req.xT.length / req.n;
@@ -246,7 +332,12 @@ export function sampleJobs(req: ShardedSampleRequest, shards: number): SampleChu
 }
 
 /** Samples [n·dim] of a sharded request, merged in chunk order, and the total score evaluations. */
-export async function sampleSharded(req: ShardedSampleRequest, shards: number, run: JobRunner, onDone?: (chunk: number) => void): Promise<{ x: Float64Array; nfe: number }> {
+export async function sampleSharded(
+  req: ShardedSampleRequest,
+  shards: number,
+  run: JobRunner,
+  onDone?: (chunk: number) => void,
+): Promise<{ x: Float64Array; nfe: number }> {
   const results = await run<SampleChunkResult>(sampleJobs(req, shards), onDone);
   return { x: concat(results.map((r) => unpackF64(r.x))), nfe: results.reduce((s, r) => s + r.nfe, 0) };
 }
@@ -262,20 +353,40 @@ export interface ShardedLikelihoodRequest extends ModelRef {
 export function likelihoodJobs(req: ShardedLikelihoodRequest, shards: number): LikelihoodChunkJob[] {
   const dim = req.points.length / req.n;
   return chunkRanges(req.n, shards).map(({ start, count }, chunk) => ({
-    kind: "likelihood", chunk, score: absoluteScore(req.score), sde: req.sde, ema: req.ema ?? true, seed: req.seed, n: count,
-    points: packF64(req.points.subarray(start * dim, (start + count) * dim)), options: req.options,
+    kind: "likelihood",
+    chunk,
+    score: absoluteScore(req.score),
+    sde: req.sde,
+    ema: req.ema ?? true,
+    seed: req.seed,
+    n: count,
+    points: packF64(req.points.subarray(start * dim, (start + count) * dim)),
+    options: req.options,
   }));
 }
 
 /** Per-point log p (nats), bits/dim and latents of a sharded request, merged in chunk order; nfe summed over chunks. */
-export async function likelihoodSharded(req: ShardedLikelihoodRequest, shards: number, run: JobRunner, onDone?: (chunk: number) => void): Promise<{ logp: Float64Array; bpd: Float64Array; z: Float64Array; nfe: number }> {
+export async function likelihoodSharded(
+  req: ShardedLikelihoodRequest,
+  shards: number,
+  run: JobRunner,
+  onDone?: (chunk: number) => void,
+): Promise<{ logp: Float64Array; bpd: Float64Array; z: Float64Array; nfe: number }> {
   const rs = await run<LikelihoodChunkResult>(likelihoodJobs(req, shards), onDone);
-  return { logp: concat(rs.map((r) => unpackF64(r.logp))), bpd: concat(rs.map((r) => unpackF64(r.bpd))), z: concat(rs.map((r) => unpackF64(r.z))), nfe: rs.reduce((s, r) => s + r.nfe, 0) };
+  return {
+    logp: concat(rs.map((r) => unpackF64(r.logp))),
+    bpd: concat(rs.map((r) => unpackF64(r.bpd))),
+    z: concat(rs.map((r) => unpackF64(r.z))),
+    nfe: rs.reduce((s, r) => s + r.nfe, 0),
+  };
 }
 
 function concat(parts: Float64Array[]): Float64Array {
   const out = new Float64Array(parts.reduce((s, p) => s + p.length, 0));
   let o = 0;
-  for (const p of parts) { out.set(p, o); o += p.length; }
+  for (const p of parts) {
+    out.set(p, o);
+    o += p.length;
+  }
   return out;
 }

@@ -33,23 +33,47 @@ export interface ScoreSource {
  * Opens `oracle:SPEC.json` (with `sdeName`, default vp) or a run folder (its own SDE; `sdeName` must
  * agree). A class-conditional run needs `labels`: one class per sample row of every batch.
  */
-export async function openScoreSource(source: string, sdeName?: string, opts: { ema?: boolean; labels?: Int32Array } = {}): Promise<ScoreSource> {
+export async function openScoreSource(
+  source: string,
+  sdeName?: string,
+  opts: { ema?: boolean; labels?: Int32Array } = {},
+): Promise<ScoreSource> {
   if (source.startsWith("oracle:")) {
     const path = source.slice("oracle:".length);
-    const text = await readFile(path, "utf8").catch((e: Error) => { throw new Error(`cannot read oracle spec ${path}: ${e.message}`); });
+    const text = await readFile(path, "utf8").catch((e: Error) => {
+      throw new Error(`cannot read oracle spec ${path}: ${e.message}`);
+    });
     let json: unknown;
-    try { json = JSON.parse(text); } catch (e) { throw new Error(`${path} is not valid JSON (${(e as Error).message}); expected {"weights":[…],"means":[[…]],"stds":[[…]]}`); }
+    try {
+      json = JSON.parse(text);
+    } catch (e) {
+      throw new Error(
+        `${path} is not valid JSON (${(e as Error).message}); expected {"weights":[…],"means":[[…]],"stds":[[…]]}`,
+      );
+    }
     const sde = sdeByName(sdeName ?? "vp");
     const oracle = new MixtureOracle(parseMixtureSpec(json), sde);
     return { model: oracle, sde, label: source, oracle };
   }
   const { cfg, params, step } = await loadRun(source, opts.ema ?? true).catch((e: Error) => {
-    throw /checkpoint folder not found/.test(e.message) ? new Error(`no training run at ${source}: pass a folder written by \`scoregen train --out DIR\`, or oracle:SPEC.json for an exact Gaussian mixture`) : e;
+    throw /checkpoint folder not found/.test(e.message)
+      ? new Error(
+          `no training run at ${source}: pass a folder written by \`scoregen train --out DIR\`, or oracle:SPEC.json for an exact Gaussian mixture`,
+        )
+      : e;
   });
-  if (sdeName && sdeName !== cfg.sde) throw new Error(`the model in ${source} was trained with the ${cfg.sde} SDE; drop --sde or pass --sde ${cfg.sde}`);
+  if (sdeName && sdeName !== cfg.sde)
+    throw new Error(`the model in ${source} was trained with the ${cfg.sde} SDE; drop --sde or pass --sde ${cfg.sde}`);
   const sde = sdeByName(cfg.sde);
-  const model = asScoreModel(new EngineNetwork(cfg.model, params, sde, cfg.model.classes ? opts.labels : undefined), sde, cfg.model.parameterization);
-  const relabel = cfg.model.classes ? (labels: Int32Array) => asScoreModel(new EngineNetwork(cfg.model, params, sde, labels), sde, cfg.model.parameterization) : undefined;
+  const model = asScoreModel(
+    new EngineNetwork(cfg.model, params, sde, cfg.model.classes ? opts.labels : undefined),
+    sde,
+    cfg.model.parameterization,
+  );
+  const relabel = cfg.model.classes
+    ? (labels: Int32Array) =>
+        asScoreModel(new EngineNetwork(cfg.model, params, sde, labels), sde, cfg.model.parameterization)
+    : undefined;
   return { model, sde, label: `${source} (step ${step})`, run: cfg, ...(relabel ? { relabel } : {}) };
 }
 
@@ -88,7 +112,11 @@ export async function openTrainData(spec: string, opts: ImageDataOptions = {}): 
     return { ...rowsWithReplacement(p.data, p.n, p.dim), describe: `${p.n} points of dimension ${p.dim} from ${spec}` };
   }
   const images = await openImageSet(spec, opts);
-  return { ...imageData(images, opts.flip ?? false, opts.dequantize ? opts.range ?? "[-1,1]" : undefined), describe: `${images.n} images ${images.c}×${images.h}×${images.w} from ${spec}`, images };
+  return {
+    ...imageData(images, opts.flip ?? false, opts.dequantize ? (opts.range ?? "[-1,1]") : undefined),
+    describe: `${images.n} images ${images.c}×${images.h}×${images.w} from ${spec}`,
+    images,
+  };
 }
 
 /** The images behind an image data spec (see openTrainData), scaled to opts.range. */
@@ -105,20 +133,32 @@ export async function openImageSet(spec: string, opts: ImageDataOptions = {}): P
 async function openImages(spec: string, opts: ImageDataOptions): Promise<ImageSet> {
   const range = opts.range ?? "[-1,1]";
   if (spec === "mnist") return loadMnist({ split: opts.split ?? "train", range });
-  if (spec === "mnist-color") return colorDigits(await loadMnist({ split: opts.split ?? "train", range }), range, opts.split === "test" ? 1 : 0);
+  if (spec === "mnist-color")
+    return colorDigits(await loadMnist({ split: opts.split ?? "train", range }), range, opts.split === "test" ? 1 : 0);
   const st = await stat(spec).catch(() => undefined);
   if (st?.isDirectory()) {
     const hasSubfolders = (await readdir(spec, { withFileTypes: true })).some((e) => e.isDirectory());
-    return loadPngFolder(spec, { range, size: opts.size, channels: opts.channels, labels: hasSubfolders ? "subfolders" : "none" });
+    return loadPngFolder(spec, {
+      range,
+      size: opts.size,
+      channels: opts.channels,
+      labels: hasSubfolders ? "subfolders" : "none",
+    });
   }
-  if (st?.isFile() && /(idx\d?-ubyte|\.idx\d?)(\.gz)?$|\.gz$/i.test(spec)) return loadIdxImages(spec, opts.labels, { range, size: opts.size });
-  throw new Error(`unknown data '${spec}': use a built-in 2-D dataset (${TOY2D_NAMES.join(", ")}), a .csv/.json file of points, "mnist", "mnist-color" (the digits colored, seeded), an IDX image file, or a folder of PNG images`);
+  if (st?.isFile() && /(idx\d?-ubyte|\.idx\d?)(\.gz)?$|\.gz$/i.test(spec))
+    return loadIdxImages(spec, opts.labels, { range, size: opts.size });
+  throw new Error(
+    `unknown data '${spec}': use a built-in 2-D dataset (${TOY2D_NAMES.join(", ")}), a .csv/.json file of points, "mnist", "mnist-color" (the digits colored, seeded), an IDX image file, or a folder of PNG images`,
+  );
 }
 
 function rowsWithReplacement(data: Float64Array, n: number, dim: number): TrainData {
   return unlabeled(dim, (m, rng) => {
     const out = new Float64Array(m * dim);
-    for (let i = 0; i < m; i++) { const r = rng.int(n); out.set(data.subarray(r * dim, (r + 1) * dim), i * dim); }
+    for (let i = 0; i < m; i++) {
+      const r = rng.int(n);
+      out.set(data.subarray(r * dim, (r + 1) * dim), i * dim);
+    }
     return out;
   });
 }
@@ -128,7 +168,8 @@ function imageData(set: ImageSet, flip: boolean, dequantizeRange?: PixelRange): 
   const dim = set.c * set.h * set.w;
   const classes = set.labels ? Math.max(...set.labels) + 1 : undefined;
   return {
-    dim, classes,
+    dim,
+    classes,
     sample(n, rng) {
       const x = new Float32Array(n * dim);
       const y = set.labels ? new Int32Array(n) : undefined;
@@ -139,14 +180,18 @@ function imageData(set: ImageSet, flip: boolean, dequantizeRange?: PixelRange): 
         else x.set(row, i * dim);
         if (y) y[i] = set.labels![r]!;
       }
-      const xs = dequantizeRange ? dequantize({ n, c: set.c, h: set.h, w: set.w, data: x }, rng, dequantizeRange).data : x;
+      const xs = dequantizeRange
+        ? dequantize({ n, c: set.c, h: set.h, w: set.w, data: x }, rng, dequantizeRange).data
+        : x;
       return y ? { x: xs, y } : { x: xs };
     },
   };
 }
 
 function flipInto(src: Float32Array, dst: Float32Array, c: number, h: number, w: number): void {
-  for (let k = 0; k < c; k++) for (let i = 0; i < h; i++) for (let j = 0; j < w; j++) dst[(k * h + i) * w + j] = src[(k * h + i) * w + (w - 1 - j)]!;
+  for (let k = 0; k < c; k++)
+    for (let i = 0; i < h; i++)
+      for (let j = 0; j < w; j++) dst[(k * h + i) * w + j] = src[(k * h + i) * w + (w - 1 - j)]!;
 }
 
 /** Labeled data for classifiers: batches with labels, a held-out set, and the shape of one example. */
@@ -168,14 +213,32 @@ export async function openLabeledData(spec: string, opts: ImageDataOptions = {})
     const mixture = (await openScoreSource(spec)).oracle!.mixture;
     const held = mixture.sample(new Rng(0xbeef), 2000);
     return {
-      train: { dim: mixture.dim, classes: mixture.K, sample: (n, rng) => { const s = mixture.sample(rng, n); return { x: s.x, y: s.labels }; } },
-      heldOut: { x: held.x, labels: held.labels, n: 2000 }, dataShape: [mixture.dim], describe: `${mixture.K}-component Gaussian mixture ${spec}`,
+      train: {
+        dim: mixture.dim,
+        classes: mixture.K,
+        sample: (n, rng) => {
+          const s = mixture.sample(rng, n);
+          return { x: s.x, y: s.labels };
+        },
+      },
+      heldOut: { x: held.x, labels: held.labels, n: 2000 },
+      dataShape: [mixture.dim],
+      describe: `${mixture.K}-component Gaussian mixture ${spec}`,
     };
   }
   const range = opts.range ?? "[-1,1]";
   const train = await openTrainData(spec, { ...opts, range, split: "train" });
-  if (!train.images?.labels || !train.classes) throw new Error(`${spec} has no labels; a classifier needs labeled data (mnist, mnist-color, an IDX file with --labels, a PNG folder with class subfolders, or oracle:SPEC.json)`);
+  if (!train.images?.labels || !train.classes)
+    throw new Error(
+      `${spec} has no labels; a classifier needs labeled data (mnist, mnist-color, an IDX file with --labels, a PNG folder with class subfolders, or oracle:SPEC.json)`,
+    );
   const held = /^mnist/.test(spec) ? await openImageSet(spec, { ...opts, range, split: "test" }) : train.images;
   const im = train.images;
-  return { train: { ...train, classes: train.classes }, heldOut: { x: held.data, labels: held.labels!, n: held.n }, dataShape: [im.c, im.h, im.w], describe: train.describe, range };
+  return {
+    train: { ...train, classes: train.classes },
+    heldOut: { x: held.data, labels: held.labels!, n: held.n },
+    dataShape: [im.c, im.h, im.w],
+    describe: train.describe,
+    range,
+  };
 }

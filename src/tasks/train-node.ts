@@ -16,20 +16,29 @@ export const SCORE_RUN = "score-model";
 /** Parameter names and shapes of the network a spec builds (traced, not compiled). */
 export function modelParamShapes(spec: ModelSpec): Map<string, number[]> {
   const ps = E.ParamScope.create(spec.dtype);
-  const x = E.input("x", [1, ...spec.dataShape], spec.dtype), c = E.input("c", [1], spec.dtype);
+  const x = E.input("x", [1, ...spec.dataShape], spec.dtype),
+    c = E.input("c", [1], spec.dtype);
   const y = spec.classes ? E.input("y", [1], "int64") : undefined;
   traceNetwork(spec, ps, x, c, y);
   return new Map(ps.specs().map((s) => [s.name, s.shape]));
 }
 
 /** A trained model from a run folder: its config and (EMA, when kept) parameters. */
-export async function loadRun(dir: string, preferEma = true): Promise<{ cfg: TrainConfig; params: ParamTree; step: number }> {
+export async function loadRun(
+  dir: string,
+  preferEma = true,
+): Promise<{ cfg: TrainConfig; params: ParamTree; step: number }> {
   const ck = await loadCheckpoint(dir);
   const cfg = ck.config as TrainConfig;
-  if (!cfg || typeof cfg !== "object" || !("model" in cfg)) throw new Error(`${dir} is not a scoregen training run (its config has no "model" section${ck.kind !== SCORE_RUN ? `; it holds a ${ck.kind}` : ""})`);
+  if (!cfg || typeof cfg !== "object" || !("model" in cfg))
+    throw new Error(
+      `${dir} is not a scoregen training run (its config has no "model" section${ck.kind !== SCORE_RUN ? `; it holds a ${ck.kind}` : ""})`,
+    );
   const problems = diffParams(ck.params, modelParamShapes(cfg.model));
   if (problems.length) {
-    throw new Error(`the weights in ${ck.file} do not match the model its config describes (${problems.length} problem${problems.length > 1 ? "s" : ""}):\n${problems.map((p) => `  - ${p}`).join("\n")}\nFix: restore the config.json written with these weights, or retrain`);
+    throw new Error(
+      `the weights in ${ck.file} do not match the model its config describes (${problems.length} problem${problems.length > 1 ? "s" : ""}):\n${problems.map((p) => `  - ${p}`).join("\n")}\nFix: restore the config.json written with these weights, or retrain`,
+    );
   }
   const params: ParamTree = new Map();
   for (const [name, p] of ck.params) {
@@ -56,7 +65,10 @@ export interface FolderTrainOptions extends Omit<TrainOptions, "store"> {
 export async function trainToFolder(cfg: TrainConfig, data: TrainData, o: FolderTrainOptions): Promise<TrainResult> {
   const folder = await openRunFolder(o.outDir, { kind: SCORE_RUN, command: "scoregen train", keep: o.keep, fs: o.fs });
   try {
-    if (folder.existing && !o.resume) throw new Error(`${o.outDir} already holds a training run; pass --resume to continue it (from step ${folder.existing.step}) or choose another --out`);
+    if (folder.existing && !o.resume)
+      throw new Error(
+        `${o.outDir} already holds a training run; pass --resume to continue it (from step ${folder.existing.step}) or choose another --out`,
+      );
     o.onOpen?.(folder);
     return await train(cfg, data, { ...o, store: folder });
   } finally {

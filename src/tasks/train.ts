@@ -31,7 +31,10 @@ export interface TrainData {
 }
 
 /** Unlabeled data from a function that returns rows [n·dim]. */
-export const unlabeled = (dim: number, rows: (n: number, rng: Rng) => Float64Array): TrainData => ({ dim, sample: (n, rng) => ({ x: rows(n, rng) }) });
+export const unlabeled = (dim: number, rows: (n: number, rng: Rng) => Float64Array): TrainData => ({
+  dim,
+  sample: (n, rng) => ({ x: rows(n, rng) }),
+});
 
 /** Everything that defines a run; stored in the checkpoint's config.json. */
 export interface TrainConfig {
@@ -76,38 +79,64 @@ export interface TrainResult {
 export const sdeOf = (cfg: TrainConfig): Sde => sdeByName(cfg.sde);
 
 export async function train(cfg: TrainConfig, data: TrainData, opts: TrainOptions): Promise<TrainResult> {
-  const spec = cfg.model, sde = sdeOf(cfg), dim = dataDim(spec);
-  if (data.dim !== dim) throw new Error(`training data has dimension ${data.dim} but the model expects ${dim} (shape [${spec.dataShape}])`);
+  const spec = cfg.model,
+    sde = sdeOf(cfg),
+    dim = dataDim(spec);
+  if (data.dim !== dim)
+    throw new Error(`training data has dimension ${data.dim} but the model expects ${dim} (shape [${spec.dataShape}])`);
   const ps = E.ParamScope.create(spec.dtype);
   const { loss, inputs } = traceLoss(cfg.objective, spec, ps, cfg.batch);
   let init = ps.init(new Rng(cfg.seed).fork(0xfeed));
   const ck = opts.resume ? await opts.store?.loadLatest() : undefined;
   if (ck) {
     const problems = diffShapes(ck.params, init);
-    if (problems.length) throw new Error(`the checkpoint at step ${ck.step} does not match the model of its config:\n${problems.map((p) => `  - ${p}`).join("\n")}\nFix: resume with the settings the run was trained with, or start a new run`);
+    if (problems.length)
+      throw new Error(
+        `the checkpoint at step ${ck.step} does not match the model of its config:\n${problems.map((p) => `  - ${p}`).join("\n")}\nFix: resume with the settings the run was trained with, or start a new run`,
+      );
     init = ck.params;
   }
   const trainer = await E.Trainer.create(ps, loss, inputs, init, cfg.optimizer);
-  if (ck) trainer.loadState({ ...Object.fromEntries([...ck.extra].map(([k, t]) => [k, t.data as E.HostArray])), ...Object.fromEntries([...init].map(([k, p]) => [E.paramFeed(k), p.data])) });
+  if (ck)
+    trainer.loadState({
+      ...Object.fromEntries([...ck.extra].map(([k, t]) => [k, t.data as E.HostArray])),
+      ...Object.fromEntries([...init].map(([k, p]) => [E.paramFeed(k), p.data])),
+    });
   const losses: number[] = [];
   const store = opts.store;
   let saved = trainer.step;
-  const save = async () => { if (store && trainer.step !== saved) { await store.save(checkpointOf(cfg, trainer)); saved = trainer.step; } };
+  const save = async () => {
+    if (store && trainer.step !== saved) {
+      await store.save(checkpointOf(cfg, trainer));
+      saved = trainer.step;
+    }
+  };
   await store?.startLossLog(trainer.step);
   const every = opts.checkpointEvery ?? 1000;
   const monitor = new DivergenceMonitor();
   let stopped = false;
   while (trainer.step < opts.steps) {
-    if (opts.signal?.aborted) { stopped = true; break; }
+    if (opts.signal?.aborted) {
+      stopped = true;
+      break;
+    }
     const step = trainer.step;
     const rng = new Rng(cfg.seed).fork(step);
     const batch = data.sample(cfg.batch, rng);
-    if (spec.classes && !batch.y) throw new Error(`the model is class-conditional (${spec.classes} classes) but the training data has no labels`);
+    if (spec.classes && !batch.y)
+      throw new Error(`the model is class-conditional (${spec.classes} classes) but the training data has no labels`);
     if (spec.labelDropout) batch.y = dropLabels(batch.y!, spec.labelDropout, nullLabel(spec), rng.fork(0xd0));
-    const feeds: Record<string, E.HostArray> = { x0: batch.x, ...drawNoise(cfg.objective, cfg.batch, dim, rng, cfg.objectiveOptions), ...drawBatch(cfg.objective, spec, sde, cfg.batch, rng, cfg.objectiveOptions) };
+    const feeds: Record<string, E.HostArray> = {
+      x0: batch.x,
+      ...drawNoise(cfg.objective, cfg.batch, dim, rng, cfg.objectiveOptions),
+      ...drawBatch(cfg.objective, spec, sde, cfg.batch, rng, cfg.objectiveOptions),
+    };
     if (spec.classes) feeds.y = BigInt64Array.from(batch.y!, (v) => BigInt(v));
     const r = await trainer.trainStep(feeds);
-    if (!Number.isFinite(r.loss)) throw new Error(`training diverged at step ${step + 1} (loss ${r.loss}); lower the learning rate or enable gradient clipping${saved > 0 ? ` (the checkpoint of step ${saved} is kept)` : ""}`);
+    if (!Number.isFinite(r.loss))
+      throw new Error(
+        `training diverged at step ${step + 1} (loss ${r.loss}); lower the learning rate or enable gradient clipping${saved > 0 ? ` (the checkpoint of step ${saved} is kept)` : ""}`,
+      );
     losses.push(r.loss);
     await store?.appendLoss([{ step: step + 1, loss: r.loss, gradNorm: r.gradNorm }]);
     const warning = monitor.push(step + 1, r.loss);
@@ -130,7 +159,8 @@ function diffShapes(found: ParamTree, want: ParamTree): string[] {
   for (const [k, p] of want) {
     const f = found.get(k);
     if (!f) out.push(`missing "${k}" [${p.shape}]`);
-    else if (f.shape.join() !== p.shape.join()) out.push(`"${k}" is [${f.shape}] in the checkpoint but [${p.shape}] in the model`);
+    else if (f.shape.join() !== p.shape.join())
+      out.push(`"${k}" is [${f.shape}] in the checkpoint but [${p.shape}] in the model`);
   }
   for (const k of found.keys()) if (!want.has(k)) out.push(`unexpected "${k}"`);
   return out;
@@ -139,6 +169,10 @@ function diffShapes(found: ParamTree, want: ParamTree): string[] {
 /** Checkpoint = parameters + optimizer state (moments, EMA, step) as extras + the run config. */
 function checkpointOf(cfg: TrainConfig, trainer: E.Trainer) {
   const state = trainer.stateTensors();
-  const extra = new Map<string, StateTensor>(Object.entries(state).filter(([k]) => !k.startsWith("p:")).map(([k, v]) => [k, { shape: [v.length], data: v as StateTensor["data"] }]));
+  const extra = new Map<string, StateTensor>(
+    Object.entries(state)
+      .filter(([k]) => !k.startsWith("p:"))
+      .map(([k, v]) => [k, { shape: [v.length], data: v as StateTensor["data"] }]),
+  );
   return { step: trainer.step, config: cfg, params: trainer.params(), extra };
 }

@@ -7,10 +7,20 @@ import { type Color, type ColorLike, type Colormap, INK, toColor } from "./color
 import { ADVANCE, GLYPH_H } from "./font.ts";
 
 /** An axis-aligned world rectangle. */
-export interface Bounds { xmin: number; xmax: number; ymin: number; ymax: number }
+export interface Bounds {
+  xmin: number;
+  xmax: number;
+  ymin: number;
+  ymax: number;
+}
 
 /** A pixel rectangle by its top-left corner and size. */
-export interface Rect { left: number; top: number; width: number; height: number }
+export interface Rect {
+  left: number;
+  top: number;
+  width: number;
+  height: number;
+}
 
 /** Maps world bounds onto a pixel rectangle (y flipped). */
 export class View {
@@ -26,23 +36,43 @@ export class View {
     this.sy = rect.height / (bounds.ymax - bounds.ymin);
   }
   /** Pixel x of world x. */
-  px(x: number): number { return this.rect.left + (x - this.bounds.xmin) * this.sx; }
+  px(x: number): number {
+    return this.rect.left + (x - this.bounds.xmin) * this.sx;
+  }
   /** Pixel y of world y. */
-  py(y: number): number { return this.rect.top + (this.bounds.ymax - y) * this.sy; }
+  py(y: number): number {
+    return this.rect.top + (this.bounds.ymax - y) * this.sy;
+  }
   /** World x of pixel x. */
-  wx(px: number): number { return this.bounds.xmin + (px - this.rect.left) / this.sx; }
+  wx(px: number): number {
+    return this.bounds.xmin + (px - this.rect.left) / this.sx;
+  }
   /** World y of pixel y. */
-  wy(py: number): number { return this.bounds.ymax - (py - this.rect.top) / this.sy; }
+  wy(py: number): number {
+    return this.bounds.ymax - (py - this.rect.top) / this.sy;
+  }
   /** Pixels per world unit along x and y. */
-  get scale(): [number, number] { return [this.sx, this.sy]; }
+  get scale(): [number, number] {
+    return [this.sx, this.sy];
+  }
   /** Pixel coordinates of a row-major n×2 world array, [px0, py0, px1, py1, …]. */
   project(points: ArrayLike<number>): Float64Array {
     const out = new Float64Array(points.length - (points.length % 2));
-    for (let i = 0; i < out.length; i += 2) { out[i] = this.px(points[i]!); out[i + 1] = this.py(points[i + 1]!); }
+    for (let i = 0; i < out.length; i += 2) {
+      out[i] = this.px(points[i]!);
+      out[i + 1] = this.py(points[i + 1]!);
+    }
     return out;
   }
   /** The clip rectangle of the plot area. */
-  get clip() { return { x0: this.rect.left, y0: this.rect.top, x1: this.rect.left + this.rect.width, y1: this.rect.top + this.rect.height }; }
+  get clip() {
+    return {
+      x0: this.rect.left,
+      y0: this.rect.top,
+      x1: this.rect.left + this.rect.width,
+      y1: this.rect.top + this.rect.height,
+    };
+  }
 }
 
 export function checkBounds(b: Bounds): void {
@@ -59,7 +89,8 @@ export function squareBounds(extent: number): Bounds {
 function quantile(sorted: Float64Array, q: number): number {
   if (sorted.length === 0) return NaN;
   const pos = q * (sorted.length - 1);
-  const i = Math.floor(pos), f = pos - i;
+  const i = Math.floor(pos),
+    f = pos - i;
   return sorted[i]! + (i + 1 < sorted.length ? (sorted[i + 1]! - sorted[i]!) * f : 0);
 }
 
@@ -69,29 +100,45 @@ function quantile(sorted: Float64Array, q: number): number {
  * expanded by `margin` (fraction of the span, default 0.08). Falls back to [-1, 1]² when empty.
  */
 export function fitBounds(sets: ArrayLike<number>[], opts: { quantile?: number; margin?: number } = {}): Bounds {
-  const q = opts.quantile ?? 0.002, margin = opts.margin ?? 0.08;
-  const xs: number[] = [], ys: number[] = [];
+  const q = opts.quantile ?? 0.002,
+    margin = opts.margin ?? 0.08;
+  const xs: number[] = [],
+    ys: number[] = [];
   for (const s of sets) {
     for (let i = 0; i + 1 < s.length; i += 2) {
-      const x = s[i]!, y = s[i + 1]!;
-      if (Number.isFinite(x) && Number.isFinite(y)) { xs.push(x); ys.push(y); }
+      const x = s[i]!,
+        y = s[i + 1]!;
+      if (Number.isFinite(x) && Number.isFinite(y)) {
+        xs.push(x);
+        ys.push(y);
+      }
     }
   }
   if (xs.length === 0) return squareBounds(1);
-  const sx = Float64Array.from(xs).sort(), sy = Float64Array.from(ys).sort();
-  let xmin = quantile(sx, q), xmax = quantile(sx, 1 - q), ymin = quantile(sy, q), ymax = quantile(sy, 1 - q);
+  const sx = Float64Array.from(xs).sort(),
+    sy = Float64Array.from(ys).sort();
+  let xmin = quantile(sx, q),
+    xmax = quantile(sx, 1 - q),
+    ymin = quantile(sy, q),
+    ymax = quantile(sy, 1 - q);
   const span = Math.max(xmax - xmin, ymax - ymin, 1e-9);
   const mx = Math.max(margin * span, 1e-6);
-  xmin -= mx; xmax += mx; ymin -= mx; ymax += mx;
+  xmin -= mx;
+  xmax += mx;
+  ymin -= mx;
+  ymax += mx;
   return { xmin, xmax, ymin, ymax };
 }
 
 /** Expands bounds (about their center) so that world units have equal pixel size in x and y. */
 export function equalAspect(b: Bounds, rect: Rect): Bounds {
-  const w = b.xmax - b.xmin, h = b.ymax - b.ymin;
+  const w = b.xmax - b.xmin,
+    h = b.ymax - b.ymin;
   const ppu = Math.min(rect.width / w, rect.height / h);
-  const nw = rect.width / ppu, nh = rect.height / ppu;
-  const cx = (b.xmin + b.xmax) / 2, cy = (b.ymin + b.ymax) / 2;
+  const nw = rect.width / ppu,
+    nh = rect.height / ppu;
+  const cx = (b.xmin + b.xmax) / 2,
+    cy = (b.ymin + b.ymax) / 2;
   return { xmin: cx - nw / 2, xmax: cx + nw / 2, ymin: cy - nh / 2, ymax: cy + nh / 2 };
 }
 
@@ -134,7 +181,7 @@ export interface LayoutOptions {
 export function layout(width: number, height: number, opts: LayoutOptions = {}): Rect {
   const fs = fontScaleFor(width, height);
   const axes = opts.axes ?? true;
-  const top = opts.title ? (GLYPH_H * 2 * fs + 16) : axes ? 10 : 0;
+  const top = opts.title ? GLYPH_H * 2 * fs + 16 : axes ? 10 : 0;
   const left = axes ? 6 * ADVANCE * fs + 10 + (opts.yLabel ? LABEL_ROOM * fs : 0) : 0;
   const bottom = axes ? GLYPH_H * fs + 14 + (opts.xLabel ? LABEL_ROOM * fs : 0) : 0;
   const right = (opts.colorbar ? 72 * fs : 0) + (axes ? 12 : 0);
@@ -146,7 +193,8 @@ const LABEL_ROOM = 14;
 /** Draws a centered title above the plot area (font scale 2 × the tick scale). */
 export function drawTitle(c: Canvas, title: string, color: ColorLike = INK): void {
   const fs = fontScaleFor(c.width, c.height);
-  const saved = c.clip; c.setClip();
+  const saved = c.clip;
+  c.setClip();
   c.text(title, c.width / 2, 8, color, { scale: 2 * fs, align: "center" });
   c.clip = saved;
 }
@@ -166,8 +214,12 @@ export function drawAxes(c: Canvas, view: View, opts: AxesOptions = {}): void {
   const col = toColor(opts.color ?? INK);
   const fs = fontScaleFor(c.width, c.height);
   const { left, top, width, height } = view.rect;
-  const saved = c.clip; c.setClip();
-  const x0 = left - 0.5, x1 = left + width + 0.5, y0 = top - 0.5, y1 = top + height + 0.5;
+  const saved = c.clip;
+  c.setClip();
+  const x0 = left - 0.5,
+    x1 = left + width + 0.5,
+    y0 = top - 0.5,
+    y1 = top + height + 0.5;
   const target = opts.ticks ?? Math.max(2, Math.min(7, Math.round(Math.min(width, height) / 80)));
   const tl = 4 * fs;
   const xt = niceTicks(view.bounds.xmin, view.bounds.xmax, target);
@@ -184,9 +236,19 @@ export function drawAxes(c: Canvas, view: View, opts: AxesOptions = {}): void {
     c.line(x0 - tl, py, x0, py, col);
     c.text(formatTick(v, yt.decimals), x0 - tl - 3, py, col, { scale: fs, align: "right", baseline: "middle" });
   }
-  c.line(x0, y0, x1, y0, col); c.line(x1, y0, x1, y1, col); c.line(x1, y1, x0, y1, col); c.line(x0, y1, x0, y0, col);
-  if (opts.xLabel) c.text(opts.xLabel, left + width / 2, y1 + tl + 3 + (GLYPH_H + 6) * fs, col, { scale: fs, align: "center" });
-  if (opts.yLabel) c.text(opts.yLabel, x0 - tl - 3 - 5 * ADVANCE * fs - (GLYPH_H + 4) * fs, top + height / 2, col, { scale: fs, align: "center", baseline: "top", vertical: true });
+  c.line(x0, y0, x1, y0, col);
+  c.line(x1, y0, x1, y1, col);
+  c.line(x1, y1, x0, y1, col);
+  c.line(x0, y1, x0, y0, col);
+  if (opts.xLabel)
+    c.text(opts.xLabel, left + width / 2, y1 + tl + 3 + (GLYPH_H + 6) * fs, col, { scale: fs, align: "center" });
+  if (opts.yLabel)
+    c.text(opts.yLabel, x0 - tl - 3 - 5 * ADVANCE * fs - (GLYPH_H + 4) * fs, top + height / 2, col, {
+      scale: fs,
+      align: "center",
+      baseline: "top",
+      vertical: true,
+    });
   c.clip = saved;
 }
 
@@ -204,8 +266,10 @@ export function drawLegend(c: Canvas, view: View, entries: LegendEntry[]): void 
   const rowH = (GLYPH_H + 6) * fs;
   const w = Math.max(...entries.map((e) => [...e.label].length)) * ADVANCE * fs + 26 * fs;
   const h = entries.length * rowH + 6 * fs;
-  const x = view.rect.left + 6, y = view.rect.top + 6;
-  const saved = c.clip; c.setClip(view.clip);
+  const x = view.rect.left + 6,
+    y = view.rect.top + 6;
+  const saved = c.clip;
+  c.setClip(view.clip);
   c.fillRect(x, y, w, h, [255, 255, 255], 0.85);
   entries.forEach((e, i) => {
     const cy = y + 3 * fs + rowH * i + rowH / 2;
@@ -223,28 +287,44 @@ export function drawLegend(c: Canvas, view: View, entries: LegendEntry[]): void 
  * A vertical colorbar to the right of the plot area for values in [lo, hi] (`log`: the colormap
  * runs over log10 of the values), with end labels and an optional label on top.
  */
-export function drawColorbar(c: Canvas, view: View, cmap: Colormap, lo: number, hi: number, opts: { label?: string; log?: boolean } = {}): void {
+export function drawColorbar(
+  c: Canvas,
+  view: View,
+  cmap: Colormap,
+  lo: number,
+  hi: number,
+  opts: { label?: string; log?: boolean } = {},
+): void {
   const fs = fontScaleFor(c.width, c.height);
-  const x = view.rect.left + view.rect.width + 14 * fs, w = 12 * fs;
-  const y = view.rect.top + 20 * fs, h = view.rect.height - 20 * fs;
-  const saved = c.clip; c.setClip();
+  const x = view.rect.left + view.rect.width + 14 * fs,
+    w = 12 * fs;
+  const y = view.rect.top + 20 * fs,
+    h = view.rect.height - 20 * fs;
+  const saved = c.clip;
+  c.setClip();
   for (let j = 0; j < h; j++) {
     const col: Color = cmap(1 - j / Math.max(1, h - 1));
     c.fillRect(x, y + j, w, 1, col);
   }
-  c.line(x - 0.5, y - 0.5, x + w + 0.5, y - 0.5, INK); c.line(x + w + 0.5, y - 0.5, x + w + 0.5, y + h + 0.5, INK);
-  c.line(x + w + 0.5, y + h + 0.5, x - 0.5, y + h + 0.5, INK); c.line(x - 0.5, y + h + 0.5, x - 0.5, y - 0.5, INK);
+  c.line(x - 0.5, y - 0.5, x + w + 0.5, y - 0.5, INK);
+  c.line(x + w + 0.5, y - 0.5, x + w + 0.5, y + h + 0.5, INK);
+  c.line(x + w + 0.5, y + h + 0.5, x - 0.5, y + h + 0.5, INK);
+  c.line(x - 0.5, y + h + 0.5, x - 0.5, y - 0.5, INK);
   // ticks: 1-2-5 steps (linear) or powers of ten (log); the end values when too few fit
   const ticks: [number, string][] = [];
   if (opts.log && lo > 0 && hi > lo) {
-    const a = Math.ceil(Math.log10(lo) - 1e-9), b = Math.floor(Math.log10(hi) + 1e-9);
+    const a = Math.ceil(Math.log10(lo) - 1e-9),
+      b = Math.floor(Math.log10(hi) + 1e-9);
     const every = Math.max(1, Math.ceil((b - a + 1) / 6));
     for (let k = a; k <= b; k += every) ticks.push([(k - Math.log10(lo)) / Math.log10(hi / lo), formatValue(10 ** k)]);
   } else if (hi > lo) {
     const nt = niceTicks(lo, hi, 5);
     for (const v of nt.values) ticks.push([(v - lo) / (hi - lo), formatTick(v, nt.decimals)]);
   }
-  if (ticks.length < 2) { ticks.length = 0; ticks.push([0, formatValue(lo)], [1, formatValue(hi)]); }
+  if (ticks.length < 2) {
+    ticks.length = 0;
+    ticks.push([0, formatValue(lo)], [1, formatValue(hi)]);
+  }
   for (const [f, s] of ticks) {
     const py = Math.round(y + h - f * h) + 0.5;
     c.line(x + w, py, x + w + 3 * fs, py, INK);

@@ -22,7 +22,12 @@ export interface Raster {
 }
 
 /** A pixel rectangle [x0, x1) × [y0, y1). */
-export interface PixelRect { x0: number; y0: number; x1: number; y1: number }
+export interface PixelRect {
+  x0: number;
+  y0: number;
+  x1: number;
+  y1: number;
+}
 
 export interface StrokeOptions {
   /** Line width in pixels (default 1). */
@@ -59,8 +64,16 @@ export class Canvas implements Raster {
 
   /** A width × height canvas filled with `background` (default white, opaque). */
   constructor(width: number, height: number, background: ColorLike = WHITE) {
-    if (!Number.isSafeInteger(width) || !Number.isSafeInteger(height) || width < 1 || height < 1 || width * height > 1 << 26) {
-      throw new Error(`Canvas: size ${width}×${height} is invalid; width and height must be positive integers (at most 64 Mpixel)`);
+    if (
+      !Number.isSafeInteger(width) ||
+      !Number.isSafeInteger(height) ||
+      width < 1 ||
+      height < 1 ||
+      width * height > 1 << 26
+    ) {
+      throw new Error(
+        `Canvas: size ${width}×${height} is invalid; width and height must be positive integers (at most 64 Mpixel)`,
+      );
     }
     this.width = width;
     this.height = height;
@@ -71,10 +84,15 @@ export class Canvas implements Raster {
 
   /** Restricts drawing to a rectangle (intersected with the canvas); no argument resets. */
   setClip(rect?: PixelRect): void {
-    if (!rect) { this.clip = { x0: 0, y0: 0, x1: this.width, y1: this.height }; return; }
+    if (!rect) {
+      this.clip = { x0: 0, y0: 0, x1: this.width, y1: this.height };
+      return;
+    }
     this.clip = {
-      x0: Math.max(0, Math.floor(rect.x0)), y0: Math.max(0, Math.floor(rect.y0)),
-      x1: Math.min(this.width, Math.ceil(rect.x1)), y1: Math.min(this.height, Math.ceil(rect.y1)),
+      x0: Math.max(0, Math.floor(rect.x0)),
+      y0: Math.max(0, Math.floor(rect.y0)),
+      x1: Math.min(this.width, Math.ceil(rect.x1)),
+      y1: Math.min(this.height, Math.ceil(rect.y1)),
     };
   }
 
@@ -82,7 +100,12 @@ export class Canvas implements Raster {
   fill(color: ColorLike): void {
     const [r, g, b] = toColor(color);
     const d = this.data;
-    for (let i = 0; i < d.length; i += 4) { d[i] = r; d[i + 1] = g; d[i + 2] = b; d[i + 3] = 255; }
+    for (let i = 0; i < d.length; i += 4) {
+      d[i] = r;
+      d[i + 1] = g;
+      d[i + 2] = b;
+      d[i + 3] = 255;
+    }
   }
 
   /** RGBA of pixel (x, y) (integers), or undefined outside the canvas. */
@@ -97,7 +120,10 @@ export class Canvas implements Raster {
   setPixel(x: number, y: number, color: Color): void {
     if (x < this.clip.x0 || y < this.clip.y0 || x >= this.clip.x1 || y >= this.clip.y1) return;
     const i = 4 * (y * this.width + x);
-    this.data[i] = color[0]; this.data[i + 1] = color[1]; this.data[i + 2] = color[2]; this.data[i + 3] = 255;
+    this.data[i] = color[0];
+    this.data[i + 1] = color[1];
+    this.data[i + 2] = color[2];
+    this.data[i + 3] = 255;
   }
 
   /** Blends `color` with opacity `alpha` over pixel (x, y) (integers; clip applies). */
@@ -107,17 +133,23 @@ export class Canvas implements Raster {
   }
 
   private blendIndex(p: number, r: number, g: number, b: number, a: number): void {
-    const d = this.data, i = 4 * p;
+    const d = this.data,
+      i = 4 * p;
     const da = d[i + 3]! / 255;
     if (da >= 1) {
       const k = 1 - a;
-      d[i] = r * a + d[i]! * k + 0.5; d[i + 1] = g * a + d[i + 1]! * k + 0.5; d[i + 2] = b * a + d[i + 2]! * k + 0.5;
+      d[i] = r * a + d[i]! * k + 0.5;
+      d[i + 1] = g * a + d[i + 1]! * k + 0.5;
+      d[i + 2] = b * a + d[i + 2]! * k + 0.5;
       return;
     }
     const oa = a + da * (1 - a);
     if (oa <= 0) return;
-    const kd = (da * (1 - a)) / oa, ks = a / oa;
-    d[i] = r * ks + d[i]! * kd + 0.5; d[i + 1] = g * ks + d[i + 1]! * kd + 0.5; d[i + 2] = b * ks + d[i + 2]! * kd + 0.5;
+    const kd = (da * (1 - a)) / oa,
+      ks = a / oa;
+    d[i] = r * ks + d[i]! * kd + 0.5;
+    d[i + 1] = g * ks + d[i + 1]! * kd + 0.5;
+    d[i + 2] = b * ks + d[i + 2]! * kd + 0.5;
     d[i + 3] = oa * 255 + 0.5;
   }
 
@@ -128,15 +160,22 @@ export class Canvas implements Raster {
     const m = this.mask!;
     const old = m[p]!;
     if (old === 0) this.touched.push(p);
-    if (c > old) { m[p] = c > 1 ? 1 : c; this.maskColor![p] = rgb; }
+    if (c > old) {
+      m[p] = c > 1 ? 1 : c;
+      this.maskColor![p] = rgb;
+    }
   }
 
   private beginMask(): void {
-    if (!this.mask) { this.mask = new Float32Array(this.width * this.height); this.maskColor = new Uint32Array(this.width * this.height); }
+    if (!this.mask) {
+      this.mask = new Float32Array(this.width * this.height);
+      this.maskColor = new Uint32Array(this.width * this.height);
+    }
   }
 
   private flushMask(alpha: number): void {
-    const m = this.mask!, mc = this.maskColor!;
+    const m = this.mask!,
+      mc = this.maskColor!;
     for (const p of this.touched) {
       const c = m[p]!;
       if (c > 0) {
@@ -154,7 +193,8 @@ export class Canvas implements Raster {
   }
 
   private coverSegment(x0: number, y0: number, x1: number, y1: number, hw: number, rgb: number): void {
-    const dx = x1 - x0, dy = y1 - y0;
+    const dx = x1 - x0,
+      dy = y1 - y0;
     const len2 = dx * dx + dy * dy;
     if (!(Number.isFinite(x0) && Number.isFinite(y0) && Number.isFinite(x1) && Number.isFinite(y1))) return;
     const { x0: cx0, y0: cy0, x1: cx1, y1: cy1 } = this.clip;
@@ -162,26 +202,31 @@ export class Canvas implements Raster {
     const dist = (px: number, py: number) => {
       let t = len2 > 0 ? ((px - x0) * dx + (py - y0) * dy) / len2 : 0;
       t = t < 0 ? 0 : t > 1 ? 1 : t;
-      const ex = px - (x0 + t * dx), ey = py - (y0 + t * dy);
+      const ex = px - (x0 + t * dx),
+        ey = py - (y0 + t * dy);
       return Math.sqrt(ex * ex + ey * ey);
     };
     const W = this.width;
     if (Math.abs(dx) >= Math.abs(dy)) {
-      const xa = Math.max(cx0, Math.floor(Math.min(x0, x1) - reach)), xb = Math.min(cx1 - 1, Math.ceil(Math.max(x0, x1) + reach));
+      const xa = Math.max(cx0, Math.floor(Math.min(x0, x1) - reach)),
+        xb = Math.min(cx1 - 1, Math.ceil(Math.max(x0, x1) + reach));
       const slope = dx === 0 ? 0 : dy / dx;
       const span = len2 > 0 ? (reach * Math.sqrt(len2)) / Math.max(Math.abs(dx), 1e-12) + 1 : reach + 1;
       for (let px = xa; px <= xb; px++) {
         const yc = y0 + (px + 0.5 - x0) * slope;
-        const ya = Math.max(cy0, Math.floor(yc - span)), yb = Math.min(cy1 - 1, Math.ceil(yc + span));
+        const ya = Math.max(cy0, Math.floor(yc - span)),
+          yb = Math.min(cy1 - 1, Math.ceil(yc + span));
         for (let py = ya; py <= yb; py++) this.cover(py * W + px, hw + 0.5 - dist(px + 0.5, py + 0.5), rgb);
       }
     } else {
-      const ya = Math.max(cy0, Math.floor(Math.min(y0, y1) - reach)), yb = Math.min(cy1 - 1, Math.ceil(Math.max(y0, y1) + reach));
+      const ya = Math.max(cy0, Math.floor(Math.min(y0, y1) - reach)),
+        yb = Math.min(cy1 - 1, Math.ceil(Math.max(y0, y1) + reach));
       const slope = dx / dy;
       const span = (reach * Math.sqrt(len2)) / Math.abs(dy) + 1;
       for (let py = ya; py <= yb; py++) {
         const xc = x0 + (py + 0.5 - y0) * slope;
-        const xa = Math.max(cx0, Math.floor(xc - span)), xb = Math.min(cx1 - 1, Math.ceil(xc + span));
+        const xa = Math.max(cx0, Math.floor(xc - span)),
+          xb = Math.min(cx1 - 1, Math.ceil(xc + span));
         for (let px = xa; px <= xb; px++) this.cover(py * W + px, hw + 0.5 - dist(px + 0.5, py + 0.5), rgb);
       }
     }
@@ -191,15 +236,18 @@ export class Canvas implements Raster {
     if (!(Number.isFinite(cx) && Number.isFinite(cy) && r > 0)) return;
     const { x0, y0, x1, y1 } = this.clip;
     const R = r + (ringHalfWidth > 0 ? ringHalfWidth : 0) + 1;
-    const xa = Math.max(x0, Math.floor(cx - R)), xb = Math.min(x1 - 1, Math.ceil(cx + R));
-    const ya = Math.max(y0, Math.floor(cy - R)), yb = Math.min(y1 - 1, Math.ceil(cy + R));
+    const xa = Math.max(x0, Math.floor(cx - R)),
+      xb = Math.min(x1 - 1, Math.ceil(cx + R));
+    const ya = Math.max(y0, Math.floor(cy - R)),
+      yb = Math.min(y1 - 1, Math.ceil(cy + R));
     // Small discs: scale coverage by area so a radius-0.5 dot is not drawn as a full pixel.
     const areaScale = r < 0.5 && ringHalfWidth < 0 ? Math.PI * r * r : 1;
     for (let py = ya; py <= yb; py++) {
       for (let px = xa; px <= xb; px++) {
-        const ex = px + 0.5 - cx, ey = py + 0.5 - cy;
+        const ex = px + 0.5 - cx,
+          ey = py + 0.5 - cy;
         const d = Math.sqrt(ex * ex + ey * ey);
-        const c = ringHalfWidth > 0 ? ringHalfWidth + 0.5 - Math.abs(d - r) : (r < 0.5 ? 0.5 + 0.5 - d : r + 0.5 - d);
+        const c = ringHalfWidth > 0 ? ringHalfWidth + 0.5 - Math.abs(d - r) : r < 0.5 ? 0.5 + 0.5 - d : r + 0.5 - d;
         this.cover(py * this.width + px, clamp01(c) * areaScale, rgb);
       }
     }
@@ -209,21 +257,36 @@ export class Canvas implements Raster {
     // Orient counter-clockwise in y-down pixel space so "outside" distances are positive.
     let area = (bx - ax) * (cy - ay) - (by - ay) * (cx - ax);
     if (area === 0 || !Number.isFinite(area)) return;
-    if (area < 0) { [bx, by, cx, cy] = [cx, cy, bx, by]; area = -area; }
-    const edges: [number, number, number, number][] = [[ax, ay, bx, by], [bx, by, cx, cy], [cx, cy, ax, ay]];
+    if (area < 0) {
+      [bx, by, cx, cy] = [cx, cy, bx, by];
+      area = -area;
+    }
+    const edges: [number, number, number, number][] = [
+      [ax, ay, bx, by],
+      [bx, by, cx, cy],
+      [cx, cy, ax, ay],
+    ];
     const norms = edges.map(([x0, y0, x1, y1]) => {
-      const ex = x1 - x0, ey = y1 - y0, l = Math.hypot(ex, ey);
+      const ex = x1 - x0,
+        ey = y1 - y0,
+        l = Math.hypot(ex, ey);
       // outward normal of a ccw (in y-down) edge: (ey, -ex)/l points outside
       return [ey / l, -ex / l, x0, y0] as const;
     });
     const { x0, y0, x1, y1 } = this.clip;
-    const xa = Math.max(x0, Math.floor(Math.min(ax, bx, cx) - 1)), xb = Math.min(x1 - 1, Math.ceil(Math.max(ax, bx, cx) + 1));
-    const ya = Math.max(y0, Math.floor(Math.min(ay, by, cy) - 1)), yb = Math.min(y1 - 1, Math.ceil(Math.max(ay, by, cy) + 1));
+    const xa = Math.max(x0, Math.floor(Math.min(ax, bx, cx) - 1)),
+      xb = Math.min(x1 - 1, Math.ceil(Math.max(ax, bx, cx) + 1));
+    const ya = Math.max(y0, Math.floor(Math.min(ay, by, cy) - 1)),
+      yb = Math.min(y1 - 1, Math.ceil(Math.max(ay, by, cy) + 1));
     for (let py = ya; py <= yb; py++) {
       for (let px = xa; px <= xb; px++) {
-        const qx = px + 0.5, qy = py + 0.5;
+        const qx = px + 0.5,
+          qy = py + 0.5;
         let s = -Infinity;
-        for (const [nx, ny, ox, oy] of norms) { const v = (qx - ox) * nx + (qy - oy) * ny; if (v > s) s = v; }
+        for (const [nx, ny, ox, oy] of norms) {
+          const v = (qx - ox) * nx + (qy - oy) * ny;
+          if (v > s) s = v;
+        }
         this.cover(py * this.width + px, 0.5 - s, rgb);
       }
     }
@@ -234,9 +297,12 @@ export class Canvas implements Raster {
   /** Fills a pixel-aligned rectangle [x, x+w) × [y, y+h) (rounded to whole pixels). */
   fillRect(x: number, y: number, w: number, h: number, color: ColorLike, alpha = 1): void {
     const c = toColor(color);
-    const xa = Math.max(this.clip.x0, Math.round(x)), xb = Math.min(this.clip.x1, Math.round(x + w));
-    const ya = Math.max(this.clip.y0, Math.round(y)), yb = Math.min(this.clip.y1, Math.round(y + h));
-    for (let py = ya; py < yb; py++) for (let px = xa; px < xb; px++) this.blendIndex(py * this.width + px, c[0], c[1], c[2], clamp01(alpha));
+    const xa = Math.max(this.clip.x0, Math.round(x)),
+      xb = Math.min(this.clip.x1, Math.round(x + w));
+    const ya = Math.max(this.clip.y0, Math.round(y)),
+      yb = Math.min(this.clip.y1, Math.round(y + h));
+    for (let py = ya; py < yb; py++)
+      for (let px = xa; px < xb; px++) this.blendIndex(py * this.width + px, c[0], c[1], c[2], clamp01(alpha));
   }
 
   /** Anti-aliased filled disc of radius r pixels centered at (cx, cy). */
@@ -301,13 +367,22 @@ export class Canvas implements Raster {
    * Arrow from (x0, y0) to the tip (x1, y1): a shaft of `width` and a filled triangular head of
    * length `head` (default 4·width + 3, at most 45 % of the arrow) and half-width head/2·1.3.
    */
-  arrow(x0: number, y0: number, x1: number, y1: number, color: ColorLike, opts: StrokeOptions & { head?: number } = {}): void {
+  arrow(
+    x0: number,
+    y0: number,
+    x1: number,
+    y1: number,
+    color: ColorLike,
+    opts: StrokeOptions & { head?: number } = {},
+  ): void {
     const w = opts.width ?? 1;
     const len = Math.hypot(x1 - x0, y1 - y0);
     if (!(len > 0)) return;
     const head = Math.min(opts.head ?? 4 * w + 3, 0.45 * len);
-    const ux = (x1 - x0) / len, uy = (y1 - y0) / len;
-    const bx = x1 - ux * head, by = y1 - uy * head;
+    const ux = (x1 - x0) / len,
+      uy = (y1 - y0) / len;
+    const bx = x1 - ux * head,
+      by = y1 - uy * head;
     const hw = head * 0.65 * 0.5 + w * 0.25;
     const rgb = Canvas.pack(toColor(color));
     this.beginMask();
@@ -337,7 +412,8 @@ export class Canvas implements Raster {
         if (bits === 0) continue;
         for (let col = 0; col < 5; col++) {
           if (((bits >> (4 - col)) & 1) === 0) continue;
-          const gx = pen + col * s, gy = r * s; // glyph-space offsets
+          const gx = pen + col * s,
+            gy = r * s; // glyph-space offsets
           for (let sy = 0; sy < s; sy++) {
             for (let sx = 0; sx < s; sx++) {
               if (opts.vertical) this.blend(ox + gy + sy, oy - (gx + sx) - 1, c, a);

@@ -22,7 +22,13 @@ export function toColor(c: ColorLike): Color {
 
 /** "#rrggbb" of a Color. */
 export function toHex(c: Color): string {
-  return `#${c.map((v) => Math.max(0, Math.min(255, Math.round(v))).toString(16).padStart(2, "0")).join("")}`;
+  return `#${c
+    .map((v) =>
+      Math.max(0, Math.min(255, Math.round(v)))
+        .toString(16)
+        .padStart(2, "0"),
+    )
+    .join("")}`;
 }
 
 export const WHITE: Color = [255, 255, 255];
@@ -53,7 +59,8 @@ export function linearColormap(stops: readonly Color[]): Colormap {
     const x = Number.isFinite(t) ? Math.max(0, Math.min(1, t)) * k : 0;
     const i = Math.min(k - 1, Math.floor(x));
     const f = x - i;
-    const a = stops[i]!, b = stops[i + 1]!;
+    const a = stops[i]!,
+      b = stops[i + 1]!;
     return [a[0] + (b[0] - a[0]) * f, a[1] + (b[1] - a[1]) * f, a[2] + (b[2] - a[2]) * f];
   };
 }
@@ -61,13 +68,35 @@ export function linearColormap(stops: readonly Color[]): Colormap {
 /** Built-in colormaps. */
 export const COLORMAPS = {
   /** white → pale blue → deep blue: density backgrounds under scatter points. */
-  density: linearColormap([[255, 255, 255], [226, 236, 248], [176, 206, 236], [112, 164, 214], [58, 112, 180], [26, 56, 122]]),
+  density: linearColormap([
+    [255, 255, 255],
+    [226, 236, 248],
+    [176, 206, 236],
+    [112, 164, 214],
+    [58, 112, 180],
+    [26, 56, 122],
+  ]),
   /** indigo → blue → teal → green → amber → red: magnitudes (e.g. |score|). */
-  heat: linearColormap([[48, 32, 110], [38, 96, 178], [28, 158, 160], [122, 196, 88], [240, 196, 48], [216, 64, 40]]),
+  heat: linearColormap([
+    [48, 32, 110],
+    [38, 96, 178],
+    [28, 158, 160],
+    [122, 196, 88],
+    [240, 196, 48],
+    [216, 64, 40],
+  ]),
   /** pale lavender → violet → crimson: time along trajectories (start → end). */
-  time: linearColormap([[190, 196, 232], [140, 130, 210], [132, 60, 170], [176, 30, 90]]),
+  time: linearColormap([
+    [190, 196, 232],
+    [140, 130, 210],
+    [132, 60, 170],
+    [176, 30, 90],
+  ]),
   /** black → white. */
-  gray: linearColormap([[0, 0, 0], [255, 255, 255]]),
+  gray: linearColormap([
+    [0, 0, 0],
+    [255, 255, 255],
+  ]),
 } as const;
 
 export type ColormapName = keyof typeof COLORMAPS;

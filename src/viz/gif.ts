@@ -12,9 +12,9 @@ import { type PointCloudOptions, renderPointCloud } from "./render.ts";
 type GifencApi = typeof gifencNs.default;
 // Node loads gifenc's CommonJS build (named functions sit on `default`); bundlers load its ES
 // build (named exports at the top level, `default` is GIFEncoder alone).
-const gifenc: GifencApi = (typeof (gifencNs as unknown as { GIFEncoder?: unknown }).GIFEncoder === "function"
-  ? gifencNs
-  : gifencNs.default) as GifencApi;
+const gifenc: GifencApi = (
+  typeof (gifencNs as unknown as { GIFEncoder?: unknown }).GIFEncoder === "function" ? gifencNs : gifencNs.default
+) as GifencApi;
 
 export interface GifOptions {
   /** Delay between frames in milliseconds (default 100; GIF stores centiseconds). */
@@ -33,15 +33,20 @@ export function encodeGif(frames: Raster[], opts: GifOptions = {}): Uint8Array {
   const { width, height } = frames[0]!;
   frames.forEach((f, k) => {
     if (f.width !== width || f.height !== height) {
-      throw new Error(`encodeGif: frame ${k} is ${f.width}×${f.height} but frame 0 is ${width}×${height}; all frames must have the same size`);
+      throw new Error(
+        `encodeGif: frame ${k} is ${f.width}×${f.height} but frame 0 is ${width}×${height}; all frames must have the same size`,
+      );
     }
-    if (f.data.length !== width * height * 4) throw new Error(`encodeGif: frame ${k} has ${f.data.length} bytes, expected ${width * height * 4} (RGBA)`);
+    if (f.data.length !== width * height * 4)
+      throw new Error(`encodeGif: frame ${k} has ${f.data.length} bytes, expected ${width * height * 4} (RGBA)`);
   });
-  if (width > 65535 || height > 65535) throw new Error(`encodeGif: ${width}×${height} exceeds the GIF limit of 65535 pixels per side`);
+  if (width > 65535 || height > 65535)
+    throw new Error(`encodeGif: ${width}×${height} exceeds the GIF limit of 65535 pixels per side`);
   const maxColors = Math.max(2, Math.min(256, Math.round(opts.maxColors ?? 256)));
   const delay = Math.max(0, opts.delayMs ?? 100);
   const lastDelay = Math.max(0, opts.lastDelayMs ?? (frames.length > 1 ? delay * 10 : delay));
-  const repeat = opts.loop === undefined || opts.loop === true ? 0 : opts.loop === false ? -1 : Math.max(0, Math.floor(opts.loop));
+  const repeat =
+    opts.loop === undefined || opts.loop === true ? 0 : opts.loop === false ? -1 : Math.max(0, Math.floor(opts.loop));
   const enc = gifenc.GIFEncoder();
   frames.forEach((f, k) => {
     const palette = gifenc.quantize(f.data, maxColors);
@@ -64,7 +69,9 @@ export interface PointCloudGifOptions extends PointCloudOptions, GifOptions {
  */
 export function pointCloudFrames(frames: ArrayLike<number>[], opts: PointCloudGifOptions = {}): Raster[] {
   if (frames.length === 0) throw new Error("pointCloudGif: no frames; pass at least one n×2 point array");
-  const bounds = opts.bounds ?? fitBounds([frames[frames.length - 1]!, ...(opts.reference ? [opts.reference] : [])], { margin: 0.12 });
+  const bounds =
+    opts.bounds ??
+    fitBounds([frames[frames.length - 1]!, ...(opts.reference ? [opts.reference] : [])], { margin: 0.12 });
   return frames.map((f, k) => renderPointCloud(f, { ...opts, bounds, caption: opts.captions?.[k] ?? opts.caption }));
 }
 

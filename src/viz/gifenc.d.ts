@@ -20,8 +20,16 @@ declare module "gifenc" {
     reset(): void;
   }
   export function GIFEncoder(opts?: { auto?: boolean; initialCapacity?: number }): GifEncoderStream;
-  export function quantize(rgba: Uint8Array | Uint8ClampedArray, maxColors: number, opts?: { format?: GifColorFormat; oneBitAlpha?: boolean | number; clearAlpha?: boolean }): GifPalette;
-  export function applyPalette(rgba: Uint8Array | Uint8ClampedArray, palette: GifPalette, format?: GifColorFormat): Uint8Array;
+  export function quantize(
+    rgba: Uint8Array | Uint8ClampedArray,
+    maxColors: number,
+    opts?: { format?: GifColorFormat; oneBitAlpha?: boolean | number; clearAlpha?: boolean },
+  ): GifPalette;
+  export function applyPalette(
+    rgba: Uint8Array | Uint8ClampedArray,
+    palette: GifPalette,
+    format?: GifColorFormat,
+  ): Uint8Array;
   const gifenc: {
     GIFEncoder: typeof GIFEncoder;
     quantize: typeof quantize;

@@ -6,7 +6,9 @@
 
 /** Escapes text for HTML element content and double- or single-quoted attribute values. */
 export function escapeHtml(s: string): string {
-  return s.replace(/[&<>"']/g, (c) => (c === "&" ? "&amp;" : c === "<" ? "&lt;" : c === ">" ? "&gt;" : c === '"' ? "&quot;" : "&#39;"));
+  return s.replace(/[&<>"']/g, (c) =>
+    c === "&" ? "&amp;" : c === "<" ? "&lt;" : c === ">" ? "&gt;" : c === '"' ? "&quot;" : "&#39;",
+  );
 }
 
 const B64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
@@ -36,7 +38,7 @@ export function sniffImageMime(bytes: Uint8Array): string {
   if (bytes[0] === 0x47 && bytes[1] === 0x49 && bytes[2] === 0x46) return "image/gif";
   if (bytes[0] === 0xff && bytes[1] === 0xd8) return "image/jpeg";
   if (bytes[0] === 0x3c) return "image/svg+xml";
-  throw new Error("htmlSummary: cannot tell the image type from its bytes; pass mime (e.g. \"image/png\")");
+  throw new Error('htmlSummary: cannot tell the image type from its bytes; pass mime (e.g. "image/png")');
 }
 
 /** data: URI of image bytes. */
@@ -91,15 +93,23 @@ export function formatMetric(v: number | string): string {
 function imageUrl(path: string): string {
   if (/^[a-z][a-z0-9+.-]*:/i.test(path)) {
     if (/^https?:/i.test(path) || /^data:image\//i.test(path)) return path;
-    throw new Error(`htmlSummary: image path ${JSON.stringify(path)} has an unsupported scheme; use a relative path, http(s) URL or embed the bytes`);
+    throw new Error(
+      `htmlSummary: image path ${JSON.stringify(path)} has an unsupported scheme; use a relative path, http(s) URL or embed the bytes`,
+    );
   }
-  return path.replace(/\\/g, "/").split("/").map((seg) => encodeURIComponent(seg)).join("/");
+  return path
+    .replace(/\\/g, "/")
+    .split("/")
+    .map((seg) => encodeURIComponent(seg))
+    .join("/");
 }
 
 function metricsTable(m: Metrics): string {
   const rows = Array.isArray(m) ? m : Object.entries(m);
   if (rows.length === 0) return "";
-  const body = rows.map(([k, v]) => `<tr><th scope="row">${escapeHtml(k)}</th><td>${escapeHtml(formatMetric(v))}</td></tr>`).join("\n");
+  const body = rows
+    .map(([k, v]) => `<tr><th scope="row">${escapeHtml(k)}</th><td>${escapeHtml(formatMetric(v))}</td></tr>`)
+    .join("\n");
   return `<table class="metrics">\n${body}\n</table>`;
 }
 
@@ -115,7 +125,12 @@ function figure(img: HtmlImage): string {
 }
 
 function paragraphs(text: string): string {
-  return text.split(/\n\s*\n/).map((p) => p.trim()).filter((p) => p).map((p) => `<p>${escapeHtml(p)}</p>`).join("\n");
+  return text
+    .split(/\n\s*\n/)
+    .map((p) => p.trim())
+    .filter((p) => p)
+    .map((p) => `<p>${escapeHtml(p)}</p>`)
+    .join("\n");
 }
 
 /** The report as one HTML document (UTF-8, no scripts, no external resources besides images). */
@@ -128,7 +143,8 @@ export function htmlSummary(opts: HtmlSummaryOptions): string {
     const inner: string[] = [`<h2>${escapeHtml(s.heading)}</h2>`];
     if (s.text) inner.push(paragraphs(s.text));
     if (s.metrics) inner.push(metricsTable(s.metrics));
-    if (s.images && s.images.length > 0) inner.push(`<div class="figures">\n${s.images.map(figure).join("\n")}\n</div>`);
+    if (s.images && s.images.length > 0)
+      inner.push(`<div class="figures">\n${s.images.map(figure).join("\n")}\n</div>`);
     parts.push(`<section>\n${inner.join("\n")}\n</section>`);
   }
   return `<!DOCTYPE html>

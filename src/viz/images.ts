@@ -30,7 +30,9 @@ export interface ImageGridOptions {
 /** Number of images in a flat array, or an error naming the expected size. */
 function countImages(len: number, per: number): number {
   if (len % per !== 0 || len === 0) {
-    throw new Error(`imageGrid: ${len} values is not a whole number of images of ${per} values (C·H·W); check channels/height/width`);
+    throw new Error(
+      `imageGrid: ${len} values is not a whole number of images of ${per} values (C·H·W); check channels/height/width`,
+    );
   }
   return len / per;
 }
@@ -39,14 +41,18 @@ function countImages(len: number, per: number): number {
 export function renderImageGrid(images: ArrayLike<number> | ArrayLike<number>[], opts: ImageGridOptions): Canvas {
   const { channels: C, height: H, width: W } = opts;
   if (C !== 1 && C !== 3) throw new Error(`imageGrid: channels must be 1 or 3, got ${String(C)}`);
-  if (!Number.isSafeInteger(H) || !Number.isSafeInteger(W) || H < 1 || W < 1) throw new Error(`imageGrid: height and width must be positive integers, got ${H}×${W}`);
+  if (!Number.isSafeInteger(H) || !Number.isSafeInteger(W) || H < 1 || W < 1)
+    throw new Error(`imageGrid: height and width must be positive integers, got ${H}×${W}`);
   const per = C * H * W;
   const list: ArrayLike<number>[] = Array.isArray(images) ? images : [];
   let n: number;
   let at: (k: number, idx: number) => number;
   if (Array.isArray(images)) {
     if (list.length === 0) throw new Error("imageGrid: no images");
-    list.forEach((im, k) => { if (im.length !== per) throw new Error(`imageGrid: image ${k} has ${im.length} values but C·H·W = ${C}·${H}·${W} = ${per}`); });
+    list.forEach((im, k) => {
+      if (im.length !== per)
+        throw new Error(`imageGrid: image ${k} has ${im.length} values but C·H·W = ${C}·${H}·${W} = ${per}`);
+    });
     n = list.length;
     at = (k, idx) => list[k]![idx]!;
   } else {
@@ -60,7 +66,11 @@ export function renderImageGrid(images: ArrayLike<number> | ArrayLike<number>[],
     if (!(hi > lo)) throw new Error(`imageGrid: range [${lo}, ${hi}] needs lo < hi`);
   } else {
     let min = Infinity;
-    for (let k = 0; k < n; k++) for (let i = 0; i < per; i++) { const v = at(k, i); if (v < min) min = v; }
+    for (let k = 0; k < n; k++)
+      for (let i = 0; i < per; i++) {
+        const v = at(k, i);
+        if (v < min) min = v;
+      }
     [lo, hi] = min < -0.01 ? [-1, 1] : [0, 1];
   }
   const cols = Math.max(1, Math.min(n, Math.round(opts.cols ?? Math.ceil(Math.sqrt(n)))));
@@ -68,28 +78,43 @@ export function renderImageGrid(images: ArrayLike<number> | ArrayLike<number>[],
   const s = Math.max(1, Math.round(opts.scale ?? Math.min(8, Math.ceil(56 / Math.max(H, W)))));
   const pad = Math.max(0, Math.round(opts.pad ?? 2));
   const titleH = opts.title ? GLYPH_H * 2 + 14 : 0;
-  const cw = W * s, ch = H * s;
-  const canvas = new Canvas(cols * cw + (cols + 1) * pad, rows * ch + (rows + 1) * pad + titleH, opts.padColor ?? [96, 96, 104]);
+  const cw = W * s,
+    ch = H * s;
+  const canvas = new Canvas(
+    cols * cw + (cols + 1) * pad,
+    rows * ch + (rows + 1) * pad + titleH,
+    opts.padColor ?? [96, 96, 104],
+  );
   if (opts.title) {
     canvas.fillRect(0, 0, canvas.width, titleH, [255, 255, 255]);
     canvas.text(opts.title, canvas.width / 2, 7, INK, { scale: 2, align: "center" });
   }
   const d = canvas.data;
-  const toByte = (v: number) => (Number.isNaN(v) ? -1 : Math.round(255 * Math.max(0, Math.min(1, (v - lo) / (hi - lo)))));
+  const toByte = (v: number) =>
+    Number.isNaN(v) ? -1 : Math.round(255 * Math.max(0, Math.min(1, (v - lo) / (hi - lo))));
   const hw = H * W;
   for (let k = 0; k < n; k++) {
-    const ox = pad + (k % cols) * (cw + pad), oy = titleH + pad + Math.floor(k / cols) * (ch + pad);
+    const ox = pad + (k % cols) * (cw + pad),
+      oy = titleH + pad + Math.floor(k / cols) * (ch + pad);
     for (let y = 0; y < H; y++) {
       for (let x = 0; x < W; x++) {
         const p = y * W + x;
         let r: number, g: number, b: number;
-        if (C === 1) { r = g = b = toByte(at(k, p)); }
-        else { r = toByte(at(k, p)); g = toByte(at(k, hw + p)); b = toByte(at(k, 2 * hw + p)); }
+        if (C === 1) {
+          r = g = b = toByte(at(k, p));
+        } else {
+          r = toByte(at(k, p));
+          g = toByte(at(k, hw + p));
+          b = toByte(at(k, 2 * hw + p));
+        }
         const nan = r < 0 || g < 0 || b < 0;
         for (let sy = 0; sy < s; sy++) {
           let i = 4 * ((oy + y * s + sy) * canvas.width + ox + x * s);
           for (let sx = 0; sx < s; sx++, i += 4) {
-            d[i] = nan ? 255 : r; d[i + 1] = nan ? 0 : g; d[i + 2] = nan ? 255 : b; d[i + 3] = 255;
+            d[i] = nan ? 255 : r;
+            d[i + 1] = nan ? 0 : g;
+            d[i + 2] = nan ? 255 : b;
+            d[i + 3] = 255;
           }
         }
       }

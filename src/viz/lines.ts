@@ -24,10 +24,12 @@ export interface LinePlotOptions extends PlotOptions {
 
 /** Row-major [x0, y0, x1, y1, …] in plot coordinates (log10 where asked), dropping invalid points. */
 function plotPoints(s: LineSeries, logX: boolean, logY: boolean, i: number): Float64Array {
-  if (s.x.length !== s.y.length) throw new Error(`line plot: series ${s.label ?? i} has ${s.x.length} x values but ${s.y.length} y values`);
+  if (s.x.length !== s.y.length)
+    throw new Error(`line plot: series ${s.label ?? i} has ${s.x.length} x values but ${s.y.length} y values`);
   const out: number[] = [];
   for (let k = 0; k < s.x.length; k++) {
-    const x = logX ? Math.log10(s.x[k]!) : s.x[k]!, y = logY ? Math.log10(s.y[k]!) : s.y[k]!;
+    const x = logX ? Math.log10(s.x[k]!) : s.x[k]!,
+      y = logY ? Math.log10(s.y[k]!) : s.y[k]!;
     if (Number.isFinite(x) && Number.isFinite(y)) out.push(x, y);
   }
   return Float64Array.from(out);
@@ -40,14 +42,20 @@ function withLegendRoom(b: Bounds, rows: number): Bounds {
 
 /** Line plot of several series with dot markers, axes, optional grid and a legend. */
 export function renderLinePlot(series: LineSeries[], opts: LinePlotOptions = {}): Canvas {
-  const logX = opts.logX ?? false, logY = opts.logY ?? false;
+  const logX = opts.logX ?? false,
+    logY = opts.logY ?? false;
   const pts = series.map((s, i) => plotPoints(s, logX, logY, i));
   const withLabels = {
     ...opts,
     equalAspect: opts.equalAspect ?? false,
     xLabel: opts.xLabel && logX ? `log10 ${opts.xLabel}` : opts.xLabel,
     yLabel: opts.yLabel && logY ? `log10 ${opts.yLabel}` : opts.yLabel,
-    bounds: opts.bounds ?? withLegendRoom(fitBounds(pts, { quantile: 0, margin: 0.06 }), (opts.legend ?? true) ? series.filter((s) => s.label).length : 0),
+    bounds:
+      opts.bounds ??
+      withLegendRoom(
+        fitBounds(pts, { quantile: 0, margin: 0.06 }),
+        (opts.legend ?? true) ? series.filter((s) => s.label).length : 0,
+      ),
   };
   const { canvas, view } = setupPlot(withLabels, pts);
   canvas.setClip(view.clip);
@@ -59,7 +67,9 @@ export function renderLinePlot(series: LineSeries[], opts: LinePlotOptions = {})
     for (let k = 0; k < px.length; k += 2) canvas.disc(px[k]!, px[k + 1]!, 2.5 * w, color);
   });
   finishPlot(canvas, view, { ...withLabels, grid: opts.grid ?? true });
-  const entries: LegendEntry[] = series.flatMap((s, i) => (s.label ? [{ label: s.label, color: s.color ?? PALETTE[i % PALETTE.length]!, kind: "line" as const }] : []));
+  const entries: LegendEntry[] = series.flatMap((s, i) =>
+    s.label ? [{ label: s.label, color: s.color ?? PALETTE[i % PALETTE.length]!, kind: "line" as const }] : [],
+  );
   if (opts.legend ?? true) drawLegend(canvas, view, entries);
   return canvas;
 }

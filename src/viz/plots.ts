@@ -3,7 +3,15 @@
  * ./images.ts and encode with pngjs. Use the render* functions directly for a Canvas.
  */
 import { encodePng } from "./png.ts";
-import { type ScatterOptions, type ScoreFieldOptions, type TrajectoryOptions, type VectorField, renderScatter, renderScoreField, renderTrajectories } from "./render.ts";
+import {
+  type ScatterOptions,
+  type ScoreFieldOptions,
+  type TrajectoryOptions,
+  type VectorField,
+  renderScatter,
+  renderScoreField,
+  renderTrajectories,
+} from "./render.ts";
 import { type ImageGridOptions, renderImageGrid } from "./images.ts";
 import { type LinePlotOptions, type LineSeries, renderLinePlot } from "./lines.ts";
 

@@ -5,9 +5,28 @@
  */
 import { Canvas, measureText } from "./canvas.ts";
 import {
-  type Bounds, type LegendEntry, View, checkBounds, drawAxes, drawColorbar, drawLegend, drawTitle, equalAspect, fitBounds, layout,
+  type Bounds,
+  type LegendEntry,
+  View,
+  checkBounds,
+  drawAxes,
+  drawColorbar,
+  drawLegend,
+  drawTitle,
+  equalAspect,
+  fitBounds,
+  layout,
 } from "./axes.ts";
-import { type Color, type ColorLike, type Colormap, type ColormapName, PALETTE, WHITE, toColor, toColormap } from "./color.ts";
+import {
+  type Color,
+  type ColorLike,
+  type Colormap,
+  type ColormapName,
+  PALETTE,
+  WHITE,
+  toColor,
+  toColormap,
+} from "./color.ts";
 
 /** Options shared by all 2-D plots. */
 export interface PlotOptions {
@@ -70,7 +89,8 @@ export interface ScatterOptions extends PlotOptions {
 }
 
 function checkXY(a: ArrayLike<number>, what: string): void {
-  if (a.length % 2 !== 0) throw new Error(`${what}: expected a row-major n×2 array of points, got length ${a.length} (odd)`);
+  if (a.length % 2 !== 0)
+    throw new Error(`${what}: expected a row-major n×2 array of points, got length ${a.length} (odd)`);
 }
 
 function defaultRadius(n: number, w: number): number {
@@ -82,10 +102,21 @@ function defaultAlpha(n: number): number {
 }
 
 /** A canvas, a view fitted to the given point sets (or opts.bounds) and the plot area clip. */
-export function setupPlot(opts: PlotOptions, fitTo: ArrayLike<number>[], extra: { colorbar?: boolean } = {}): { canvas: Canvas; view: View } {
-  const width = opts.width ?? 560, height = opts.height ?? 560;
+export function setupPlot(
+  opts: PlotOptions,
+  fitTo: ArrayLike<number>[],
+  extra: { colorbar?: boolean } = {},
+): { canvas: Canvas; view: View } {
+  const width = opts.width ?? 560,
+    height = opts.height ?? 560;
   const canvas = new Canvas(width, height, opts.background ?? WHITE);
-  const rect = layout(width, height, { title: opts.title, xLabel: opts.xLabel, yLabel: opts.yLabel, colorbar: extra.colorbar, axes: opts.axes });
+  const rect = layout(width, height, {
+    title: opts.title,
+    xLabel: opts.xLabel,
+    yLabel: opts.yLabel,
+    colorbar: extra.colorbar,
+    axes: opts.axes,
+  });
   let b = opts.bounds ?? fitBounds(fitTo);
   checkBounds(b);
   if (opts.equalAspect ?? true) b = equalAspect(b, rect);
@@ -105,7 +136,8 @@ export function drawDensity(canvas: Canvas, view: View, logDensity: LogDensity2D
   const gamma = opts.gamma ?? 0.6;
   const step = Math.max(1, Math.round(opts.step ?? 1));
   const { left, top, width, height } = view.rect;
-  const nx = Math.ceil(width / step), ny = Math.ceil(height / step);
+  const nx = Math.ceil(width / step),
+    ny = Math.ceil(height / step);
   const lp = new Float64Array(nx * ny);
   let max = -Infinity;
   for (let j = 0; j < ny; j++) {
@@ -131,16 +163,28 @@ export function renderScatter(opts: ScatterOptions): Canvas {
   const sets: PointSet[] = [];
   if (opts.data) sets.push({ points: opts.data, color: PALETTE[0]!, label: opts.dataLabel ?? "data" });
   if (opts.samples) sets.push({ points: opts.samples, color: PALETTE[1]!, label: opts.samplesLabel ?? "samples" });
-  (opts.sets ?? []).forEach((s, k) => sets.push({ ...s, color: s.color ?? PALETTE[(sets.length + k) % PALETTE.length]! }));
+  (opts.sets ?? []).forEach((s, k) =>
+    sets.push({ ...s, color: s.color ?? PALETTE[(sets.length + k) % PALETTE.length]! }),
+  );
   sets.forEach((s, k) => checkXY(s.points, `scatter point set ${s.label ?? k}`));
-  const { canvas, view } = setupPlot(opts, sets.map((s) => s.points));
+  const { canvas, view } = setupPlot(
+    opts,
+    sets.map((s) => s.points),
+  );
   canvas.setClip(view.clip);
   if (opts.logDensity) drawDensity(canvas, view, opts.logDensity, opts.density);
   for (const s of sets) {
     const n = s.points.length / 2;
-    canvas.discs(view.project(s.points), s.radius ?? defaultRadius(n, canvas.width), s.color ?? PALETTE[0]!, s.alpha ?? defaultAlpha(n));
+    canvas.discs(
+      view.project(s.points),
+      s.radius ?? defaultRadius(n, canvas.width),
+      s.color ?? PALETTE[0]!,
+      s.alpha ?? defaultAlpha(n),
+    );
   }
-  const entries: LegendEntry[] = sets.filter((s) => s.label).map((s) => ({ label: s.label!, color: s.color ?? PALETTE[0]! }));
+  const entries: LegendEntry[] = sets
+    .filter((s) => s.label)
+    .map((s) => ({ label: s.label!, color: s.color ?? PALETTE[0]! }));
   if ((opts.legend ?? true) && entries.length > 0) drawLegend(canvas, view, entries);
   finishPlot(canvas, view, opts);
   return canvas;
@@ -160,26 +204,46 @@ export interface VectorField {
 }
 
 /** Grid points to evaluate a model on: `points` is row-major (nx·ny)×2 in the order j·nx + i. */
-export interface FieldGrid { xs: Float64Array; ys: Float64Array; points: Float64Array }
+export interface FieldGrid {
+  xs: Float64Array;
+  ys: Float64Array;
+  points: Float64Array;
+}
 
 /** An nx × ny grid over bounds (cell centers, so arrows do not sit on the frame). */
 export function fieldGrid(bounds: Bounds, nx = 24, ny = nx): FieldGrid {
   checkBounds(bounds);
-  if (!Number.isSafeInteger(nx) || !Number.isSafeInteger(ny) || nx < 1 || ny < 1) throw new Error(`fieldGrid: nx and ny must be positive integers, got ${nx}, ${ny}`);
-  const xs = new Float64Array(nx), ys = new Float64Array(ny);
+  if (!Number.isSafeInteger(nx) || !Number.isSafeInteger(ny) || nx < 1 || ny < 1)
+    throw new Error(`fieldGrid: nx and ny must be positive integers, got ${nx}, ${ny}`);
+  const xs = new Float64Array(nx),
+    ys = new Float64Array(ny);
   for (let i = 0; i < nx; i++) xs[i] = bounds.xmin + ((i + 0.5) * (bounds.xmax - bounds.xmin)) / nx;
   for (let j = 0; j < ny; j++) ys[j] = bounds.ymin + ((j + 0.5) * (bounds.ymax - bounds.ymin)) / ny;
   const points = new Float64Array(2 * nx * ny);
-  for (let j = 0; j < ny; j++) for (let i = 0; i < nx; i++) { points[2 * (j * nx + i)] = xs[i]!; points[2 * (j * nx + i) + 1] = ys[j]!; }
+  for (let j = 0; j < ny; j++)
+    for (let i = 0; i < nx; i++) {
+      points[2 * (j * nx + i)] = xs[i]!;
+      points[2 * (j * nx + i) + 1] = ys[j]!;
+    }
   return { xs, ys, points };
 }
 
 /** Splits row-major (nx·ny)×2 vectors evaluated at `grid.points` into a {@link VectorField}. */
-export function fieldFromVectors(grid: { xs: ArrayLike<number>; ys: ArrayLike<number> }, vectors: ArrayLike<number>): VectorField {
+export function fieldFromVectors(
+  grid: { xs: ArrayLike<number>; ys: ArrayLike<number> },
+  vectors: ArrayLike<number>,
+): VectorField {
   const m = grid.xs.length * grid.ys.length;
-  if (vectors.length !== 2 * m) throw new Error(`fieldFromVectors: expected ${2 * m} numbers (${grid.xs.length}·${grid.ys.length} vectors × 2), got ${vectors.length}`);
-  const u = new Float64Array(m), v = new Float64Array(m);
-  for (let k = 0; k < m; k++) { u[k] = vectors[2 * k]!; v[k] = vectors[2 * k + 1]!; }
+  if (vectors.length !== 2 * m)
+    throw new Error(
+      `fieldFromVectors: expected ${2 * m} numbers (${grid.xs.length}·${grid.ys.length} vectors × 2), got ${vectors.length}`,
+    );
+  const u = new Float64Array(m),
+    v = new Float64Array(m);
+  for (let k = 0; k < m; k++) {
+    u[k] = vectors[2 * k]!;
+    v[k] = vectors[2 * k + 1]!;
+  }
   return { xs: grid.xs, ys: grid.ys, u, v };
 }
 
@@ -207,26 +271,40 @@ export interface ScoreFieldOptions extends PlotOptions {
  * color by magnitude, over optional samples and density. Non-finite vectors are skipped.
  */
 export function renderScoreField(field: VectorField, opts: ScoreFieldOptions = {}): Canvas {
-  const nx = field.xs.length, ny = field.ys.length, m = nx * ny;
+  const nx = field.xs.length,
+    ny = field.ys.length,
+    m = nx * ny;
   if (nx === 0 || ny === 0) throw new Error("scoreFieldPlot: the grid is empty; give at least one x and one y");
   if (field.u.length !== m || field.v.length !== m) {
-    throw new Error(`scoreFieldPlot: u and v need ${m} entries (xs.length ${nx} × ys.length ${ny}), got ${field.u.length} and ${field.v.length}`);
+    throw new Error(
+      `scoreFieldPlot: u and v need ${m} entries (xs.length ${nx} × ys.length ${ny}), got ${field.u.length} and ${field.v.length}`,
+    );
   }
   if (opts.samples) checkXY(opts.samples, "scoreFieldPlot samples");
-  const gx = Array.from(field.xs), gy = Array.from(field.ys);
+  const gx = Array.from(field.xs),
+    gy = Array.from(field.ys);
   const dxs = nx > 1 ? (Math.max(...gx) - Math.min(...gx)) / (nx - 1) : 1;
   const dys = ny > 1 ? (Math.max(...gy) - Math.min(...gy)) / (ny - 1) : dxs;
   const gridBounds: Bounds = {
-    xmin: Math.min(...gx) - dxs / 2, xmax: Math.max(...gx) + dxs / 2, ymin: Math.min(...gy) - dys / 2, ymax: Math.max(...gy) + dys / 2,
+    xmin: Math.min(...gx) - dxs / 2,
+    xmax: Math.max(...gx) + dxs / 2,
+    ymin: Math.min(...gy) - dys / 2,
+    ymax: Math.max(...gy) + dys / 2,
   };
-  const title = opts.title ?? (opts.t !== undefined ? `score field at t = ${Number(opts.t.toPrecision(3))}` : undefined);
+  const title =
+    opts.title ?? (opts.t !== undefined ? `score field at t = ${Number(opts.t.toPrecision(3))}` : undefined);
   const showBar = opts.colorbar ?? true;
   const { canvas, view } = setupPlot({ ...opts, title, bounds: opts.bounds ?? gridBounds }, [], { colorbar: showBar });
   canvas.setClip(view.clip);
   if (opts.logDensity) drawDensity(canvas, view, opts.logDensity, opts.density);
   if (opts.samples) {
     const n = opts.samples.length / 2;
-    canvas.discs(view.project(opts.samples), defaultRadius(n, canvas.width) * 0.8, [150, 150, 160], Math.min(0.5, defaultAlpha(n)));
+    canvas.discs(
+      view.project(opts.samples),
+      defaultRadius(n, canvas.width) * 0.8,
+      [150, 150, 160],
+      Math.min(0.5, defaultAlpha(n)),
+    );
   }
   const mag = new Float64Array(m);
   const finite: number[] = [];
@@ -260,10 +338,13 @@ export function renderScoreField(field: VectorField, opts: ScoreFieldOptions = {
       const len = opts.lengthMode === "magnitude" ? maxLen * (a / hi) : maxLen;
       if (len < 0.5) continue;
       // pixel direction: world y up → pixel y down
-      const ux = field.u[k]! / a, uy = -field.v[k]! / a;
-      const cx = view.px(gx[i]!), cy = view.py(gy[j]!);
+      const ux = field.u[k]! / a,
+        uy = -field.v[k]! / a;
+      const cx = view.px(gx[i]!),
+        cy = view.py(gy[j]!);
       canvas.arrow(cx - (ux * len) / 2, cy - (uy * len) / 2, cx + (ux * len) / 2, cy + (uy * len) / 2, cmap(tOf(a)), {
-        width, head: Math.max(3, Math.min(len * 0.4, 3 + 3 * width)),
+        width,
+        head: Math.max(3, Math.min(len * 0.4, 3 + 3 * width)),
       });
     }
   }
@@ -301,12 +382,21 @@ export function pathsFromFrames(frames: ArrayLike<number>[]): Float64Array[] {
   if (frames.length === 0) return [];
   const len = frames[0]!.length;
   checkXY(frames[0]!, "pathsFromFrames frame 0");
-  frames.forEach((f, k) => { if (f.length !== len) throw new Error(`pathsFromFrames: frame ${k} has length ${f.length} but frame 0 has ${len}; every frame must hold the same points`); });
-  const n = len / 2, T = frames.length;
+  frames.forEach((f, k) => {
+    if (f.length !== len)
+      throw new Error(
+        `pathsFromFrames: frame ${k} has length ${f.length} but frame 0 has ${len}; every frame must hold the same points`,
+      );
+  });
+  const n = len / 2,
+    T = frames.length;
   const paths: Float64Array[] = [];
   for (let i = 0; i < n; i++) {
     const p = new Float64Array(2 * T);
-    for (let k = 0; k < T; k++) { p[2 * k] = frames[k]![2 * i]!; p[2 * k + 1] = frames[k]![2 * i + 1]!; }
+    for (let k = 0; k < T; k++) {
+      p[2 * k] = frames[k]![2 * i]!;
+      p[2 * k + 1] = frames[k]![2 * i + 1]!;
+    }
     paths.push(p);
   }
   return paths;
@@ -329,17 +419,32 @@ export function renderTrajectories(paths: ArrayLike<number>[], opts: TrajectoryO
   if (opts.logDensity) drawDensity(canvas, view, opts.logDensity, opts.density);
   if (opts.data) {
     const n = opts.data.length / 2;
-    canvas.discs(view.project(opts.data), defaultRadius(n, canvas.width) * 0.8, [160, 160, 170], Math.min(0.45, defaultAlpha(n)));
+    canvas.discs(
+      view.project(opts.data),
+      defaultRadius(n, canvas.width) * 0.8,
+      [160, 160, 170],
+      Math.min(0.45, defaultAlpha(n)),
+    );
   }
-  const cmap: Colormap = opts.color !== undefined ? ((c: Color) => () => c)(toColor(opts.color)) : toColormap(opts.colormap ?? "time");
+  const cmap: Colormap =
+    opts.color !== undefined
+      ? (
+          (c: Color) => () =>
+            c
+        )(toColor(opts.color))
+      : toColormap(opts.colormap ?? "time");
   const alpha = opts.alpha ?? (chosen.length <= 50 ? 0.75 : chosen.length <= 300 ? 0.5 : 0.3);
   const lw = opts.lineWidth ?? (chosen.length <= 50 ? 1.6 : 1.1);
   const fs = Math.max(1, canvas.width / 700);
   for (const p of chosen) canvas.polyline(view.project(p), cmap, { width: lw, alpha });
-  const startCol = cmap(0), endCol = cmap(1);
+  const startCol = cmap(0),
+    endCol = cmap(1);
   for (const p of chosen) {
     if (p.length < 2) continue;
-    canvas.ring(view.px(p[0]!), view.py(p[1]!), 2.6 * fs, darken(startCol, 0.75), { width: 1.2 * fs, alpha: Math.min(1, alpha + 0.2) });
+    canvas.ring(view.px(p[0]!), view.py(p[1]!), 2.6 * fs, darken(startCol, 0.75), {
+      width: 1.2 * fs,
+      alpha: Math.min(1, alpha + 0.2),
+    });
   }
   for (const p of chosen) {
     if (p.length < 2) continue;
@@ -380,10 +485,20 @@ export function renderPointCloud(points: ArrayLike<number>, opts: PointCloudOpti
   if (opts.reference) {
     checkXY(opts.reference, "pointCloudFrame reference");
     const n = opts.reference.length / 2;
-    canvas.discs(view.project(opts.reference), defaultRadius(n, canvas.width) * 0.8, [175, 190, 215], Math.min(0.4, defaultAlpha(n)));
+    canvas.discs(
+      view.project(opts.reference),
+      defaultRadius(n, canvas.width) * 0.8,
+      [175, 190, 215],
+      Math.min(0.4, defaultAlpha(n)),
+    );
   }
   const n = points.length / 2;
-  canvas.discs(view.project(points), opts.radius ?? defaultRadius(n, canvas.width), opts.color ?? PALETTE[1]!, opts.alpha ?? defaultAlpha(n));
+  canvas.discs(
+    view.project(points),
+    opts.radius ?? defaultRadius(n, canvas.width),
+    opts.color ?? PALETTE[1]!,
+    opts.alpha ?? defaultAlpha(n),
+  );
   if (opts.caption) {
     const fs = Math.max(1, Math.round(Math.min(canvas.width, canvas.height) / 700));
     const [tw, th] = measureText(opts.caption, 2 * fs);

@@ -36,7 +36,9 @@ function closure(lock: Lockfile, roots: string[]): Set<string> {
     const path = locate(lock, from, name);
     if (path === undefined) {
       if (optional) return;
-      throw new Error(`consumer lock: ${name} (needed by ${from || "the project"}) is not in package-lock.json; run npm install`);
+      throw new Error(
+        `consumer lock: ${name} (needed by ${from || "the project"}) is not in package-lock.json; run npm install`,
+      );
     }
     if (seen.has(path)) return;
     seen.add(path);
@@ -86,7 +88,13 @@ export function consumerProject(
   for (const p of [...prod].sort()) copy(p, false);
   for (const p of [...dev].sort()) if (!prod.has(p)) copy(p, true);
   return {
-    packageJson: { name: "consumer", private: true, type: "module", dependencies: { scoregen: `file:${tarball}` }, devDependencies: devDeps },
+    packageJson: {
+      name: "consumer",
+      private: true,
+      type: "module",
+      dependencies: { scoregen: `file:${tarball}` },
+      devDependencies: devDeps,
+    },
     lock: { name: "consumer", lockfileVersion: 3, requires: true, packages },
   };
 }

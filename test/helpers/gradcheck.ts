@@ -32,15 +32,18 @@ export async function gradCheck(c: GradCase, seed = 1, h = 1e-5): Promise<{ maxE
   const vals = ins.map((t, i) => Float64Array.from(rng.normals(t.size), (v) => (c.domain ? c.domain(v, i) : v)));
   const feeds = () => Object.fromEntries(ins.map((t, i) => [t.attrs.name as string, vals[i]!]));
   const base = await prog.run(feeds());
-  let maxErr = 0, checked = 0;
+  let maxErr = 0,
+    checked = 0;
   for (let k = 0; k < wrt.length; k++) {
     const i = ins.indexOf(wrt[k]!);
     const g = base[`g${k}`] as Float64Array;
     assert.equal(g.length, ins[i]!.size, `${c.name}: gradient ${k} has the wrong size`);
     for (let j = 0; j < vals[i]!.length; j++) {
       const v0 = vals[i]![j]!;
-      vals[i]![j] = v0 + h; const lp = (await prog.run(feeds())).loss![0] as number;
-      vals[i]![j] = v0 - h; const lm = (await prog.run(feeds())).loss![0] as number;
+      vals[i]![j] = v0 + h;
+      const lp = (await prog.run(feeds())).loss![0] as number;
+      vals[i]![j] = v0 - h;
+      const lm = (await prog.run(feeds())).loss![0] as number;
       vals[i]![j] = v0;
       const fd = (lp - lm) / (2 * h);
       const err = Math.abs(fd - g[j]!) / Math.max(1, Math.abs(fd));

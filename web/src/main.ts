@@ -286,7 +286,10 @@ async function loadMnist(files: File[]): Promise<unknown> {
   return guard("loading the model", async () => {
     const w = files.find((f) => f.name.endsWith(".safetensors")),
       c = files.find((f) => f.name.endsWith(".json"));
-    if (!w || !c) throw new Error("choose both files of a run folder: its newest checkpoints/step-N.safetensors (model.safetensors in older runs) and config.json");
+    if (!w || !c)
+      throw new Error(
+        "choose both files of a run folder: its newest checkpoints/step-N.safetensors (model.safetensors in older runs) and config.json",
+      );
     const weights = await w.arrayBuffer();
     const r = await call<{ shape: number[]; classes: number; arch: string; sde: string }>({
       op: "mnistLoad",

@@ -117,7 +117,8 @@ async function handle(req: Request): Promise<unknown> {
     case "mnistLoad":
       return loadMnist(req.config, new Uint8Array(req.weights), req.name);
     case "mnistSample": {
-      if (!mnist) throw new Error("load a model first: choose a checkpoint (.safetensors) and config.json of a run folder");
+      if (!mnist)
+        throw new Error("load a model first: choose a checkpoint (.safetensors) and config.json of a run folder");
       const labels = mnist.spec.classes ? new Int32Array(req.n).fill(req.label ?? 0) : undefined;
       const model = asScoreModel(
         new EngineNetwork(mnist.spec, mnist.params, mnist.sde, labels),
