@@ -8,7 +8,7 @@
  * of atomic files in Node, see src/io/run-folder.ts and train-node.ts; memory in tests).
  */
 import * as E from "../engine/index.ts";
-import type { ParamTree } from "../engine/init.ts";
+import { type ParamTree, diffParams } from "../engine/init.ts";
 import { type Objective, type ObjectiveOptions, drawBatch, drawNoise, traceLoss } from "../losses/objectives.ts";
 import { dataDim, type ModelSpec, nullLabel } from "../models/registry.ts";
 import { Rng } from "../rng.ts";
@@ -89,7 +89,7 @@ export async function train(cfg: TrainConfig, data: TrainData, opts: TrainOption
   let init = ps.init(new Rng(cfg.seed).fork(0xfeed));
   const ck = opts.resume ? await opts.store?.loadLatest() : undefined;
   if (ck) {
-    const problems = diffShapes(ck.params, init);
+    const problems = diffParams(ck.params, init);
     if (problems.length)
       throw new Error(
         `the checkpoint at step ${ck.step} does not match the model of its config:\n${problems.map((p) => `  - ${p}`).join("\n")}\nFix: resume with the settings the run was trained with, or start a new run`,
@@ -151,19 +151,6 @@ export async function train(cfg: TrainConfig, data: TrainData, opts: TrainOption
 /** Label dropout for classifier-free guidance: each label becomes `none` with probability p (y [n] → new [n]). */
 export function dropLabels(y: Int32Array, p: number, none: number, rng: Rng): Int32Array {
   return y.map((k) => (rng.uniform() < p ? none : k));
-}
-
-/** Missing, unexpected or mis-shaped parameters of `found` against the model's `want`. */
-function diffShapes(found: ParamTree, want: ParamTree): string[] {
-  const out: string[] = [];
-  for (const [k, p] of want) {
-    const f = found.get(k);
-    if (!f) out.push(`missing "${k}" [${p.shape}]`);
-    else if (f.shape.join() !== p.shape.join())
-      out.push(`"${k}" is [${f.shape}] in the checkpoint but [${p.shape}] in the model`);
-  }
-  for (const k of found.keys()) if (!want.has(k)) out.push(`unexpected "${k}"`);
-  return out;
 }
 
 /** Checkpoint = parameters + optimizer state (moments, EMA, step) as extras + the run config. */
