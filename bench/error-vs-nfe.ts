@@ -9,30 +9,9 @@ import { writeFileAtomic } from "../src/io/files.ts";
 import { sdeByName, SDE_NAMES } from "../src/sde/index.ts";
 import { errorVsNfe, observedOrder, type ConvergenceSeries } from "../src/tasks/convergence.ts";
 import { linePlot } from "../src/viz/index.ts";
+import { THREE_COMPONENTS } from "../test/helpers/mixtures.ts";
 
-/** The mixture of the sampler tests (test/sampling.test.ts). */
-const SPEC = {
-  weights: [0.5, 0.3, 0.2],
-  means: [
-    [-2, -1],
-    [2, -1],
-    [0, 2],
-  ],
-  covs: [
-    [
-      [0.16, 0],
-      [0, 0.16],
-    ],
-    [
-      [0.25, 0],
-      [0, 0.09],
-    ],
-    [
-      [0.09, 0.06],
-      [0.06, 0.25],
-    ],
-  ],
-};
+const SPEC = THREE_COMPONENTS;
 
 const { values } = parseArgs({
   options: {

@@ -9,29 +9,9 @@ import { conditionMixture, mixtureOracle } from "../src/oracle/index.ts";
 import { compareConditional } from "../src/controllable/study.ts";
 import { Rng } from "../src/rng.ts";
 import { sdeByName } from "../src/sde/index.ts";
+import { THREE_COMPONENTS } from "../test/helpers/mixtures.ts";
 
-const SPEC = {
-  weights: [0.5, 0.3, 0.2],
-  means: [
-    [-2, -1],
-    [2, -1],
-    [0, 2],
-  ],
-  covs: [
-    [
-      [0.16, 0],
-      [0, 0.16],
-    ],
-    [
-      [0.25, 0],
-      [0, 0.09],
-    ],
-    [
-      [0.09, 0.06],
-      [0.06, 0.25],
-    ],
-  ],
-};
+const SPEC = THREE_COMPONENTS;
 const N = 4000;
 const cases = [
   { known: 1, value: -1, what: "x₂ = −1 known (two components compete)" },

@@ -9,29 +9,9 @@ import { fitByComponent, fitError, mixtureOracle } from "../src/oracle/index.ts"
 import { Rng } from "../src/rng.ts";
 import { sample } from "../src/sampling/index.ts";
 import { SDE_NAMES, sdeByName } from "../src/sde/index.ts";
+import { THREE_COMPONENTS } from "../test/helpers/mixtures.ts";
 
-const SPEC = {
-  weights: [0.5, 0.3, 0.2],
-  means: [
-    [-2, -1],
-    [2, -1],
-    [0, 2],
-  ],
-  covs: [
-    [
-      [0.16, 0],
-      [0, 0.16],
-    ],
-    [
-      [0.25, 0],
-      [0, 0.09],
-    ],
-    [
-      [0.09, 0.06],
-      [0.06, 0.25],
-    ],
-  ],
-};
+const SPEC = THREE_COMPONENTS;
 const { values } = parseArgs({
   options: { n: { type: "string", default: "4000" }, seed: { type: "string", default: "1" } },
 });

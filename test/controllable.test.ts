@@ -26,30 +26,9 @@ import {
 import { Rng } from "../src/rng.ts";
 import { sample } from "../src/sampling/index.ts";
 import { subVpSde, veSde, vpSde, type Sde } from "../src/sde/index.ts";
+import { THREE_COMPONENTS } from "./helpers/mixtures.ts";
 
-/** The mixture of test/sampling.test.ts: 2-D, well separated, the third component correlated. */
-const SPEC = {
-  weights: [0.5, 0.3, 0.2],
-  means: [
-    [-2, -1],
-    [2, -1],
-    [0, 2],
-  ],
-  covs: [
-    [
-      [0.16, 0],
-      [0, 0.16],
-    ],
-    [
-      [0.25, 0],
-      [0, 0.09],
-    ],
-    [
-      [0.09, 0.06],
-      [0.06, 0.25],
-    ],
-  ],
-};
+const SPEC = THREE_COMPONENTS;
 
 /** Component k alone, as an oracle. */
 function componentOracle(o: MixtureOracle, k: number, sde: Sde): MixtureOracle {

@@ -18,30 +18,9 @@ import {
 import { fitByComponent, fitError, mixtureOracle, type MixtureOracle } from "../src/oracle/index.ts";
 import { SCHEDULE_NAMES, getSampler, parseSamplerOptions, sample, scheduleTimes } from "../src/sampling/index.ts";
 import { CONVERGENCE_METHODS, errorVsNfe, observedOrder, rmsDiff } from "../src/tasks/convergence.ts";
+import { THREE_COMPONENTS } from "./helpers/mixtures.ts";
 
-/** The mixture of test/sampling.test.ts: 2-D, well separated, one full covariance. */
-const SPEC = {
-  weights: [0.5, 0.3, 0.2],
-  means: [
-    [-2, -1],
-    [2, -1],
-    [0, 2],
-  ],
-  covs: [
-    [
-      [0.16, 0],
-      [0, 0.16],
-    ],
-    [
-      [0.25, 0],
-      [0, 0.09],
-    ],
-    [
-      [0.09, 0.06],
-      [0.06, 0.25],
-    ],
-  ],
-};
+const SPEC = THREE_COMPONENTS;
 const SDES = (): Sde[] => [veSde(), vpSde(), subVpSde()];
 const maxAbsDiff = (a: Float64Array, b: Float64Array) => a.reduce((m, v, i) => Math.max(m, Math.abs(v - b[i]!)), 0);
 

@@ -18,30 +18,9 @@ import {
   type CommonSampleOptions,
   type StepInfo,
 } from "../src/sampling/index.ts";
+import { THREE_COMPONENTS } from "./helpers/mixtures.ts";
 
-/** 2-D, well separated; the third component has a correlated full covariance. */
-const SPEC = {
-  weights: [0.5, 0.3, 0.2],
-  means: [
-    [-2, -1],
-    [2, -1],
-    [0, 2],
-  ],
-  covs: [
-    [
-      [0.16, 0],
-      [0, 0.16],
-    ],
-    [
-      [0.25, 0],
-      [0, 0.09],
-    ],
-    [
-      [0.09, 0.06],
-      [0.06, 0.25],
-    ],
-  ],
-};
+const SPEC = THREE_COMPONENTS;
 const N = 4000;
 /** The acceptance thresholds: weights ±0.03, means ±0.1, stds within 12 %. */
 const STRICT = { weight: 0.03, mean: 0.1, stdRel: 0.12 };
