@@ -46,11 +46,14 @@ async function cli(args: string[]): Promise<{ code: number; stdout: string; stde
   }
 }
 
-/** Runs the cases two at a time; each must exit 1 with its message and no stack trace. */
-async function expectErrors(cases: [string[], RegExp][]): Promise<void> {
-  for (let i = 0; i < cases.length; i += 2) {
+/**
+ * Runs the cases `parallel` at a time (1 when cases share a run folder: each command locks it); each
+ * must exit 1 with its message and no stack trace.
+ */
+async function expectErrors(cases: [string[], RegExp][], parallel = 2): Promise<void> {
+  for (let i = 0; i < cases.length; i += parallel) {
     await Promise.all(
-      cases.slice(i, i + 2).map(async ([args, re]) => {
+      cases.slice(i, i + parallel).map(async ([args, re]) => {
         const r = await cli(args);
         assert.equal(r.code, 1, `${args.join(" ")} exited ${r.code}: ${r.stderr}`);
         assert.match(r.stderr, re, args.join(" "));
@@ -147,43 +150,46 @@ test("folders: --out that is a file or lies under a file, another kind of run, e
   assert.equal(r0.code, 0, r0.stderr);
   const empty = join(dir, "empty-idx3-ubyte");
   await writeIdxFile(empty, { dtype: "u8", shape: [0, 28, 28], data: new Uint8Array(0) });
-  await expectErrors([
-    [
-      ["train", "--data", "moons", "--out", file, "--steps", "1"],
-      /file\.txt is a file, not a folder; choose a folder for the run/,
-    ],
-    [
-      ["train", "--data", "moons", "--out", join(file, "sub"), "--steps", "1"],
-      /could not create the folder .*file\.txt\/sub \(ENOTDIR\): a part of .* is a file, not a folder/,
-    ],
-    [
-      ["classifier", "--out", run, "--steps", "1"],
-      /run already holds a score-model training run \(step 2\); choose another --out/,
-    ],
-    [["train", "--data", empty, "--out", join(dir, "r2"), "--steps", "1"], /empty-idx3-ubyte holds no images/],
-    [
-      ["train", "--data", "moonz", "--out", run, "--steps", "4", "--resume", "--lr", "0.01", "--seed", "3", ...TINY],
-      /--resume: these options differ from the run in .*run: --data moonz \(the run has moons\); --seed 3 \(the run has 0\); --lr 0\.01 \(the run has 0\.002; to change it pass --allow-change lr\)/,
-    ],
+  await expectErrors(
     [
       [
-        "train",
-        "--data",
-        "moons",
-        "--out",
-        run,
-        "--steps",
-        "4",
-        "--resume",
-        "--seed",
-        "3",
-        "--allow-change",
-        "seed",
-        ...TINY,
+        ["train", "--data", "moons", "--out", file, "--steps", "1"],
+        /file\.txt is a file, not a folder; choose a folder for the run/,
       ],
-      /--allow-change seed: only lr, warmup, clip, ema, checkpoint-every, keep-checkpoints may change/,
+      [
+        ["train", "--data", "moons", "--out", join(file, "sub"), "--steps", "1"],
+        /could not create the folder .*file\.txt\/sub \(ENOTDIR\): a part of .* is a file, not a folder/,
+      ],
+      [
+        ["classifier", "--out", run, "--steps", "1"],
+        /run already holds a score-model training run \(step 2\); choose another --out/,
+      ],
+      [["train", "--data", empty, "--out", join(dir, "r2"), "--steps", "1"], /empty-idx3-ubyte holds no images/],
+      [
+        ["train", "--data", "moonz", "--out", run, "--steps", "4", "--resume", "--lr", "0.01", "--seed", "3", ...TINY],
+        /--resume: these options differ from the run in .*run: --data moonz \(the run has moons\); --seed 3 \(the run has 0\); --lr 0\.01 \(the run has 0\.002; to change it pass --allow-change lr\)/,
+      ],
+      [
+        [
+          "train",
+          "--data",
+          "moons",
+          "--out",
+          run,
+          "--steps",
+          "4",
+          "--resume",
+          "--seed",
+          "3",
+          "--allow-change",
+          "seed",
+          ...TINY,
+        ],
+        /--allow-change seed: only lr, warmup, clip, ema, checkpoint-every, keep-checkpoints may change/,
+      ],
     ],
-  ]);
+    1,
+  );
   // an allowed change goes through and is recorded
   const r1 = await cli([
     "train",
