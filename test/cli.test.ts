@@ -1,16 +1,13 @@
 /** The command line end to end: outputs, resume, and one-line errors with a non-zero exit. */
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { execFile } from "node:child_process";
 import { mkdtemp, readFile, readdir, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { promisify } from "node:util";
 import { mixtureOracle } from "../src/oracle/index.ts";
 import { sdeByName } from "../src/sde/index.ts";
+import { cli } from "./helpers/cli.ts";
 
-const run = promisify(execFile);
-const MAIN = join(import.meta.dirname, "..", "src", "cli", "main.ts");
 const MIX = {
   weights: [0.4, 0.6],
   means: [
@@ -22,18 +19,6 @@ const MIX = {
     [0.3, 0.5],
   ],
 };
-
-async function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const r = await run(process.execPath, ["--import", "tsx", MAIN, ...args], {
-      env: { ...process.env, SCOREGEN_DEBUG: "" },
-    });
-    return { code: 0, ...r };
-  } catch (e) {
-    const err = e as { code: number; stdout: string; stderr: string };
-    return { code: err.code, stdout: err.stdout, stderr: err.stderr };
-  }
-}
 
 const tmp = () => mkdtemp(join(tmpdir(), "scoregen-cli-"));
 

@@ -1,11 +1,9 @@
 /** Controllable generation on the command line: images and points end to end, and one-line errors. */
 import assert from "node:assert/strict";
-import { execFile } from "node:child_process";
 import { mkdtemp, readFile, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
-import { promisify } from "node:util";
 import { PNG } from "pngjs";
 import "../src/node.ts";
 import { toGray } from "../src/controllable/index.ts";
@@ -15,9 +13,8 @@ import { decodeNpy, encodeNpy } from "../src/io/npy.ts";
 import { scoreNetSpec } from "../src/models/registry.ts";
 import { openTrainData } from "../src/tasks/sources.ts";
 import { trainToFolder } from "../src/tasks/train-node.ts";
+import { cli } from "./helpers/cli.ts";
 
-const run = promisify(execFile);
-const MAIN = join(import.meta.dirname, "..", "src", "cli", "main.ts");
 const MIX = {
   weights: [0.5, 0.5],
   means: [
@@ -29,18 +26,6 @@ const MIX = {
     [0.4, 0.4],
   ],
 };
-
-async function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const r = await run(process.execPath, ["--import", "tsx", MAIN, ...args], {
-      env: { ...process.env, SCOREGEN_DEBUG: "" },
-    });
-    return { code: 0, ...r };
-  } catch (e) {
-    const err = e as { code: number; stdout: string; stderr: string };
-    return { code: err.code, stdout: err.stdout, stderr: err.stderr };
-  }
-}
 
 /** A one-step run of a tiny ScoreNet on `data` (enough to exercise the commands). */
 async function tinyRun(dir: string, data: string, extra: object = {}): Promise<string> {

@@ -4,11 +4,9 @@
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { execFile } from "node:child_process";
 import { mkdir, mkdtemp, readFile, readdir, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { promisify } from "node:util";
 import { PNG } from "pngjs";
 import { writeIdxFile } from "../src/data/idx.ts";
 import { Rng } from "../src/rng.ts";
@@ -18,9 +16,8 @@ import { sdeByName } from "../src/sde/index.ts";
 import { checkDistinct, checkExtension, checkMemory } from "../src/cli/validate.ts";
 import { numberOpt, seedOpt } from "../src/cli/errors.ts";
 import { describeFsError } from "../src/io/fs-errors.ts";
+import { cli } from "./helpers/cli.ts";
 
-const run = promisify(execFile);
-const MAIN = join(import.meta.dirname, "..", "src", "cli", "main.ts");
 const MIX = {
   weights: [0.4, 0.6],
   means: [
@@ -33,18 +30,6 @@ const MIX = {
   ],
 };
 const TINY = ["--batch", "16", "--hidden", "8", "--layers", "1", "--json"];
-
-async function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const r = await run(process.execPath, ["--import", "tsx", MAIN, ...args], {
-      env: { ...process.env, SCOREGEN_DEBUG: "" },
-    });
-    return { code: 0, ...r };
-  } catch (e) {
-    const err = e as { code: number; stdout: string; stderr: string };
-    return { code: err.code, stdout: err.stdout, stderr: err.stderr };
-  }
-}
 
 /**
  * Runs the cases `parallel` at a time (1 when cases share a run folder: each command locks it); each
