@@ -24,7 +24,7 @@ import {
   mixtureOracle,
 } from "../src/oracle/index.ts";
 import { Rng } from "../src/rng.ts";
-import { sample } from "../src/sampling/index.ts";
+import { renoise, sample } from "../src/sampling/index.ts";
 import { subVpSde, veSde, vpSde, type Sde } from "../src/sde/index.ts";
 import { THREE_COMPONENTS } from "./helpers/mixtures.ts";
 
@@ -251,6 +251,60 @@ describe("inpainting (replacement method) and the exact mixture conditional", ()
     const gap = compareConditional(cond.mixture, r.x, n, cond.unknown, 2);
     // documented in README (measured 0.06 weight, 0.02 mean, 0.04 std at n = 4000, 1000 steps)
     assert.ok(gap.weight <= 0.1 && gap.mean <= 0.06 && gap.stdRel <= 0.1, `replacement method: ${JSON.stringify(gap)}`);
+  });
+
+  it("renoise is the forward transition s → t: from the time-s marginal of a point it gives the time-t marginal (VE, VP, sub-VP)", () => {
+    const n = 40000,
+      x0 = 0.7,
+      s = 0.2,
+      t = 0.45;
+    for (const [label, make] of SDES) {
+      const sde = make(),
+        rng = new Rng(5);
+      const z = rng.normals(n);
+      const xs = Float64Array.from(z, (v) => sde.meanCoef(s) * x0 + sde.std(s) * v);
+      const ctx = { model: null as never, sde, n, dim: 1, rng, eps: sde.eps };
+      const xt = renoise(xs, s, t, ctx);
+      let m = 0,
+        q = 0;
+      for (const v of xt) m += v / n;
+      for (const v of xt) q += (v - m) ** 2 / (n - 1);
+      const mean = sde.meanCoef(t) * x0,
+        sd = sde.std(t);
+      assert.ok(Math.abs(m - mean) < (4 * sd) / Math.sqrt(n), `${label}: mean ${m} vs ${mean}`);
+      assert.ok(Math.abs(Math.sqrt(q) / sd - 1) < 0.02, `${label}: std ${Math.sqrt(q)} vs ${sd}`);
+    }
+  });
+
+  it("resampling (RePaint) keeps the known part exact and moves the replacement method towards the exact conditional", async () => {
+    const sde = vpSde(),
+      o = mixtureOracle(SPEC, sde),
+      n = 600;
+    // x₁ = 0.3: the exact conditional is component 2 (weight 0.995); plain replacement puts ~40–60 % in component 1
+    const { y, known } = knownCoordinate(n, 0, 0.3);
+    const cond = conditionMixture(o.mixture, [0], [0.3]);
+    const gapOf = async (resample: number) => {
+      const r = await sampleConstrained("ancestral", o, sde, maskConstraint(y, known), {
+        n,
+        rng: new Rng(1),
+        steps: 60,
+        resample,
+      });
+      for (let i = 0; i < n; i++) assert.equal(r.x[i * 2], 0.3, `resample ${resample}: known entry of row ${i}`);
+      assert.equal(r.nfe, 60 * resample);
+      return compareConditional(cond.mixture, r.x, n, cond.unknown, 2);
+    };
+    const plain = await gapOf(1),
+      harmonized = await gapOf(12);
+    assert.ok(plain.weights[1]! > 0.35, `plain replacement: ${JSON.stringify(plain)}`);
+    assert.ok(
+      harmonized.weights[1]! < 0.6 * plain.weights[1]! && harmonized.weight < plain.weight,
+      `resample 12: ${JSON.stringify(harmonized)} vs plain ${JSON.stringify(plain)}`,
+    );
+    await assert.rejects(
+      sampleConstrained("ode", o, sde, maskConstraint(y, known), { n, rng: new Rng(1), resample: 2 }),
+      /resample/,
+    );
   });
 
   it("named masks mark the known region; a mask of the wrong size is refused", () => {

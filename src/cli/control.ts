@@ -6,6 +6,7 @@ import { asPoints, readPointsFile, writePointsFile } from "../data/points.ts";
 import { writeFileAtomic } from "../io/files.ts";
 import { encodeNpy } from "../io/npy.ts";
 import { Rng } from "../rng.ts";
+import type { AnySamplerOptions } from "../sampling/registry.ts";
 import {
   type ImageGeometry,
   grayOf,
@@ -54,8 +55,21 @@ function common(cmd: Command): Command {
       )
       .option("--sde <name>", "SDE for an oracle (ve, vp, subvp); a run folder uses its own")
       .option("--seed <n>", "random seed", "0")
+      .option(
+        "--resample <u>",
+        "take every predictor step U times, re-noising back in between (RePaint's resampling: completions agree better with the known part; U× the score evaluations)",
+        "1",
+      )
       .option("--no-ema", "use the raw parameters instead of their EMA"),
   );
+}
+
+/** The sampler's options plus --resample. */
+function constrainedOptions(sampler: string, f: Flags): AnySamplerOptions & { resample: number } {
+  const resample = numberOpt("--resample", String(f.resample), { int: true, min: 1 })!;
+  if (resample > 1 && sampler === "ode")
+    throw new UsageError("--resample needs a stochastic sampler (pc, em, ancestral, ddim); the ODE's path is deterministic");
+  return { ...samplerOptions(sampler, f), resample };
 }
 
 function progress(label: string, src: ScoreSource): { update: (t: number) => void; stop: () => void } {
@@ -140,7 +154,7 @@ async function runInpaintCmd(f: Flags): Promise<void> {
   const k = numberOpt("--n-per-input", String(f.nPerInput), { int: true, min: 1 })!,
     seed = numberOpt("--seed", String(f.seed), { int: true, min: 0 })!;
   const sampler = String(f.sampler),
-    options = samplerOptions(sampler, f);
+    options = constrainedOptions(sampler, f);
   const src = await open(f);
   if (src.run?.model.classes)
     throw new UsageError("inpainting needs an unconditional model; this one is class-conditional");
@@ -214,7 +228,7 @@ async function runColorizeCmd(f: Flags): Promise<void> {
   const k = numberOpt("--n-per-input", String(f.nPerInput), { int: true, min: 1 })!,
     seed = numberOpt("--seed", String(f.seed), { int: true, min: 0 })!;
   const sampler = String(f.sampler),
-    options = samplerOptions(sampler, f);
+    options = constrainedOptions(sampler, f);
   const src = await open(f);
   const g = geometry(src),
     out = String(f.out);

@@ -71,4 +71,4 @@ export {
   heunSampler,
   FAST_DEFAULT_STEPS,
 } from "./fast.ts";
-export { constrainedPredictor, constrainedCorrector } from "./constraint.ts";
+export { constrainedPredictor, constrainedCorrector, renoise } from "./constraint.ts";

@@ -55,6 +55,8 @@ export const odeSampler: Sampler<OdeSamplerOptions> = async (model, sde, opts) =
     checkFinite("ODE sampler", y, step, t, stateLimit(sde));
     opts.onStep?.({ step, total, t, x: y });
   };
+  if ((opts.resample ?? 1) !== 1)
+    throw new Error(`ODE sampler: "resample" needs a stochastic sampler on the PC loop (pc, em, ancestral, ddim)`);
   const c = opts.constraint,
     z = c ? (opts.rng.normals(n * dim) as Float64Array) : null;
   const project = c ? (t: number, y: Float64Array) => c.impose(y, sde.meanCoef(t), sde.std(t), z) : undefined;

@@ -29,7 +29,7 @@ export async function runPredictorCorrector(
   const { n, dim, eps, denoise } = resolveCommon(owner, model, sde, opts, times.length - 1);
   const ctx: StepContext = { model, sde, n, dim, rng: opts.rng, eps };
   const c = opts.constraint;
-  if (c && predictor) predictor = constrainedPredictor(predictor, c);
+  if (c && predictor) predictor = constrainedPredictor(predictor, c, opts.resample ?? 1);
   if (c && corrector) corrector = constrainedCorrector(corrector, c);
   let x = initialState(sde, opts, dim);
   let xMean = x;

@@ -31,6 +31,12 @@ export interface CommonSampleOptions {
    * the PC loop and the ODE sampler honor it; the final state satisfies it exactly.
    */
   constraint?: Constraint;
+  /**
+   * With a constraint, samplers on the PC loop take each predictor step this many times, re-noising
+   * back between passes (RePaint's resampling; see `constrainedPredictor`); default 1. The ODE
+   * sampler refuses values > 1 (its path is deterministic).
+   */
+  resample?: number;
 }
 
 /**
