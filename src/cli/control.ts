@@ -68,7 +68,9 @@ function common(cmd: Command): Command {
 function constrainedOptions(sampler: string, f: Flags): AnySamplerOptions & { resample: number } {
   const resample = numberOpt("--resample", String(f.resample), { int: true, min: 1 })!;
   if (resample > 1 && sampler === "ode")
-    throw new UsageError("--resample needs a stochastic sampler (pc, em, ancestral, ddim); the ODE's path is deterministic");
+    throw new UsageError(
+      "--resample needs a stochastic sampler (pc, em, ancestral, ddim); the ODE's path is deterministic",
+    );
   return { ...samplerOptions(sampler, f), resample };
 }
 
