@@ -2,7 +2,7 @@
  * MNIST measurements of controllable generation, judged by the project's MNIST classifier:
  *   guidance  RUN CLF JUDGE SCALE N_PER_CLASS STEPS OUT.png   class guidance (SCALE 0 = unguided)
  *   inpaint   RUN JUDGE N STEPS OUT.png                        held-out digits from their top half
- * Run: SCOREGEN_THREADS=1 SAMPLER=ddim npx tsx bench/mnist-control.ts guidance runs/mnist runs/clf-t runs/judge 2 10 50 docs/x.png
+ * Run: SCOREGEN_THREADS=1 SAMPLER=ddim [RESAMPLE=U] npx tsx bench/mnist-control.ts guidance runs/mnist runs/clf-t runs/judge 2 10 50 docs/x.png
  * Prints one JSON line of figures.
  */
 import "../src/node.ts";
@@ -24,6 +24,8 @@ import { imageGrid } from "../src/viz/index.ts";
 const [cmd, ...args] = process.argv.slice(2);
 /** The sampler (SAMPLER=ddim by default; em, pc, … work too). */
 const SAMPLER = process.env.SAMPLER ?? "ddim";
+/** Inpainting: RePaint resampling count U (RESAMPLE=1 by default: the plain replacement method). */
+const RESAMPLE = Number(process.env.RESAMPLE ?? "1");
 const grid = (x: Float64Array, cols: number, title: string) =>
   imageGrid(x, { channels: 1, height: 28, width: 28, cols, range: [-1, 1], title });
 
@@ -109,6 +111,7 @@ if (cmd === "guidance") {
     n,
     rng: new Rng(2),
     steps,
+    resample: RESAMPLE,
     denoise: "tweedie",
   });
   const seconds = (performance.now() - t0) / 1000;
@@ -137,6 +140,7 @@ if (cmd === "guidance") {
     JSON.stringify({
       cmd,
       sampler: SAMPLER,
+      resample: RESAMPLE,
       n,
       steps,
       seconds: Math.round(seconds),
