@@ -243,6 +243,18 @@ test("divergence watch: warns once when the average loss stays far above its bes
   );
 });
 
+test("divergence watch of a resumed run: its first (trained) batch loss is no baseline", () => {
+  const trace = (fromScratch: boolean) => {
+    const m = new DivergenceMonitor(10, 3, fromScratch);
+    // the first batch happens to be easy (loss 1); the rest is ordinary noise around 2
+    const ws = [m.push(1, 1)];
+    for (let s = 2; s <= 200; s++) ws.push(m.push(s, 2 + 0.5 * Math.sin(s)));
+    return ws.filter(Boolean);
+  };
+  assert.equal(trace(false).length, 0, "a resumed run warned against its first batch");
+  assert.equal(trace(true).length, 1, "from scratch, a loss that never falls below the first should warn");
+});
+
 test("training with too large a learning rate warns through onWarning (finite loss, no NaN); a sane one does not", async () => {
   const run = async (lr: number) => {
     const warnings: string[] = [];

@@ -46,8 +46,10 @@ test("train writes a run folder; --resume continues it exactly as an uninterrupt
   const again = await cli(["train", "--out", a, "--steps", "30", ...common]);
   assert.equal(again.code, 1);
   assert.match(again.stderr, /already holds a training run; pass --resume/);
-  const r2 = await cli(["train", "--out", a, "--steps", "30", "--resume", ...common]);
+  // --resume needs no --data or other settings: the run folder holds them
+  const r2 = await cli(["train", "--out", a, "--steps", "30", "--resume", "--json"]);
   assert.equal(r2.code, 0, r2.stderr);
+  assert.doesNotMatch(r2.stderr, /diverging/);
   assert.equal(JSON.parse(r2.stdout).step, 30);
   const r3 = await cli(["train", "--out", b, "--steps", "30", ...common]);
   assert.equal(r3.code, 0, r3.stderr);
@@ -55,6 +57,12 @@ test("train writes a run folder; --resume continues it exactly as an uninterrupt
   const straight = (await readFile(join(b, "loss.csv"), "utf8")).trim().split("\n");
   assert.equal(resumed.length, 31);
   assert.deepEqual(resumed, straight, "the resumed run's loss curve differs from the uninterrupted one");
+  const noData = await cli(["train", "--out", join(dir, "c"), "--steps", "5"]);
+  assert.equal(noData.code, 1);
+  assert.match(noData.stderr, /--data is required/);
+  const noRun = await cli(["train", "--out", join(dir, "d"), "--steps", "5", "--resume"]);
+  assert.equal(noRun.code, 1);
+  assert.match(noRun.stderr, /holds no training run yet; pass --data/);
 });
 
 test("sample from an oracle writes the requested points (.json, .csv, .png) and reports nfe", async () => {

@@ -15,7 +15,7 @@ import { exitCodeOf, stopOnSignals } from "./signals.ts";
 import { checkMemory } from "./validate.ts";
 
 export interface TrainFlags {
-  data: string;
+  data?: string;
   sde: string;
   loss: string;
   steps: string;
@@ -56,9 +56,9 @@ export function registerTrain(program: Command): void {
   program
     .command("train")
     .description("train a score model on data; DIR receives model.safetensors, config.json and loss.csv")
-    .requiredOption(
+    .option(
       "--data <name|file|dir>",
-      "built-in 2-D dataset (swissroll, moons, 8gaussians, checkerboard, rings, scurve), a .csv/.json file of points, mnist (the built-in digits), mnist-color (the digits in color, for colorization), an IDX image file, or a folder of PNG images (flat: unlabeled; one subfolder per class: labeled)",
+      "(required unless --resume) built-in 2-D dataset (swissroll, moons, 8gaussians, checkerboard, rings, scurve), a .csv/.json file of points, mnist (the built-in digits), mnist-color (the digits in color, for colorization), an IDX image file, or a folder of PNG images (flat: unlabeled; one subfolder per class: labeled)",
     )
     .requiredOption("--out <dir>", "run folder for the checkpoint, config and loss log")
     .option("--sde <name>", `forward SDE: ${SDE_NAMES.join(", ")}`, "vp")
@@ -133,6 +133,12 @@ async function runTrain(f: TrainFlags, given: Set<string>): Promise<void> {
       );
     let fresh: { data: SourcedData; cfg: TrainConfig } | undefined;
     if (!held) {
+      if (f.data === undefined)
+        throw new UsageError(
+          f.resume
+            ? `--resume: ${f.out} holds no training run yet; pass --data to start one there`
+            : "--data is required: name the data to train on (e.g. --data moons or --data mnist)",
+        );
       const data = await openTrainData(f.data, p.imageOptions);
       fresh = { data, cfg: configFromFlags(f, p, data, p.imageOptions) };
       checkBatchMemory(fresh.cfg, data);
@@ -402,7 +408,7 @@ export function configFromFlags(f: TrainFlags, p: Parsed, data: SourcedData, dat
   const { clip, ema, param } = p;
   if (f.conditional && !data.classes)
     throw new UsageError(
-      `--conditional needs labeled data; ${f.data} has no labels${f.data.match(/ubyte|idx|\.gz$/) ? " (pass --labels FILE)" : ""}`,
+      `--conditional needs labeled data; ${f.data} has no labels${f.data?.match(/ubyte|idx|\.gz$/) ? " (pass --labels FILE)" : ""}`,
     );
   const classes = f.conditional ? data.classes : undefined;
   const labelDropout = numberOpt("--label-dropout", f.labelDropout, { min: 0, max: 1 });

@@ -17,10 +17,13 @@ export class DivergenceMonitor {
   /**
    * @param window steps per moving average (and how long the loss must stay high)
    * @param factor "far above": mean > best + (factor − 1)·|best|
+   * @param fromScratch the first loss is the untrained model's (false for a resumed run, whose first
+   *   loss is a trained model's single noisy batch: then only "far above its best" is checked)
    */
   constructor(
     private readonly window = 50,
     private readonly factor = 2,
+    private readonly fromScratch = true,
   ) {}
 
   /** Feed one loss; returns a warning the first time the average has stayed far above its best for a whole window. */
@@ -37,7 +40,7 @@ export class DivergenceMonitor {
     }
     // far above the best average, or (after two windows) no better than the untrained model's first loss
     const aboveBest = mean > this.best + (this.factor - 1) * Math.abs(this.best),
-      aboveFirst = this.steps > 2 * this.window && mean > this.first;
+      aboveFirst = this.fromScratch && this.steps > 2 * this.window && mean > this.first;
     const far = aboveBest || aboveFirst;
     this.above = far ? this.above + 1 : 0;
     if (!far) this.warned = false;

@@ -113,7 +113,7 @@ export async function train(cfg: TrainConfig, data: TrainData, opts: TrainOption
   };
   await store?.startLossLog(trainer.step);
   const every = opts.checkpointEvery ?? 1000;
-  const monitor = new DivergenceMonitor();
+  const monitor = new DivergenceMonitor(50, 2, trainer.step === 0);
   let stopped = false;
   while (trainer.step < opts.steps) {
     if (opts.signal?.aborted) {
