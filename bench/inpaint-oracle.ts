@@ -9,7 +9,7 @@ import { conditionMixture, mixtureOracle } from "../src/oracle/index.ts";
 import { compareConditional } from "../src/controllable/study.ts";
 import { Rng } from "../src/rng.ts";
 import { sdeByName } from "../src/sde/index.ts";
-import { THREE_COMPONENTS } from "../test/helpers/mixtures.ts";
+import { THREE_COMPONENTS, knownCoordinate } from "../test/helpers/mixtures.ts";
 
 const SPEC = THREE_COMPONENTS;
 const N = 4000;
@@ -30,12 +30,7 @@ for (const c of cases) {
   for (const r of runs) {
     const sde = sdeByName(r.sde),
       oracle = mixtureOracle(SPEC, sde);
-    const y = new Float64Array(N * 2),
-      known = new Uint8Array(N * 2);
-    for (let i = 0; i < N; i++) {
-      y[i * 2 + c.known] = c.value;
-      known[i * 2 + c.known] = 1;
-    }
+    const { y, known } = knownCoordinate(N, c.known, c.value);
     const res = await sampleConstrained(r.sampler, oracle, sde, maskConstraint(y, known), {
       n: N,
       rng: new Rng(1),
@@ -64,12 +59,7 @@ for (const c of cases)
   for (const U of [1, 5, 20]) {
     const sde = sdeByName("vp"),
       oracle = mixtureOracle(SPEC, sde);
-    const y = new Float64Array(NR * 2),
-      known = new Uint8Array(NR * 2);
-    for (let i = 0; i < NR; i++) {
-      y[i * 2 + c.known] = c.value;
-      known[i * 2 + c.known] = 1;
-    }
+    const { y, known } = knownCoordinate(NR, c.known, c.value);
     const res = await sampleConstrained("em", oracle, sde, maskConstraint(y, known), {
       n: NR,
       rng: new Rng(1),

@@ -26,7 +26,7 @@ import {
 import { Rng } from "../src/rng.ts";
 import { renoise, sample } from "../src/sampling/index.ts";
 import { subVpSde, veSde, vpSde, type Sde } from "../src/sde/index.ts";
-import { THREE_COMPONENTS } from "./helpers/mixtures.ts";
+import { THREE_COMPONENTS, knownCoordinate } from "./helpers/mixtures.ts";
 
 const SPEC = THREE_COMPONENTS;
 
@@ -169,18 +169,6 @@ describe("classifier-free guidance", () => {
     g.forEach((v, i) => assert.ok(Math.abs(v - (3 * sc[i]! - 2 * su[i]!)) < 1e-12));
   });
 });
-
-/** n rows of the point with coordinate `j` known (= value), the rest unknown. */
-function knownCoordinate(n: number, j: number, value: number) {
-  const y = new Float64Array(n * 2),
-    known = new Uint8Array(n * 2);
-  for (let i = 0; i < n; i++) {
-    y[i * 2 + j] = value;
-    known[i * 2 + j] = 1;
-    y[i * 2 + 1 - j] = NaN;
-  }
-  return { y, known };
-}
 
 describe("inpainting (replacement method) and the exact mixture conditional", () => {
   it("the known part equals the data exactly, for every PC-loop sampler and the ODE", async () => {

@@ -24,3 +24,15 @@ export const THREE_COMPONENTS = {
     ],
   ],
 };
+
+/** n rows of the point with coordinate `j` known (= value), the rest unknown (NaN): data y and mask [n·2]. */
+export function knownCoordinate(n: number, j: number, value: number) {
+  const y = new Float64Array(n * 2),
+    known = new Uint8Array(n * 2);
+  for (let i = 0; i < n; i++) {
+    y[i * 2 + j] = value;
+    known[i * 2 + j] = 1;
+    y[i * 2 + 1 - j] = NaN;
+  }
+  return { y, known };
+}
