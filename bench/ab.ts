@@ -8,6 +8,7 @@
  *   convform each ScoreNet conv layer alone (batch 32): ORT's Conv/ConvTranspose vs Gather-im2col + MatMul
  *   optlevel frozen ScoreNet forward/VJP with ORT's "extended" vs "all" graph optimizations
  *   spin     scorenet train/sample/div with ORT's intra-op spinning on (default) vs off
+ *   adam     scorenet.train with the optimizer state per parameter tensor vs flat (one fused update)
  */
 import { parseArgs } from "node:util";
 import { nodeBackend } from "../src/engine/backend-node.ts";
@@ -16,7 +17,7 @@ import { type ConvForm, setConvFormPolicy } from "../src/engine/lower.ts";
 import { traceNetwork } from "../src/models/registry.ts";
 import { Rng } from "../src/rng.ts";
 import { round } from "./timing.ts";
-import { type Step, WORKLOADS, scoreNetParams } from "./workloads.ts";
+import { type Step, WORKLOADS, scoreNetParams, scoreNetTrainStep } from "./workloads.ts";
 
 /** Variant name → metric → step. */
 type Experiment = (threads: number) => Promise<Record<string, Record<string, Step>>>;
@@ -83,6 +84,14 @@ async function convLayer(
 }
 
 const EXPERIMENTS: Record<string, Experiment> = {
+  /** The ScoreNet Adam step with one update chain per parameter vs one fused update over flat buffers. */
+  async adam(threads) {
+    E.setBackend(nodeBackend({ threads }));
+    const v: Record<string, Record<string, Step>> = {};
+    for (const layout of ["per-parameter", "flat"] as const)
+      v[layout] = { train: (await scoreNetTrainStep(layout)).train };
+    return v;
+  },
   /** Each ScoreNet conv layer alone (batch 32, as training): ORT's kernels vs Gather-im2col + MatMul. */
   async convform(threads) {
     E.setBackend(nodeBackend({ threads }));

@@ -52,6 +52,67 @@ test("Adam/AdamW step with warmup, clipping and EMA matches a host reference (fl
   assert.equal(trainer.step, 5);
 });
 
+test("the flat (fused) optimizer state gives the per-parameter update's parameters, moments and EMA, and keeps checkpoint names", async () => {
+  // Several parameters of different shapes (one frozen), float64 so the two layouts agree to rounding.
+  const build = () => {
+    const scope = E.ParamScope.create("float64");
+    const w1 = scope.param("l1.weight", [4, 2], (s, r, d) => normal(s, 1, r, { dtype: d }));
+    const b1 = scope.param("l1.bias", [4], (s, r, d) => normal(s, 0.1, r, { dtype: d }));
+    const freq = scope.param("freq", [2], (s, r, d) => normal(s, 1, r, { dtype: d }), { trainable: false });
+    const w2 = scope.param("l2.weight", [1, 4], (s, r, d) => normal(s, 1, r, { dtype: d }));
+    const x = E.input("x", [5, 2], "float64"),
+      y = E.input("y", [5, 1], "float64");
+    const h = E.tanh(E.add(E.linear(E.mul(x, freq), w1), b1));
+    const loss = E.mean(E.square(E.sub(E.linear(h, w2), y)));
+    return { scope, loss, inputs: [x, y] };
+  };
+  const rng = new Rng(4);
+  const batches = Array.from({ length: 6 }, () => ({ x: rng.normals(10), y: rng.normals(5) }));
+  const configs: E.OptimizerConfig[] = [
+    { kind: "adamw", lr: 0.05, weightDecay: 0.1, warmup: 3, clipNorm: 0.5, emaDecay: 0.9 },
+    { kind: "adam", lr: 0.05, weightDecay: 0.01, beta1: 0.8, emaDecay: 0.5 },
+    { kind: "sgd", lr: 0.1, weightDecay: 0.01 },
+  ];
+  for (const cfg of configs) {
+    const states: Record<string, E.HostArray>[] = [];
+    for (const layout of ["per-parameter", "flat"] as const) {
+      const { scope, loss, inputs } = build();
+      const trainer = await E.Trainer.create(scope, loss, inputs, scope.init(new Rng(7)), cfg, { layout });
+      for (const b of batches) await trainer.trainStep(b);
+      states.push(trainer.stateTensors());
+    }
+    const [ref, flat] = states as [Record<string, E.HostArray>, Record<string, E.HostArray>];
+    assert.deepEqual(Object.keys(flat), Object.keys(ref), `${cfg.kind}: state names`);
+    for (const [k, a] of Object.entries(ref)) {
+      const b = flat[k]!;
+      a.forEach((v, i) =>
+        assert.ok(Math.abs(Number(b[i]) - Number(v)) < 1e-12, `${cfg.kind} ${k}[${i}]: ${b[i]} vs ${v}`),
+      );
+    }
+    if (cfg.kind !== "sgd") assert.ok(Number(ref["m:l1.bias"]![0]) !== 0, "the moments moved");
+  }
+  // A flat trainer resumes from a checkpoint's named state and continues exactly like the original.
+  const cfg = configs[0]!;
+  const make = async () => {
+    const { scope, loss, inputs } = build();
+    return E.Trainer.create(scope, loss, inputs, scope.init(new Rng(7)), cfg);
+  };
+  const a = await make(),
+    b = await make();
+  for (const batch of batches.slice(0, 3)) await a.trainStep(batch);
+  b.loadState(a.stateTensors());
+  assert.equal(b.step, 3);
+  for (const batch of batches.slice(3)) {
+    await a.trainStep(batch);
+    await b.trainStep(batch);
+  }
+  assert.deepEqual(b.stateTensors(), a.stateTensors());
+  assert.throws(
+    () => b.loadState({ ...a.stateTensors(), "v:l1.bias": new Float64Array(3) }),
+    /'v:l1.bias' is of length 3/,
+  );
+});
+
 test("a tiny MLP trained through the engine fits sin(3x) (loss drops 10x)", async () => {
   const scope = E.ParamScope.create();
   const dense = (s: E.ParamScope, x: E.Tensor, n: number) => {
