@@ -9,11 +9,15 @@
  *   optlevel frozen ScoreNet forward/VJP with ORT's "extended" vs "all" graph optimizations
  *   spin     scorenet train/sample/div with ORT's intra-op spinning on (default) vs off
  *   adam     scorenet.train with the optimizer state per parameter tensor vs flat (one fused update)
+ *   silu     ScoreNet train / forward b64 / VJP b16 (frozen): SiLU differentiated op by op vs as a primitive
+ *   gnvjp    same three: group-norm VJP recomputing the group statistics vs reusing LayerNormalization's 1/σ
+ *   normkernel same three: group norm forward by InstanceNormalization vs LayerNormalization (VJP recomputes)
+ *   gnsilu   same three: all of the above old (instance, recompute, composite) vs all new
  */
 import { parseArgs } from "node:util";
 import { nodeBackend } from "../src/engine/backend-node.ts";
 import * as E from "../src/engine/index.ts";
-import { type ConvForm, setConvFormPolicy } from "../src/engine/lower.ts";
+import { type ConvForm, type NormKernel, setConvFormPolicy, setNormKernel } from "../src/engine/lower.ts";
 import { traceNetwork } from "../src/models/registry.ts";
 import { Rng } from "../src/rng.ts";
 import { round } from "./timing.ts";
@@ -83,7 +87,48 @@ async function convLayer(
   return () => prog.run(feeds);
 }
 
+/** ScoreNet's train step, frozen forward (batch 64) and frozen forward+VJP (batch 16), traced and compiled under `setup`. */
+async function scoreNetSteps(setup: () => void): Promise<Record<string, Step>> {
+  setup();
+  try {
+    return {
+      train: (await scoreNetTrainStep()).train,
+      forward64: await scoreNetProgram(64, false, true),
+      vjp16: await scoreNetProgram(16, true, true),
+    };
+  } finally {
+    E.setTraceVariants();
+    setNormKernel();
+  }
+}
+
+/** Variants that differ only in how group norm and SiLU are traced and lowered. */
+function elementwiseExperiment(
+  variants: Record<string, { vars?: Partial<E.TraceVariants>; kernel?: NormKernel }>,
+): Experiment {
+  return async (threads) => {
+    E.setBackend(nodeBackend({ threads }));
+    const out: Record<string, Record<string, Step>> = {};
+    for (const [name, v] of Object.entries(variants))
+      out[name] = await scoreNetSteps(() => {
+        E.setTraceVariants(v.vars);
+        setNormKernel(v.kernel);
+      });
+    return out;
+  };
+}
+
 const EXPERIMENTS: Record<string, Experiment> = {
+  silu: elementwiseExperiment({ composite: { vars: { silu: "composite" } }, primitive: {} }),
+  gnvjp: elementwiseExperiment({ recompute: { vars: { groupNormVjp: "recompute" } }, invstd: {} }),
+  normkernel: elementwiseExperiment({
+    instance: { vars: { groupNormVjp: "recompute" }, kernel: "instance" },
+    layer: { vars: { groupNormVjp: "recompute" }, kernel: "layer" },
+  }),
+  gnsilu: elementwiseExperiment({
+    old: { vars: { groupNormVjp: "recompute", silu: "composite" }, kernel: "instance" },
+    new: {},
+  }),
   /** The ScoreNet Adam step with one update chain per parameter vs one fused update over flat buffers. */
   async adam(threads) {
     E.setBackend(nodeBackend({ threads }));

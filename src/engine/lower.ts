@@ -46,16 +46,26 @@ class Emitter {
     return `${prefix}_${this.n++}`;
   }
   node(op: string, inputs: string[], attrs: Record<string, Attr> = {}, out = this.fresh(op)): string {
+    return this.nodeOuts(op, inputs, attrs, [out])[0]!;
+  }
+  /** A node with several outputs ("" leaves an optional output out). */
+  nodeOuts(op: string, inputs: string[], attrs: Record<string, Attr>, outs: string[]): string[] {
     this.nodes.push(
       onnx.NodeProto.create({
         opType: op,
         input: inputs,
-        output: [out],
-        name: out,
+        output: outs,
+        name: outs.find((o) => o) ?? this.fresh(op),
         attribute: Object.entries(attrs).map(([k, v]) => attribute(k, v)),
       }),
     );
-    return out;
+    return outs;
+  }
+  private readonly memo = new Map<string, unknown>();
+  /** The value made by `make` the first time `key` is asked for (shared sub-results of several traced ops). */
+  once<T>(key: string, make: () => T): T {
+    if (!this.memo.has(key)) this.memo.set(key, make());
+    return this.memo.get(key) as T;
   }
   init(dtype: DType, shape: readonly number[], data: HostArray, prefix = "c"): string {
     const name = this.fresh(prefix);
@@ -83,7 +93,6 @@ const UNARY_ONNX: Record<string, string> = {
   sin: "Sin",
   cos: "Cos",
   tanh: "Tanh",
-  sigmoid: "Sigmoid",
   relu: "Relu",
   abs: "Abs",
   sign: "Sign",
@@ -149,8 +158,14 @@ function lowerNode(e: Emitter, t: Tensor, ins: string[]): string {
       return e.node("MatMul", ins);
     case "softmax":
       return e.node("Softmax", ins, { axis: a.axis as number });
+    case "sigmoid":
+      return sigmoidOf(e, ins[0]!);
+    case "silu":
+      return e.node("Mul", [ins[0]!, sigmoidOf(e, ins[0]!)]);
     case "groupNormalize":
       return lowerGroupNormalize(e, t, ins[0]!);
+    case "groupInvStd":
+      return lowerGroupInvStd(e, t, ins[0]!);
     case "conv":
       return lowerConv(e, t, ins);
     case "convBackInput":
@@ -162,25 +177,93 @@ function lowerNode(e: Emitter, t: Tensor, ins: string[]): string {
   }
 }
 
-/** [N, C, …] viewed as [N, G, m]: float32 → InstanceNormalization over m (unit scale, zero bias); float64 → reductions. */
-function lowerGroupNormalize(e: Emitter, t: Tensor, x: string): string {
-  const G = t.attrs.groups as number,
-    eps = t.attrs.eps as number,
-    n = t.shape[0]!;
-  const g = e.node("Reshape", [x, e.ints([n, G, t.size / (n * G)])]);
-  let y: string;
-  if (t.dtype === "float32") {
-    y = e.node(
-      "InstanceNormalization",
-      [g, e.init("float32", [G], new Float32Array(G).fill(1)), e.init("float32", [G], new Float32Array(G))],
-      { epsilon: { f: eps } },
+/** One Sigmoid per value (a SiLU and its VJP share it; ORT fuses a lone x·σ(x) into QuickGelu). */
+const sigmoidOf = (e: Emitter, x: string) => e.once(`Sigmoid|${x}`, () => e.node("Sigmoid", [x]));
+
+/**
+ * The float32 kernel for groupNormalize's forward: "layer" (LayerNormalization over [N, G, m], which
+ * also yields the inverse standard deviation its VJP needs) or "instance" (InstanceNormalization).
+ */
+export type NormKernel = "layer" | "instance";
+let normKernel: NormKernel = "layer";
+/** Override the group-norm kernel (benchmarks compare them); no argument restores the default. */
+export function setNormKernel(k: NormKernel = "layer"): void {
+  normKernel = k;
+}
+
+interface GroupArgs {
+  x: string;
+  n: number;
+  G: number;
+  m: number;
+  eps: number;
+  dtype: DType;
+}
+const groupArgs = (t: Tensor, x: string): GroupArgs => {
+  const src = t.inputs[0]!;
+  const n = src.shape[0]!,
+    G = t.attrs.groups as number;
+  return { x, n, G, m: src.size / (n * G), eps: t.attrs.eps as number, dtype: t.dtype };
+};
+const grouped = (e: Emitter, a: GroupArgs) =>
+  e.once(`group|${a.x}|${a.G}`, () => e.node("Reshape", [a.x, e.ints([a.n, a.G, a.m])]));
+
+/** float32: LayerNormalization over the last axis of [N, G, m] → (x̂ [N, G, m], 1/√(σ² + eps) [N, G, 1]). */
+function layerNormOf(e: Emitter, a: GroupArgs): { y: string; invStd: string } {
+  return e.once(`LayerNorm|${a.x}|${a.G}|${a.eps}`, () => {
+    const y = e.fresh("gn"),
+      invStd = e.fresh("gn_invstd");
+    e.nodeOuts(
+      "LayerNormalization",
+      [
+        grouped(e, a),
+        e.init("float32", [a.m], new Float32Array(a.m).fill(1)),
+        e.init("float32", [a.m], new Float32Array(a.m)),
+      ],
+      { axis: -1, epsilon: { f: a.eps } },
+      [y, "", invStd],
     );
-  } else {
+    return { y, invStd };
+  });
+}
+
+/** float64: the group statistics by reductions → (x − μ [N, G, m], σ = √(var + eps) [N, G, 1]). */
+function momentsOf(e: Emitter, a: GroupArgs): { d: string; sigma: string } {
+  return e.once(`moments|${a.x}|${a.G}|${a.eps}`, () => {
+    const g = grouped(e, a);
     const d = e.node("Sub", [g, e.node("ReduceMean", [g], { axes: [2], keepdims: 1 })]);
     const v = e.node("ReduceMean", [e.node("Mul", [d, d])], { axes: [2], keepdims: 1 });
-    y = e.node("Div", [d, e.node("Sqrt", [e.node("Add", [v, e.scalar(t.dtype, eps)])])]);
+    return { d, sigma: e.node("Sqrt", [e.node("Add", [v, e.scalar(a.dtype, a.eps)])]) };
+  });
+}
+
+/** [N, C, …] viewed as [N, G, m] and normalized over m (LayerNormalization, InstanceNormalization or, in float64, reductions). */
+function lowerGroupNormalize(e: Emitter, t: Tensor, x: string): string {
+  const a = groupArgs(t, x);
+  let y: string;
+  if (t.dtype === "float32" && normKernel === "layer") y = layerNormOf(e, a).y;
+  else if (t.dtype === "float32")
+    y = e.node(
+      "InstanceNormalization",
+      [
+        grouped(e, a),
+        e.init("float32", [a.G], new Float32Array(a.G).fill(1)),
+        e.init("float32", [a.G], new Float32Array(a.G)),
+      ],
+      { epsilon: { f: a.eps } },
+    );
+  else {
+    const { d, sigma } = momentsOf(e, a);
+    y = e.node("Div", [d, sigma]);
   }
   return e.node("Reshape", [y, e.ints(t.shape)]);
+}
+
+/** 1/√(σ² + eps) per group [N, G, 1]: LayerNormalization's third output (float32) or 1/σ of the reductions (float64). */
+function lowerGroupInvStd(e: Emitter, t: Tensor, x: string): string {
+  const a = groupArgs(t, x);
+  if (t.dtype === "float32") return layerNormOf(e, a).invStd;
+  return e.node("Reciprocal", [momentsOf(e, a).sigma]);
 }
 
 // ---------------------------------------------------------------- convolutions
