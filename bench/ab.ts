@@ -1,6 +1,6 @@
 /**
  * Interleaved A/B comparisons in one process (A, B, A, B, … so machine load hits both alike):
- *   npm run bench:ab -- <experiment> [--rounds 30] [--threads 2]
+ *   npm run bench:ab -- <experiment> [--rounds 30] [--threads 2] [--metrics train,vjp16]
  * Prints, per metric, each variant's median ms and the median over rounds of the per-round
  * ratio variant/first variant. Experiments:
  *   freeze   ScoreNet forward (batch 64) and forward+VJP (batch 16): weights fed vs frozen into
@@ -181,6 +181,7 @@ const { values, positionals } = parseArgs({
     rounds: { type: "string", default: "30" },
     threads: { type: "string", default: "2" },
     warm: { type: "string", default: "3" },
+    metrics: { type: "string" },
   },
 });
 const name = positionals[0] ?? "";
@@ -188,28 +189,46 @@ const exp = EXPERIMENTS[name];
 if (!exp) throw new Error(`unknown experiment '${name}'; use one of: ${Object.keys(EXPERIMENTS).join(", ")}`);
 const variants = await exp(Number(values.threads));
 const names = Object.keys(variants);
-const metrics = Object.keys(variants[names[0]!]!);
+const metrics = Object.keys(variants[names[0]!]!).filter(
+  (m) => !values.metrics || values.metrics.split(",").includes(m),
+);
 const rounds = Number(values.rounds),
   warm = Number(values.warm);
-const median = (a: number[]) => {
+const quantile = (a: number[], q: number) => {
   const s = [...a].sort((x, y) => x - y);
-  return s[Math.floor(s.length / 2)]!;
+  return s[Math.min(s.length - 1, Math.floor(q * s.length))]!;
 };
-console.log(`${name}: ${rounds} interleaved rounds, ${values.threads} threads`);
+const median = (a: number[]) => quantile(a, 0.5);
+/** Median per-round ratio to the first variant with its quartiles: "0.950 [0.910–0.990]". */
+const ratio = (xs: number[], base: number[]) => {
+  const r = xs.map((t, k) => t / base[k]!);
+  return `${median(r).toFixed(3)} [${quantile(r, 0.25).toFixed(3)}–${quantile(r, 0.75).toFixed(3)}]`;
+};
+const cpuMs = () => {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1000;
+};
+console.log(
+  `${name}: ${rounds} interleaved rounds, ${values.threads} threads; wall ms and ratio (quartiles), then process CPU ms and ratio`,
+);
 for (const m of metrics) {
-  const times: Record<string, number[]> = Object.fromEntries(names.map((n) => [n, []]));
+  const wall: Record<string, number[]> = Object.fromEntries(names.map((n) => [n, []]));
+  const cpu: Record<string, number[]> = Object.fromEntries(names.map((n) => [n, []]));
   for (let r = 0; r < warm + rounds; r++) {
     const order = r % 2 === 0 ? names : [...names].reverse();
     for (const n of order) {
-      const t0 = performance.now();
+      const t0 = performance.now(),
+        c0 = cpuMs();
       await variants[n]![m]!();
-      if (r >= warm) times[n]!.push(performance.now() - t0);
+      if (r >= warm) {
+        wall[n]!.push(performance.now() - t0);
+        cpu[n]!.push(cpuMs() - c0);
+      }
     }
   }
-  const base = times[names[0]!]!;
   const cells = names.map(
     (n, i) =>
-      `${n} ${round(median(times[n]!))} ms${i ? ` (ratio ${median(times[n]!.map((t, k) => t / base[k]!)).toFixed(3)})` : ""}`,
+      `${n} ${round(median(wall[n]!))} ms${i ? ` (ratio ${ratio(wall[n]!, wall[names[0]!]!)})` : ""}, cpu ${round(median(cpu[n]!))} ms${i ? ` (ratio ${ratio(cpu[n]!, cpu[names[0]!]!)})` : ""}`,
   );
   console.log(`  ${m}: ${cells.join(" · ")}`);
 }
