@@ -13,11 +13,18 @@
  *   gnvjp    same three: group-norm VJP recomputing the group statistics vs reusing LayerNormalization's 1/σ
  *   normkernel same three: group norm forward by InstanceNormalization vs LayerNormalization (VJP recomputes)
  *   gnsilu   same three: all of the above old (instance, recompute, composite) vs all new
+ *   wgrad    scorenet.train: weight gradients re-laid out by Transpose vs by a product with an identity
  */
 import { parseArgs } from "node:util";
 import { nodeBackend } from "../src/engine/backend-node.ts";
 import * as E from "../src/engine/index.ts";
-import { type ConvForm, type NormKernel, setConvFormPolicy, setNormKernel } from "../src/engine/lower.ts";
+import {
+  type ConvForm,
+  type NormKernel,
+  setConvFormPolicy,
+  setNormKernel,
+  setWeightGradTranspose,
+} from "../src/engine/lower.ts";
 import { traceNetwork } from "../src/models/registry.ts";
 import { Rng } from "../src/rng.ts";
 import { round } from "./timing.ts";
@@ -119,6 +126,16 @@ function elementwiseExperiment(
 }
 
 const EXPERIMENTS: Record<string, Experiment> = {
+  async wgrad(threads) {
+    E.setBackend(nodeBackend({ threads }));
+    const v: Record<string, Record<string, Step>> = {};
+    for (const form of ["transpose", "matmul"] as const) {
+      setWeightGradTranspose(form);
+      v[form] = { train: (await scoreNetTrainStep()).train };
+    }
+    setWeightGradTranspose();
+    return v;
+  },
   silu: elementwiseExperiment({ composite: { vars: { silu: "composite" } }, primitive: {} }),
   gnvjp: elementwiseExperiment({ recompute: { vars: { groupNormVjp: "recompute" } }, invstd: {} }),
   normkernel: elementwiseExperiment({

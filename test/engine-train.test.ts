@@ -4,6 +4,7 @@ import assert from "node:assert/strict";
 import "../src/node.ts";
 import * as E from "../src/engine/index.ts";
 import { normal, torchDefaultWeight, zeros } from "../src/engine/init.ts";
+import { setWeightGradTranspose } from "../src/engine/lower.ts";
 import { Rng } from "../src/rng.ts";
 
 test("Adam/AdamW step with warmup, clipping and EMA matches a host reference (float64)", async () => {
@@ -195,9 +196,18 @@ test("float32 convolution lowerings (Conv, flipped Conv, ConvTranspose, Gather+G
     rng.normals(sv.length, sv);
     const r64 = await run("float64", xv, wv, sv),
       r32 = await run("float32", xv, wv, sv);
-    for (const k of ["y", "gx", "gw"]) {
+    // The weight gradient's re-layout by ORT's Transpose instead of the identity product.
+    setWeightGradTranspose("transpose");
+    const r32t = await run("float32", xv, wv, sv);
+    setWeightGradTranspose();
+    for (const [k, r] of [
+      ["y", r32],
+      ["gx", r32],
+      ["gw", r32],
+      ["gw", r32t],
+    ] as const) {
       const a = r64[k] as Float64Array,
-        b = r32[k] as Float32Array;
+        b = r[k] as Float32Array;
       let err = 0,
         scale = 0;
       for (let i = 0; i < a.length; i++) {

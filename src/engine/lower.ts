@@ -41,6 +41,8 @@ function tensorProto(name: string, dtype: DType, shape: readonly number[], data:
 class Emitter {
   readonly nodes: NodeProto[] = [];
   readonly inits: TensorProto[] = [];
+  /** Operator domains used besides the default one (each needs an opset import). */
+  readonly domains = new Set<string>();
   private n = 0;
   fresh(prefix: string): string {
     return `${prefix}_${this.n++}`;
@@ -48,11 +50,13 @@ class Emitter {
   node(op: string, inputs: string[], attrs: Record<string, Attr> = {}, out = this.fresh(op)): string {
     return this.nodeOuts(op, inputs, attrs, [out])[0]!;
   }
-  /** A node with several outputs ("" leaves an optional output out). */
-  nodeOuts(op: string, inputs: string[], attrs: Record<string, Attr>, outs: string[]): string[] {
+  /** A node with several outputs ("" leaves an optional output out); `domain` for ORT's contrib ops. */
+  nodeOuts(op: string, inputs: string[], attrs: Record<string, Attr>, outs: string[], domain = ""): string[] {
+    if (domain) this.domains.add(domain);
     this.nodes.push(
       onnx.NodeProto.create({
         opType: op,
+        domain,
         input: inputs,
         output: outs,
         name: outs.find((o) => o) ?? this.fresh(op),
@@ -443,7 +447,33 @@ function lowerBackWeight(e: Emitter, t: Tensor, ins: string[]): string {
   const cols = convPatches(e, x, t.dtype, n, c, g.inHW, [ho, wo], g, forwardMap);
   const gm = e.node("Reshape", [e.node("Transpose", [gy], { perm: [0, 2, 3, 1] }), e.ints([n * ho * wo, o])]);
   const dw = e.node("Gemm", [gm, cols], { transA: 1 }); // [O, kh·kw·C]
+  if (t.dtype === "float32" && weightGradTranspose === "matmul") {
+    // [O, taps, C] → [O, C, taps] as a batched product with the taps×taps identity (transA): ORT's
+    // Transpose of this shape runs element by element on one thread, its matrix product does not.
+    const taps = kh * kw;
+    const eye = new Float32Array(taps * taps);
+    for (let i = 0; i < taps; i++) eye[i * taps + i] = 1;
+    const [ct] = e.nodeOuts(
+      "FusedMatMul",
+      [e.node("Reshape", [dw, e.ints([o, taps, c])]), e.init("float32", [taps, taps], eye, "eye")],
+      { transA: 1 },
+      [e.fresh("FusedMatMul")],
+      "com.microsoft",
+    );
+    return e.node("Reshape", [ct!, e.ints([o, c, kh, kw])]);
+  }
   return e.node("Transpose", [e.node("Reshape", [dw, e.ints([o, kh, kw, c])])], { perm: [0, 3, 1, 2] });
+}
+
+/**
+ * How a float32 weight gradient is brought from the im2col order [O, kh, kw, C] to [O, C, kh, kw]:
+ * "matmul" (a batched product with an identity, ORT's contrib FusedMatMul) or "transpose".
+ */
+export type WeightGradTranspose = "matmul" | "transpose";
+let weightGradTranspose: WeightGradTranspose = "matmul";
+/** Override the weight-gradient re-layout (benchmarks compare them); no argument restores the default. */
+export function setWeightGradTranspose(w: WeightGradTranspose = "matmul"): void {
+  weightGradTranspose = w;
 }
 
 // ---------------------------------------------------------------- model
@@ -520,7 +550,7 @@ export function toOnnx(spec: ProgramSpec): Uint8Array {
   const model = onnx.ModelProto.create({
     irVersion: 8,
     producerName: "scoregen",
-    opsetImport: [{ domain: "", version: OPSET }],
+    opsetImport: [{ domain: "", version: OPSET }, ...[...e.domains].map((domain) => ({ domain, version: 1 }))],
     graph,
   });
   return onnx.ModelProto.encode(model).finish();
