@@ -12,6 +12,8 @@
  *   silu     ScoreNet train / forward b64 / VJP b16 (frozen): SiLU differentiated op by op vs as a primitive
  *   gnvjp    same three: group-norm VJP recomputing the group statistics vs reusing LayerNormalization's 1/σ
  *   normkernel same three: group norm forward by InstanceNormalization vs LayerNormalization (VJP recomputes)
+ *   gnform   same three: InstanceNormalization + recomputed statistics vs the default (LayerNormalization's 1/σ
+ *            where a VJP needs it, InstanceNormalization in forward-only programs)
  *   gnsilu   same three: all of the above old (instance, recompute, composite) vs all new
  *   wgrad    scorenet.train: weight gradients re-laid out by Transpose vs by a product with an identity
  */
@@ -141,6 +143,11 @@ const EXPERIMENTS: Record<string, Experiment> = {
   normkernel: elementwiseExperiment({
     instance: { vars: { groupNormVjp: "recompute" }, kernel: "instance" },
     layer: { vars: { groupNormVjp: "recompute" }, kernel: "layer" },
+  }),
+  /** The group-norm forms as combined in practice: InstanceNorm + recomputed statistics vs LayerNorm's 1/σ (auto). */
+  gnform: elementwiseExperiment({
+    "instance+recompute": { vars: { groupNormVjp: "recompute" }, kernel: "instance" },
+    "auto+invstd": {},
   }),
   gnsilu: elementwiseExperiment({
     old: { vars: { groupNormVjp: "recompute", silu: "composite" }, kernel: "instance" },
