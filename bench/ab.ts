@@ -15,6 +15,7 @@
  *   gnform   same three: InstanceNormalization + recomputed statistics vs the default (LayerNormalization's 1/σ
  *            where a VJP needs it, InstanceNormalization in forward-only programs)
  *   gnsilu   same three: all of the above old (instance, recompute, composite) vs all new
+ *   onechannel frozen ScoreNet forward b64 / VJP b16: 1-output-channel convs as Conv vs depthwise Conv + ReduceSum
  *   wgrad    scorenet.train: weight gradients re-laid out by Transpose vs by a product with an identity
  */
 import { parseArgs } from "node:util";
@@ -25,6 +26,7 @@ import {
   type NormKernel,
   setConvFormPolicy,
   setNormKernel,
+  setSingleChannelConv,
   setWeightGradTranspose,
 } from "../src/engine/lower.ts";
 import { traceNetwork } from "../src/models/registry.ts";
@@ -128,6 +130,16 @@ function elementwiseExperiment(
 }
 
 const EXPERIMENTS: Record<string, Experiment> = {
+  async onechannel(threads) {
+    E.setBackend(nodeBackend({ threads }));
+    const v: Record<string, Record<string, Step>> = {};
+    for (const form of ["conv", "depthwise-sum"] as const) {
+      setSingleChannelConv(form);
+      v[form] = { forward64: await scoreNetProgram(64, false, true), vjp16: await scoreNetProgram(16, true, true) };
+    }
+    setSingleChannelConv();
+    return v;
+  },
   async wgrad(threads) {
     E.setBackend(nodeBackend({ threads }));
     const v: Record<string, Record<string, Step>> = {};

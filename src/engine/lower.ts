@@ -41,6 +41,8 @@ function tensorProto(name: string, dtype: DType, shape: readonly number[], data:
 class Emitter {
   readonly nodes: NodeProto[] = [];
   readonly inits: TensorProto[] = [];
+  /** Ids of the program inputs frozen into it as initializers (ProgramSpec.constants). */
+  readonly constantIds = new Set<number>();
   /** Ids of the values whose groupInvStd the program computes (their group norm then uses LayerNormalization). */
   readonly invStdOf = new Set<number>();
   /** Operator domains used besides the default one (each needs an opset import). */
@@ -397,8 +399,45 @@ export function setConvFormPolicy(p: ConvFormPolicy = defaultConvForm): void {
   convForm = p;
 }
 
+/**
+ * Single-output-channel convolutions with constant (frozen) filters: ORT's blocked NCHWc Conv pads the
+ * output channels to its block (16 with AVX-512), so a 1-channel output costs a 16-channel one.
+ * Instead: a depthwise Conv (one 1→1 filter per input channel, also NCHWc) and a sum over channels.
+ * "depthwise-sum" does that (the default); "conv" keeps the plain Conv.
+ */
+export type SingleChannelConv = "depthwise-sum" | "conv";
+let singleChannelConv: SingleChannelConv = "depthwise-sum";
+/** Override the single-output-channel form (benchmarks compare them); no argument restores the default. */
+export function setSingleChannelConv(f: SingleChannelConv = "depthwise-sum"): void {
+  singleChannelConv = f;
+}
+
+/** Conv(x, w) for w [1, C, kh, kw] (constant) as Σ_c depthwise: x [N, C, H, W] → [N, 1, Ho, Wo]. */
+function depthwiseSum(
+  e: Emitter,
+  x: string,
+  w: string,
+  c: number,
+  kHW: readonly number[],
+  attrs: Record<string, Attr>,
+) {
+  const wd = e.node("Reshape", [w, e.ints([c, 1, kHW[0]!, kHW[1]!])]);
+  return e.node("ReduceSum", [e.node("Conv", [x, wd], { ...attrs, group: c }), e.ints([1])], { keepdims: 1 });
+}
+
+/** Whether a conv lowering should take the depthwise-sum form: float32, constant filter, one output channel of several inputs. */
+const useDepthwiseSum = (e: Emitter, t: Tensor, outChannels: number, inChannels: number) =>
+  singleChannelConv === "depthwise-sum" &&
+  t.dtype === "float32" &&
+  outChannels === 1 &&
+  inChannels > 1 &&
+  e.constantIds.has(t.inputs[1]!.id);
+
 function lowerConv(e: Emitter, t: Tensor, ins: string[]): string {
   if (t.dtype === "float64" || convForm("conv", t) === "gather") return convIm2col(e, t, ins[0]!, ins[1]!);
+  const [o, c] = t.inputs[1]!.shape as [number, number];
+  if (useDepthwiseSum(e, t, o, c))
+    return depthwiseSum(e, ins[0]!, ins[1]!, c, geometryOf(t).kHW, convAttrs(geometryOf(t)));
   return e.node("Conv", ins, convAttrs(geometryOf(t)));
 }
 
@@ -428,13 +467,11 @@ function lowerBackInput(e: Emitter, t: Tensor, ins: string[]): string {
       e.ints([2, 3]),
       e.ints([-1, -1]),
     ]);
+    const attrs = { kernel_shape: [...g.kHW], strides: [1, 1], dilations: [...g.dilation], pads: flipPads };
+    // w [O, 1, kh, kw] flipped is already the depthwise filter bank [O, 1, kh, kw].
+    if (useDepthwiseSum(e, t, c, o)) return depthwiseSum(e, gy, flipped, o, g.kHW, attrs);
     const wf = e.node("Transpose", [flipped], { perm: [1, 0, 2, 3] });
-    return e.node("Conv", [gy, wf], {
-      kernel_shape: [...g.kHW],
-      strides: [1, 1],
-      dilations: [...g.dilation],
-      pads: flipPads,
-    });
+    return e.node("Conv", [gy, wf], attrs);
   }
   const outPad = [0, 1].map(
     (i) => g.inHW[i]! - (g.stride[i]! * ([ho, wo][i]! - 1) + span(i as 0 | 1) + 1 - g.pads[i]! - g.pads[i + 2]!),
@@ -521,6 +558,7 @@ export function toOnnx(spec: ProgramSpec): Uint8Array {
         `constant '${name}' has ${value.length} values, expected ${inp.size} for shape [${inp.shape.join(", ")}]`,
       );
     e.inits.push(tensorProto(name, inp.dtype, inp.shape, value));
+    e.constantIds.add(inp.id);
   }
   for (const name of Object.keys(constants))
     if (!spec.inputs.some((t) => t.attrs.name === name))
