@@ -16,6 +16,7 @@
  *            where a VJP needs it, InstanceNormalization in forward-only programs)
  *   gnsilu   same three: all of the above old (instance, recompute, composite) vs all new
  *   onechannel frozen ScoreNet forward b64 / VJP b16: 1-output-channel convs as Conv vs depthwise Conv + ReduceSum
+ *   col2im   ScoreNet train / forward b64 / VJP b16: transposed convs from ≤ 25-pixel inputs by ConvTranspose vs MatMul + Gather col2im
  *   wgrad    scorenet.train: weight gradients re-laid out by Transpose vs by a product with an identity
  */
 import { parseArgs } from "node:util";
@@ -24,6 +25,7 @@ import * as E from "../src/engine/index.ts";
 import {
   type ConvForm,
   type NormKernel,
+  setCol2imMaxPixels,
   setConvFormPolicy,
   setNormKernel,
   setSingleChannelConv,
@@ -130,6 +132,20 @@ function elementwiseExperiment(
 }
 
 const EXPERIMENTS: Record<string, Experiment> = {
+  async col2im(threads) {
+    E.setBackend(nodeBackend({ threads }));
+    const v: Record<string, Record<string, Step>> = {};
+    for (const max of [0, 25]) {
+      setCol2imMaxPixels(max);
+      v[max ? "col2im" : "ConvTranspose"] = {
+        train: (await scoreNetTrainStep()).train,
+        forward64: await scoreNetProgram(64, false, true),
+        vjp16: await scoreNetProgram(16, true, true),
+      };
+    }
+    setCol2imMaxPixels();
+    return v;
+  },
   async onechannel(threads) {
     E.setBackend(nodeBackend({ threads }));
     const v: Record<string, Record<string, Step>> = {};

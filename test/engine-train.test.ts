@@ -169,12 +169,14 @@ test("a tiny conv net trained through the engine learns to denoise (loss drops 3
   assert.ok(last < first / 3, `loss ${first} → ${last}`);
 });
 
-test("float32 convolution lowerings (Conv, flipped Conv, ConvTranspose, Gather+Gemm) agree with the float64 im2col oracle", async () => {
+test("float32 convolution lowerings (Conv, flipped Conv, ConvTranspose, MatMul+col2im, Gather+Gemm) agree with the float64 im2col oracle", async () => {
   const rng = new Rng(5);
   const geos = [
     { x: [2, 3, 9, 9], w: [4, 3, 3, 3], o: { stride: 1, padding: 1 } },
     { x: [2, 3, 9, 8], w: [5, 3, 3, 3], o: { stride: 2, padding: 1 } },
     { x: [1, 2, 10, 10], w: [3, 2, 3, 3], o: { stride: 1, padding: 2, dilation: 2 } },
+    // A small strided gradient image (5×2 pixels): gx by MatMul + Gather col2im instead of ConvTranspose.
+    { x: [2, 3, 8, 7], w: [4, 3, 3, 3], o: { stride: 2, padding: [1, 0, 2, 1], dilation: [1, 2] } },
   ] as const;
   for (const g of geos) {
     const run = async (dt: "float32" | "float64", xv: Float64Array, wv: Float64Array, sv: Float64Array) => {

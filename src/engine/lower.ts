@@ -473,10 +473,72 @@ function lowerBackInput(e: Emitter, t: Tensor, ins: string[]): string {
     const wf = e.node("Transpose", [flipped], { perm: [1, 0, 2, 3] });
     return e.node("Conv", [gy, wf], attrs);
   }
+  if (t.dtype === "float32" && ho * wo <= col2imMaxPixels) return backInputByCol2im(e, t, gy, w);
   const outPad = [0, 1].map(
     (i) => g.inHW[i]! - (g.stride[i]! * ([ho, wo][i]! - 1) + span(i as 0 | 1) + 1 - g.pads[i]! - g.pads[i + 2]!),
   );
   return e.node("ConvTranspose", [gy, w], { ...convAttrs(g), output_padding: outPad });
+}
+
+/**
+ * Strided input gradients (transposed convolutions) from inputs of at most this many pixels take the
+ * product-then-gather form below; ORT's ConvTranspose runs one tiny product per image there.
+ */
+let col2imMaxPixels = 25;
+/** Override the threshold above (benchmarks compare forms; 0 = always ConvTranspose); no argument restores it. */
+export function setCol2imMaxPixels(n = 25): void {
+  col2imMaxPixels = n;
+}
+
+/**
+ * gx = convBackInput(gy, w) as one matrix product and a col2im by Gather: the rows of
+ * gy (channels last, [n·ho·wo, O]) times w (as [O, kh·kw·C]) give each input pixel's contribution
+ * to every tap, [n·ho·wo·kh·kw, C]; each output pixel gathers its (at most T) contributions, zero
+ * rows padding, and sums them: [n·H·W, T, C] → [n·H·W, C] → NCHW.
+ */
+function backInputByCol2im(e: Emitter, t: Tensor, gy: string, w: string): string {
+  const g = geometryOf(t);
+  const [gys, wt] = t.inputs as [Tensor, Tensor];
+  const [o, c] = wt.shape as [number, number];
+  const n = gys.shape[0]!;
+  const [ho, wo] = convOutHW(g);
+  const [kh, kw] = g.kHW;
+  const [H, W] = g.inHW;
+  const taps = kh * kw;
+  const rows = e.node("Reshape", [e.node("Transpose", [gy], { perm: [0, 2, 3, 1] }), e.ints([n * ho * wo, o])]);
+  const wm = e.node("Reshape", [e.node("Transpose", [w], { perm: [0, 2, 3, 1] }), e.ints([o, taps * c])]);
+  const contrib = e.node("Reshape", [e.node("MatMul", [rows, wm]), e.ints([n * ho * wo * taps, c])]);
+  const zero = e.init("float32", [1, c], new Float32Array(c), "z");
+  const table = e.node("Concat", [contrib, zero], { axis: 0 });
+  const zeroRow = n * ho * wo * taps;
+  const mapH = backMap(g.stride[0], g.pads[0], g.dilation[0]),
+    mapW = backMap(g.stride[1], g.pads[1], g.dilation[1]);
+  // Contributions of each output pixel (y, x): taps (i, j) whose source (mapH(y, i), mapW(x, j)) is inside gy.
+  const lists: number[][] = [];
+  for (let y = 0; y < H; y++)
+    for (let x = 0; x < W; x++) {
+      const l: number[] = [];
+      for (let i = 0; i < kh; i++) {
+        const sy = mapH(y, i);
+        if (sy < 0 || sy >= ho) continue;
+        for (let j = 0; j < kw; j++) {
+          const sx = mapW(x, j);
+          if (sx >= 0 && sx < wo) l.push((sy * wo + sx) * taps + i * kw + j);
+        }
+      }
+      lists.push(l);
+    }
+  const T = Math.max(1, ...lists.map((l) => l.length));
+  const idx = new BigInt64Array(n * H * W * T);
+  let q = 0;
+  for (let b = 0; b < n; b++)
+    for (const l of lists)
+      for (let k = 0; k < T; k++) idx[q++] = BigInt(k < l.length ? b * ho * wo * taps + l[k]! : zeroRow);
+  const gathered = e.node("Gather", [table, e.init("int64", [idx.length], idx, "col2im")], { axis: 0 });
+  const summed = e.node("ReduceSum", [e.node("Reshape", [gathered, e.ints([n * H * W, T, c])]), e.ints([1])], {
+    keepdims: 0,
+  });
+  return nchwFromRows(e, summed, n, H, W, c);
 }
 
 function lowerBackWeight(e: Emitter, t: Tensor, ins: string[]): string {
