@@ -96,7 +96,7 @@ test("the flat (fused) optimizer state gives the per-parameter update's paramete
   const cfg = configs[0]!;
   const make = async () => {
     const { scope, loss, inputs } = build();
-    return E.Trainer.create(scope, loss, inputs, scope.init(new Rng(7)), cfg);
+    return E.Trainer.create(scope, loss, inputs, scope.init(new Rng(7)), cfg, { layout: "flat" });
   };
   const a = await make(),
     b = await make();

@@ -36,11 +36,12 @@ const slot = (kind: string, name: string) => `${kind}:${name}`;
 const next = (feed: string) => `next:${feed}`;
 
 /**
- * How a Trainer's program holds the optimizer state. "flat" (the default): the gradients of all
- * trained parameters are concatenated into one vector and the update (clipping, weight decay, Adam
- * moments, EMA) runs once over flat parameter / moment / EMA buffers, a dozen nodes in all; each
- * parameter is fed as a view into the flat parameter buffer. "per-parameter": the same update
- * written once per parameter tensor (about 13 nodes each), kept as the reference and for A/B timing.
+ * How a Trainer's program holds the optimizer state. "per-parameter" (the default): the update
+ * (clipping, weight decay, Adam moments, EMA) written once per parameter tensor, about 13 nodes each.
+ * "flat": the gradients of all trained parameters are concatenated into one vector and the update
+ * runs once over flat parameter / moment / EMA buffers, a dozen nodes in all, each parameter fed as a
+ * view into the flat parameter buffer. The two agree to rounding; "flat" has 1,236 → 572 ORT nodes
+ * for the ScoreNet step but measured no faster (docs/engine-profile.md), so it is opt-in.
  */
 export type StateLayout = "flat" | "per-parameter";
 
@@ -281,7 +282,7 @@ export class Trainer {
     if (loss.size !== 1) throw new TraceError("train step", `the loss must be a scalar, got ${loss}`);
     const specs = scope.specs();
     if (!specs.some((s) => s.trainable)) throw new TraceError("train step", "the loss has no trainable parameters");
-    const built = (opts.layout === "per-parameter" ? buildPerParameter : buildFlat)(specs, loss, config);
+    const built = (opts.layout === "flat" ? buildFlat : buildPerParameter)(specs, loss, config);
     const program = await compile({
       inputs: [...specs.map((s) => s.node), ...built.stateInputs, ...batch],
       outputs: built.outputs,
