@@ -1,10 +1,13 @@
 /**
  * Lowering of traced programs to ONNX (opset 17) ModelProto bytes with the onnx-proto binding.
  * Most ops map one-to-one. Convolutions pick the fastest form measured on ORT's CPU provider
- * (see ../shared/DESIGN.md): Conv for the forward pass; ConvTranspose for strided input
- * gradients and a Conv with the flipped kernel for stride 1; weight gradients by a channels-last
- * im2col Gather and one matrix product. float64 has no Conv kernels in ORT, so float64
- * convolutions all take the Gather + MatMul form (also an independent oracle for float32).
+ * (see ../shared/DESIGN.md and docs/engine-profile.md): Conv for the forward pass (a depthwise Conv
+ * plus a channel sum for frozen 1-output-channel filters); ConvTranspose for strided input
+ * gradients, or one MatMul + Gather col2im when the gradient image has ≤ 25 pixels, and a Conv with
+ * the flipped kernel for stride 1; weight gradients by a channels-last im2col Gather and one matrix
+ * product, re-laid out by an identity product. float64 has no Conv kernels in ORT, so float64
+ * convolutions all take the Gather + MatMul form (also an independent oracle for float32). Group
+ * norm takes InstanceNormalization, or LayerNormalization where a VJP reuses its 1/σ.
  */
 import onnxProto from "onnx-proto";
 import { type ConvGeometry, convOutHW, geometryOf } from "./conv.ts";
