@@ -1,6 +1,6 @@
 /**
  * Interleaved A/B comparisons in one process (A, B, A, B, … so machine load hits both alike):
- *   npm run bench:ab -- <experiment> [--rounds 30] [--threads 2]
+ *   npm run bench:ab -- <experiment> [--rounds 30] [--threads 2] [--metrics train,vjp16]
  * Prints, per metric, each variant's median ms and the median over rounds of the per-round
  * ratio variant/first variant. Experiments:
  *   freeze   ScoreNet forward (batch 64) and forward+VJP (batch 16): weights fed vs frozen into
@@ -8,15 +8,33 @@
  *   convform each ScoreNet conv layer alone (batch 32): ORT's Conv/ConvTranspose vs Gather-im2col + MatMul
  *   optlevel frozen ScoreNet forward/VJP with ORT's "extended" vs "all" graph optimizations
  *   spin     scorenet train/sample/div with ORT's intra-op spinning on (default) vs off
+ *   adam     scorenet.train with the optimizer state per parameter tensor vs flat (one fused update)
+ *   silu     ScoreNet train / forward b64 / VJP b16 (frozen): SiLU differentiated op by op vs as a primitive
+ *   gnvjp    same three: group-norm VJP recomputing the group statistics vs reusing LayerNormalization's 1/σ
+ *   normkernel same three: group norm forward by InstanceNormalization vs LayerNormalization (VJP recomputes)
+ *   gnform   same three: InstanceNormalization + recomputed statistics vs the default (LayerNormalization's 1/σ
+ *            where a VJP needs it, InstanceNormalization in forward-only programs)
+ *   gnsilu   same three: all of the above old (instance, recompute, composite) vs all new
+ *   onechannel frozen ScoreNet forward b64 / VJP b16: 1-output-channel convs as Conv vs depthwise Conv + ReduceSum
+ *   col2im   ScoreNet train / forward b64 / VJP b16: transposed convs from ≤ 25-pixel inputs by ConvTranspose vs MatMul + Gather col2im
+ *   wgrad    scorenet.train: weight gradients re-laid out by Transpose vs by a product with an identity
  */
 import { parseArgs } from "node:util";
 import { nodeBackend } from "../src/engine/backend-node.ts";
 import * as E from "../src/engine/index.ts";
-import { type ConvForm, setConvFormPolicy } from "../src/engine/lower.ts";
+import {
+  type ConvForm,
+  type NormKernel,
+  setCol2imMaxPixels,
+  setConvFormPolicy,
+  setNormKernel,
+  setSingleChannelConv,
+  setWeightGradTranspose,
+} from "../src/engine/lower.ts";
 import { traceNetwork } from "../src/models/registry.ts";
 import { Rng } from "../src/rng.ts";
 import { round } from "./timing.ts";
-import { type Step, WORKLOADS, scoreNetParams } from "./workloads.ts";
+import { type Step, WORKLOADS, scoreNetParams, scoreNetTrainStep } from "./workloads.ts";
 
 /** Variant name → metric → step. */
 type Experiment = (threads: number) => Promise<Record<string, Record<string, Step>>>;
@@ -82,7 +100,95 @@ async function convLayer(
   return () => prog.run(feeds);
 }
 
+/** ScoreNet's train step, frozen forward (batch 64) and frozen forward+VJP (batch 16), traced and compiled under `setup`. */
+async function scoreNetSteps(setup: () => void): Promise<Record<string, Step>> {
+  setup();
+  try {
+    return {
+      train: (await scoreNetTrainStep()).train,
+      forward64: await scoreNetProgram(64, false, true),
+      vjp16: await scoreNetProgram(16, true, true),
+    };
+  } finally {
+    E.setTraceVariants();
+    setNormKernel();
+  }
+}
+
+/** Variants that differ only in how group norm and SiLU are traced and lowered. */
+function elementwiseExperiment(
+  variants: Record<string, { vars?: Partial<E.TraceVariants>; kernel?: NormKernel }>,
+): Experiment {
+  return async (threads) => {
+    E.setBackend(nodeBackend({ threads }));
+    const out: Record<string, Record<string, Step>> = {};
+    for (const [name, v] of Object.entries(variants))
+      out[name] = await scoreNetSteps(() => {
+        E.setTraceVariants(v.vars);
+        setNormKernel(v.kernel);
+      });
+    return out;
+  };
+}
+
 const EXPERIMENTS: Record<string, Experiment> = {
+  async col2im(threads) {
+    E.setBackend(nodeBackend({ threads }));
+    const v: Record<string, Record<string, Step>> = {};
+    for (const max of [0, 25]) {
+      setCol2imMaxPixels(max);
+      v[max ? "col2im" : "ConvTranspose"] = {
+        train: (await scoreNetTrainStep()).train,
+        forward64: await scoreNetProgram(64, false, true),
+        vjp16: await scoreNetProgram(16, true, true),
+      };
+    }
+    setCol2imMaxPixels();
+    return v;
+  },
+  async onechannel(threads) {
+    E.setBackend(nodeBackend({ threads }));
+    const v: Record<string, Record<string, Step>> = {};
+    for (const form of ["conv", "depthwise-sum"] as const) {
+      setSingleChannelConv(form);
+      v[form] = { forward64: await scoreNetProgram(64, false, true), vjp16: await scoreNetProgram(16, true, true) };
+    }
+    setSingleChannelConv();
+    return v;
+  },
+  async wgrad(threads) {
+    E.setBackend(nodeBackend({ threads }));
+    const v: Record<string, Record<string, Step>> = {};
+    for (const form of ["transpose", "matmul"] as const) {
+      setWeightGradTranspose(form);
+      v[form] = { train: (await scoreNetTrainStep()).train };
+    }
+    setWeightGradTranspose();
+    return v;
+  },
+  silu: elementwiseExperiment({ composite: { vars: { silu: "composite" } }, primitive: {} }),
+  gnvjp: elementwiseExperiment({ recompute: { vars: { groupNormVjp: "recompute" } }, invstd: {} }),
+  normkernel: elementwiseExperiment({
+    instance: { vars: { groupNormVjp: "recompute" }, kernel: "instance" },
+    layer: { vars: { groupNormVjp: "recompute" }, kernel: "layer" },
+  }),
+  /** The group-norm forms as combined in practice: InstanceNorm + recomputed statistics vs LayerNorm's 1/σ (auto). */
+  gnform: elementwiseExperiment({
+    "instance+recompute": { vars: { groupNormVjp: "recompute" }, kernel: "instance" },
+    "auto+invstd": {},
+  }),
+  gnsilu: elementwiseExperiment({
+    old: { vars: { groupNormVjp: "recompute", silu: "composite" }, kernel: "instance" },
+    new: {},
+  }),
+  /** The ScoreNet Adam step with one update chain per parameter vs one fused update over flat buffers. */
+  async adam(threads) {
+    E.setBackend(nodeBackend({ threads }));
+    const v: Record<string, Record<string, Step>> = {};
+    for (const layout of ["per-parameter", "flat"] as const)
+      v[layout] = { train: (await scoreNetTrainStep(layout)).train };
+    return v;
+  },
   /** Each ScoreNet conv layer alone (batch 32, as training): ORT's kernels vs Gather-im2col + MatMul. */
   async convform(threads) {
     E.setBackend(nodeBackend({ threads }));
@@ -127,6 +233,7 @@ const { values, positionals } = parseArgs({
     rounds: { type: "string", default: "30" },
     threads: { type: "string", default: "2" },
     warm: { type: "string", default: "3" },
+    metrics: { type: "string" },
   },
 });
 const name = positionals[0] ?? "";
@@ -134,28 +241,46 @@ const exp = EXPERIMENTS[name];
 if (!exp) throw new Error(`unknown experiment '${name}'; use one of: ${Object.keys(EXPERIMENTS).join(", ")}`);
 const variants = await exp(Number(values.threads));
 const names = Object.keys(variants);
-const metrics = Object.keys(variants[names[0]!]!);
+const metrics = Object.keys(variants[names[0]!]!).filter(
+  (m) => !values.metrics || values.metrics.split(",").includes(m),
+);
 const rounds = Number(values.rounds),
   warm = Number(values.warm);
-const median = (a: number[]) => {
+const quantile = (a: number[], q: number) => {
   const s = [...a].sort((x, y) => x - y);
-  return s[Math.floor(s.length / 2)]!;
+  return s[Math.min(s.length - 1, Math.floor(q * s.length))]!;
 };
-console.log(`${name}: ${rounds} interleaved rounds, ${values.threads} threads`);
+const median = (a: number[]) => quantile(a, 0.5);
+/** Median per-round ratio to the first variant with its quartiles: "0.950 [0.910–0.990]". */
+const ratio = (xs: number[], base: number[]) => {
+  const r = xs.map((t, k) => t / base[k]!);
+  return `${median(r).toFixed(3)} [${quantile(r, 0.25).toFixed(3)}–${quantile(r, 0.75).toFixed(3)}]`;
+};
+const cpuMs = () => {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1000;
+};
+console.log(
+  `${name}: ${rounds} interleaved rounds, ${values.threads} threads; wall ms and ratio (quartiles), then process CPU ms and ratio`,
+);
 for (const m of metrics) {
-  const times: Record<string, number[]> = Object.fromEntries(names.map((n) => [n, []]));
+  const wall: Record<string, number[]> = Object.fromEntries(names.map((n) => [n, []]));
+  const cpu: Record<string, number[]> = Object.fromEntries(names.map((n) => [n, []]));
   for (let r = 0; r < warm + rounds; r++) {
     const order = r % 2 === 0 ? names : [...names].reverse();
     for (const n of order) {
-      const t0 = performance.now();
+      const t0 = performance.now(),
+        c0 = cpuMs();
       await variants[n]![m]!();
-      if (r >= warm) times[n]!.push(performance.now() - t0);
+      if (r >= warm) {
+        wall[n]!.push(performance.now() - t0);
+        cpu[n]!.push(cpuMs() - c0);
+      }
     }
   }
-  const base = times[names[0]!]!;
   const cells = names.map(
     (n, i) =>
-      `${n} ${round(median(times[n]!))} ms${i ? ` (ratio ${median(times[n]!.map((t, k) => t / base[k]!)).toFixed(3)})` : ""}`,
+      `${n} ${round(median(wall[n]!))} ms${i ? ` (ratio ${ratio(wall[n]!, wall[names[0]!]!)})` : ""}, cpu ${round(median(cpu[n]!))} ms${i ? ` (ratio ${ratio(cpu[n]!, cpu[names[0]!]!)})` : ""}`,
   );
   console.log(`  ${m}: ${cells.join(" · ")}`);
 }

@@ -111,16 +111,22 @@ function scoreNetBatch(rng: Rng, x0: Float32Array, n: number) {
   };
 }
 
+/** The scorenet.train step: one Adam step of the DSM loss at batch 32 (`layout` for A/B comparisons). */
+export async function scoreNetTrainStep(layout?: E.StateLayout): Promise<{ train: Step; params: ParamTree; rng: Rng }> {
+  const spec = scoreNetSpec();
+  const rng = new Rng(0);
+  const ps = E.ParamScope.create();
+  const { loss, inputs } = traceLoss("dsm", spec, ps, 32);
+  const params = ps.init(rng);
+  const trainer = await E.Trainer.create(ps, loss, inputs, params, { kind: "adam", lr: 1e-4 }, { layout });
+  const x0 = Float32Array.from(rng.uniforms(32 * 784));
+  return { train: () => trainer.trainStep(scoreNetBatch(rng, x0, 32)), params, rng };
+}
+
 const scorenet: Workload = {
   async setup() {
     const spec = scoreNetSpec();
-    const rng = new Rng(0);
-    const ps = E.ParamScope.create();
-    const { loss, inputs } = traceLoss("dsm", spec, ps, 32);
-    const params = ps.init(rng);
-    const trainer = await E.Trainer.create(ps, loss, inputs, params, { kind: "adam", lr: 1e-4 });
-    const x0 = Float32Array.from(rng.uniforms(32 * 784));
-    const train = () => trainer.trainStep(scoreNetBatch(rng, x0, 32));
+    const { train, params, rng } = await scoreNetTrainStep();
 
     const model = asScoreModel(new EngineNetwork(spec, params, tutorialSde), tutorialSde, "eps");
     const xs = rng.normals(64 * 784) as Float64Array,

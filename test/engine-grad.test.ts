@@ -124,6 +124,12 @@ const cases: GradCase[] = [
   { name: "scatterAdd", shapes: [[2, 2, 3]], build: (x) => E.scatterAdd(T(x, 0), idx([3, 0, 3, 1], [2, 2]), [5, 3]) },
   // normalization
   { name: "groupNorm", shapes: [[2, 4, 3, 3], [4], [4]], build: (x) => E.groupNorm(T(x, 0), 2, T(x, 1), T(x, 2)) },
+  { name: "groupInvStd", shapes: [[2, 4, 3, 3]], build: (x) => E.mul(E.groupInvStd(T(x, 0), 2), 1.5) },
+  {
+    name: "composite SiLU x·σ(x) (the A/B reference)",
+    shapes: [[8]],
+    build: (x) => E.mul(T(x, 0), E.sigmoid(T(x, 0))),
+  },
   // convolutions (float64 goes through the Gather-im2col lowering)
   {
     name: "conv2d s1 p1",
@@ -223,25 +229,65 @@ test("second order through group norm: gradient of a loss containing the input-V
   });
 });
 
-test("group norm's float32 lowering (InstanceNormalization) agrees with the float64 reductions", async () => {
+test("group norm's float32 lowerings (LayerNormalization, InstanceNormalization) and its inverse std agree with the float64 reductions", async () => {
   const { Rng } = await import("../src/rng.ts");
+  const { setNormKernel } = await import("../src/engine/lower.ts");
   const rng = new Rng(8);
   const xv = rng.normals(2 * 6 * 5 * 5) as Float64Array,
     gv = rng.normals(2 * 6 * 5 * 5) as Float64Array;
+  // An offset and scale per sample, so the group statistics differ.
+  xv.forEach((v, i) => {
+    xv[i] = (i < 150 ? 3 : 0.2) * v + (i < 150 ? -2 : 5);
+  });
   const run = async (dt: "float32" | "float64") => {
     const x = E.input("x", [2, 6, 5, 5], dt),
       g = E.input("g", [2, 6, 5, 5], dt);
     const y = E.groupNormalize(x, 3);
+    const r = E.groupInvStd(x, 3);
     const [gx] = E.vjp([y], [g], [x]);
-    return (await E.compile({ inputs: [x, g], outputs: { y, gx: gx! } })).run({ x: xv, g: gv });
+    return (await E.compile({ inputs: [x, g], outputs: { y, r, gx: gx! } })).run({ x: xv, g: gv });
   };
-  const a = await run("float64"),
-    b = await run("float32");
-  for (const k of ["y", "gx"]) {
-    let err = 0;
-    (a[k] as Float64Array).forEach((v, i) => {
-      err = Math.max(err, Math.abs(v - (b[k] as Float32Array)[i]!));
-    });
-    assert.ok(err < 1e-4, `${k}: max error ${err}`);
+  const a = await run("float64");
+  // 1/√(σ² + eps) from the definition, per sample and group of 2 channels × 25 pixels.
+  for (let k = 0; k < 6; k++) {
+    const grp = xv.slice(k * 50, k * 50 + 50);
+    const mu = grp.reduce((s, v) => s + v, 0) / 50;
+    const variance = grp.reduce((s, v) => s + (v - mu) ** 2, 0) / 50;
+    assert.ok(Math.abs((a.r as Float64Array)[k]! - 1 / Math.sqrt(variance + 1e-5)) < 1e-12, `group ${k}`);
   }
+  for (const kernel of ["layer", "instance"] as const) {
+    setNormKernel(kernel);
+    const b = await run("float32");
+    setNormKernel();
+    for (const k of ["y", "r", "gx"]) {
+      let err = 0;
+      (a[k] as Float64Array).forEach((v, i) => {
+        err = Math.max(err, Math.abs(v - (b[k] as Float32Array)[i]!) / Math.max(1, Math.abs(v)));
+      });
+      assert.ok(err < 1e-4, `${kernel} ${k}: max error ${err}`);
+    }
+  }
+});
+
+test("the alternative formulations (recomputed group statistics, composite SiLU) give the same gradients", async () => {
+  const { Rng } = await import("../src/rng.ts");
+  const rng = new Rng(9);
+  const xv = rng.normals(2 * 4 * 4 * 4) as Float64Array,
+    vv = rng.normals(2 * 4 * 4 * 4) as Float64Array;
+  const run = async () => {
+    const x = E.input("x", [2, 4, 4, 4], "float64"),
+      v = E.input("v", [2, 4, 4, 4], "float64");
+    const y = E.silu(E.groupNormalize(x, 2));
+    const [jv] = E.vjp([y], [v], [x]);
+    const [hv] = E.grad(E.sum(E.mul(jv!, jv!)), [x]);
+    return (await E.compile({ inputs: [x, v], outputs: { jv: jv!, hv: hv! } })).run({ x: xv, v: vv });
+  };
+  const fast = await run();
+  E.setTraceVariants({ groupNormVjp: "recompute", silu: "composite" });
+  const ref = await run();
+  E.setTraceVariants();
+  for (const k of ["jv", "hv"])
+    (ref[k] as Float64Array).forEach((v, i) =>
+      assert.ok(Math.abs((fast[k] as Float64Array)[i]! - v) < 1e-9 * Math.max(1, Math.abs(v)), `${k}[${i}]`),
+    );
 });

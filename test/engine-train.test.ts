@@ -4,6 +4,7 @@ import assert from "node:assert/strict";
 import "../src/node.ts";
 import * as E from "../src/engine/index.ts";
 import { normal, torchDefaultWeight, zeros } from "../src/engine/init.ts";
+import { setWeightGradTranspose } from "../src/engine/lower.ts";
 import { Rng } from "../src/rng.ts";
 
 test("Adam/AdamW step with warmup, clipping and EMA matches a host reference (float64)", async () => {
@@ -50,6 +51,67 @@ test("Adam/AdamW step with warmup, clipping and EMA matches a host reference (fl
   p.forEach((x, i) => assert.ok(Math.abs(got[i]! - x) < 1e-12, `param ${i}: ${got[i]} vs ${x}`));
   ema.forEach((x, i) => assert.ok(Math.abs(gotEma[i]! - x) < 1e-12, `ema ${i}: ${gotEma[i]} vs ${x}`));
   assert.equal(trainer.step, 5);
+});
+
+test("the flat (fused) optimizer state gives the per-parameter update's parameters, moments and EMA, and keeps checkpoint names", async () => {
+  // Several parameters of different shapes (one frozen), float64 so the two layouts agree to rounding.
+  const build = () => {
+    const scope = E.ParamScope.create("float64");
+    const w1 = scope.param("l1.weight", [4, 2], (s, r, d) => normal(s, 1, r, { dtype: d }));
+    const b1 = scope.param("l1.bias", [4], (s, r, d) => normal(s, 0.1, r, { dtype: d }));
+    const freq = scope.param("freq", [2], (s, r, d) => normal(s, 1, r, { dtype: d }), { trainable: false });
+    const w2 = scope.param("l2.weight", [1, 4], (s, r, d) => normal(s, 1, r, { dtype: d }));
+    const x = E.input("x", [5, 2], "float64"),
+      y = E.input("y", [5, 1], "float64");
+    const h = E.tanh(E.add(E.linear(E.mul(x, freq), w1), b1));
+    const loss = E.mean(E.square(E.sub(E.linear(h, w2), y)));
+    return { scope, loss, inputs: [x, y] };
+  };
+  const rng = new Rng(4);
+  const batches = Array.from({ length: 6 }, () => ({ x: rng.normals(10), y: rng.normals(5) }));
+  const configs: E.OptimizerConfig[] = [
+    { kind: "adamw", lr: 0.05, weightDecay: 0.1, warmup: 3, clipNorm: 0.5, emaDecay: 0.9 },
+    { kind: "adam", lr: 0.05, weightDecay: 0.01, beta1: 0.8, emaDecay: 0.5 },
+    { kind: "sgd", lr: 0.1, weightDecay: 0.01 },
+  ];
+  for (const cfg of configs) {
+    const states: Record<string, E.HostArray>[] = [];
+    for (const layout of ["per-parameter", "flat"] as const) {
+      const { scope, loss, inputs } = build();
+      const trainer = await E.Trainer.create(scope, loss, inputs, scope.init(new Rng(7)), cfg, { layout });
+      for (const b of batches) await trainer.trainStep(b);
+      states.push(trainer.stateTensors());
+    }
+    const [ref, flat] = states as [Record<string, E.HostArray>, Record<string, E.HostArray>];
+    assert.deepEqual(Object.keys(flat), Object.keys(ref), `${cfg.kind}: state names`);
+    for (const [k, a] of Object.entries(ref)) {
+      const b = flat[k]!;
+      a.forEach((v, i) =>
+        assert.ok(Math.abs(Number(b[i]) - Number(v)) < 1e-12, `${cfg.kind} ${k}[${i}]: ${b[i]} vs ${v}`),
+      );
+    }
+    if (cfg.kind !== "sgd") assert.ok(Number(ref["m:l1.bias"]![0]) !== 0, "the moments moved");
+  }
+  // A flat trainer resumes from a checkpoint's named state and continues exactly like the original.
+  const cfg = configs[0]!;
+  const make = async () => {
+    const { scope, loss, inputs } = build();
+    return E.Trainer.create(scope, loss, inputs, scope.init(new Rng(7)), cfg, { layout: "flat" });
+  };
+  const a = await make(),
+    b = await make();
+  for (const batch of batches.slice(0, 3)) await a.trainStep(batch);
+  b.loadState(a.stateTensors());
+  assert.equal(b.step, 3);
+  for (const batch of batches.slice(3)) {
+    await a.trainStep(batch);
+    await b.trainStep(batch);
+  }
+  assert.deepEqual(b.stateTensors(), a.stateTensors());
+  assert.throws(
+    () => b.loadState({ ...a.stateTensors(), "v:l1.bias": new Float64Array(3) }),
+    /'v:l1.bias' is of length 3/,
+  );
 });
 
 test("a tiny MLP trained through the engine fits sin(3x) (loss drops 10x)", async () => {
@@ -107,12 +169,14 @@ test("a tiny conv net trained through the engine learns to denoise (loss drops 3
   assert.ok(last < first / 3, `loss ${first} → ${last}`);
 });
 
-test("float32 convolution lowerings (Conv, flipped Conv, ConvTranspose, Gather+Gemm) agree with the float64 im2col oracle", async () => {
+test("float32 convolution lowerings (Conv, flipped Conv, ConvTranspose, MatMul+col2im, Gather+Gemm) agree with the float64 im2col oracle", async () => {
   const rng = new Rng(5);
   const geos = [
     { x: [2, 3, 9, 9], w: [4, 3, 3, 3], o: { stride: 1, padding: 1 } },
     { x: [2, 3, 9, 8], w: [5, 3, 3, 3], o: { stride: 2, padding: 1 } },
     { x: [1, 2, 10, 10], w: [3, 2, 3, 3], o: { stride: 1, padding: 2, dilation: 2 } },
+    // A small strided gradient image (5×2 pixels): gx by MatMul + Gather col2im instead of ConvTranspose.
+    { x: [2, 3, 8, 7], w: [4, 3, 3, 3], o: { stride: 2, padding: [1, 0, 2, 1], dilation: [1, 2] } },
   ] as const;
   for (const g of geos) {
     const run = async (dt: "float32" | "float64", xv: Float64Array, wv: Float64Array, sv: Float64Array) => {
@@ -134,9 +198,18 @@ test("float32 convolution lowerings (Conv, flipped Conv, ConvTranspose, Gather+G
     rng.normals(sv.length, sv);
     const r64 = await run("float64", xv, wv, sv),
       r32 = await run("float32", xv, wv, sv);
-    for (const k of ["y", "gx", "gw"]) {
+    // The weight gradient's re-layout by ORT's Transpose instead of the identity product.
+    setWeightGradTranspose("transpose");
+    const r32t = await run("float32", xv, wv, sv);
+    setWeightGradTranspose();
+    for (const [k, r] of [
+      ["y", r32],
+      ["gx", r32],
+      ["gw", r32],
+      ["gw", r32t],
+    ] as const) {
       const a = r64[k] as Float64Array,
-        b = r32[k] as Float32Array;
+        b = r[k] as Float32Array;
       let err = 0,
         scale = 0;
       for (let i = 0; i < a.length; i++) {
@@ -145,5 +218,45 @@ test("float32 convolution lowerings (Conv, flipped Conv, ConvTranspose, Gather+G
       }
       assert.ok(err < 1e-5 * Math.max(1, scale), `${JSON.stringify(g.o)} ${k}: max error ${err} (scale ${scale})`);
     }
+  }
+});
+
+test("frozen single-output-channel convolutions (depthwise Conv + channel sum) agree with the fed-weight Conv, forward and VJP", async () => {
+  const rng = new Rng(11);
+  const wv = rng.normals(6 * 9, new Float32Array(6 * 9)),
+    vv = rng.normals(6 * 9, new Float32Array(6 * 9));
+  const xv = rng.normals(2 * 6 * 7 * 7, new Float32Array(2 * 6 * 7 * 7));
+  const run = async (frozen: boolean) => {
+    const x = E.input("x", [2, 6, 7, 7]),
+      w = E.input("w", [1, 6, 3, 3]), // conv 6 → 1
+      v = E.input("v", [6, 1, 3, 3]); // stride-1 transposed conv 6 → 1 (a flipped Conv)
+    const y = E.add(
+      E.conv2d(x, w, { padding: 1 }),
+      E.slice(E.convTranspose2d(x, v, { padding: 1, dilation: 2 }), [2, 2], [9, 9], [2, 3]),
+    );
+    const s = E.input("s", y.shape);
+    const [gx] = E.vjp([y], [s], [x]);
+    const p = await E.compile({
+      inputs: frozen ? [x, w, v, s] : [x, w, v, s],
+      outputs: { y, gx: gx! },
+      constants: frozen ? { w: wv, v: vv } : undefined,
+    });
+    const sv = Float32Array.from({ length: y.size }, (_, i) => Math.sin(i));
+    return { r: await p.run(frozen ? { x: xv, s: sv } : { x: xv, w: wv, v: vv, s: sv }), bytes: p.modelBytes };
+  };
+  const fed = await run(false),
+    frozen = await run(true);
+  assert.ok(
+    new TextDecoder().decode(frozen.bytes).includes("group"),
+    "the frozen program uses a grouped (depthwise) Conv",
+  );
+  for (const k of ["y", "gx"]) {
+    const a = fed.r[k] as Float32Array,
+      b = frozen.r[k] as Float32Array;
+    let err = 0;
+    a.forEach((u, i) => {
+      err = Math.max(err, Math.abs(u - b[i]!));
+    });
+    assert.ok(err < 1e-4, `${k}: max difference ${err}`);
   }
 });

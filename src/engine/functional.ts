@@ -14,9 +14,11 @@ import {
   relu,
   reshape,
   sigmoid,
+  siluPrimitive,
   stopGradient,
   sub,
   sum,
+  traceVariants,
   transpose,
 } from "./ops.ts";
 import type { Tensor } from "./tensor.ts";
@@ -26,8 +28,8 @@ export const square = (x: Tensor) => mul(x, x);
 /** log(1 + eˣ) computed stably as relu(x) + log(1 + e^{−|x|}) (ORT has no float64 Softplus). */
 export const softplus = (x: Tensor) => add(relu(x), log(add(exp(mul(abs(x), -1)), 1)));
 
-/** SiLU / swish: x·σ(x). */
-export const silu = (x: Tensor) => mul(x, sigmoid(x));
+/** SiLU / swish: x·σ(x) (one primitive with a VJP that reuses the output, unless traceVariants() says otherwise). */
+export const silu = (x: Tensor) => (traceVariants().silu === "primitive" ? siluPrimitive(x) : mul(x, sigmoid(x)));
 
 /** log Σ exp(x) over `axes`, shifted by the (gradient-stopped) max for stability. */
 export function logSumExp(x: Tensor, axes: readonly number[], keepdims = false): Tensor {

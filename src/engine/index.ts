@@ -16,6 +16,6 @@ export {
   type RunResult,
 } from "./runtime.ts";
 export { ParamScope, paramFeed, type Init, type ParamSpec } from "./params.ts";
-export { Trainer, type OptimizerConfig } from "./optim.ts";
+export { Trainer, type OptimizerConfig, type StateLayout } from "./optim.ts";
 export * as init from "./init.ts";
 export type { Param, ParamArray, ParamDtype, ParamTree } from "./init.ts";

@@ -1,10 +1,13 @@
 /**
  * Lowering of traced programs to ONNX (opset 17) ModelProto bytes with the onnx-proto binding.
  * Most ops map one-to-one. Convolutions pick the fastest form measured on ORT's CPU provider
- * (see ../shared/DESIGN.md): Conv for the forward pass; ConvTranspose for strided input
- * gradients and a Conv with the flipped kernel for stride 1; weight gradients by a channels-last
- * im2col Gather and one matrix product. float64 has no Conv kernels in ORT, so float64
- * convolutions all take the Gather + MatMul form (also an independent oracle for float32).
+ * (see ../shared/DESIGN.md and docs/engine-profile.md): Conv for the forward pass (a depthwise Conv
+ * plus a channel sum for frozen 1-output-channel filters); ConvTranspose for strided input
+ * gradients, or one MatMul + Gather col2im when the gradient image has ≤ 25 pixels, and a Conv with
+ * the flipped kernel for stride 1; weight gradients by a channels-last im2col Gather and one matrix
+ * product, re-laid out by an identity product. float64 has no Conv kernels in ORT, so float64
+ * convolutions all take the Gather + MatMul form (also an independent oracle for float32). Group
+ * norm takes InstanceNormalization, or LayerNormalization where a VJP reuses its 1/σ.
  */
 import onnxProto from "onnx-proto";
 import { type ConvGeometry, convOutHW, geometryOf } from "./conv.ts";
@@ -41,21 +44,39 @@ function tensorProto(name: string, dtype: DType, shape: readonly number[], data:
 class Emitter {
   readonly nodes: NodeProto[] = [];
   readonly inits: TensorProto[] = [];
+  /** Ids of the program inputs frozen into it as initializers (ProgramSpec.constants). */
+  readonly constantIds = new Set<number>();
+  /** Ids of the values whose groupInvStd the program computes (their group norm then uses LayerNormalization). */
+  readonly invStdOf = new Set<number>();
+  /** Operator domains used besides the default one (each needs an opset import). */
+  readonly domains = new Set<string>();
   private n = 0;
   fresh(prefix: string): string {
     return `${prefix}_${this.n++}`;
   }
   node(op: string, inputs: string[], attrs: Record<string, Attr> = {}, out = this.fresh(op)): string {
+    return this.nodeOuts(op, inputs, attrs, [out])[0]!;
+  }
+  /** A node with several outputs ("" leaves an optional output out); `domain` for ORT's contrib ops. */
+  nodeOuts(op: string, inputs: string[], attrs: Record<string, Attr>, outs: string[], domain = ""): string[] {
+    if (domain) this.domains.add(domain);
     this.nodes.push(
       onnx.NodeProto.create({
         opType: op,
+        domain,
         input: inputs,
-        output: [out],
-        name: out,
+        output: outs,
+        name: outs.find((o) => o) ?? this.fresh(op),
         attribute: Object.entries(attrs).map(([k, v]) => attribute(k, v)),
       }),
     );
-    return out;
+    return outs;
+  }
+  private readonly memo = new Map<string, unknown>();
+  /** The value made by `make` the first time `key` is asked for (shared sub-results of several traced ops). */
+  once<T>(key: string, make: () => T): T {
+    if (!this.memo.has(key)) this.memo.set(key, make());
+    return this.memo.get(key) as T;
   }
   init(dtype: DType, shape: readonly number[], data: HostArray, prefix = "c"): string {
     const name = this.fresh(prefix);
@@ -83,7 +104,6 @@ const UNARY_ONNX: Record<string, string> = {
   sin: "Sin",
   cos: "Cos",
   tanh: "Tanh",
-  sigmoid: "Sigmoid",
   relu: "Relu",
   abs: "Abs",
   sign: "Sign",
@@ -149,8 +169,14 @@ function lowerNode(e: Emitter, t: Tensor, ins: string[]): string {
       return e.node("MatMul", ins);
     case "softmax":
       return e.node("Softmax", ins, { axis: a.axis as number });
+    case "sigmoid":
+      return sigmoidOf(e, ins[0]!);
+    case "silu":
+      return e.node("Mul", [ins[0]!, sigmoidOf(e, ins[0]!)]);
     case "groupNormalize":
       return lowerGroupNormalize(e, t, ins[0]!);
+    case "groupInvStd":
+      return lowerGroupInvStd(e, t, ins[0]!);
     case "conv":
       return lowerConv(e, t, ins);
     case "convBackInput":
@@ -162,25 +188,97 @@ function lowerNode(e: Emitter, t: Tensor, ins: string[]): string {
   }
 }
 
-/** [N, C, …] viewed as [N, G, m]: float32 → InstanceNormalization over m (unit scale, zero bias); float64 → reductions. */
-function lowerGroupNormalize(e: Emitter, t: Tensor, x: string): string {
-  const G = t.attrs.groups as number,
-    eps = t.attrs.eps as number,
-    n = t.shape[0]!;
-  const g = e.node("Reshape", [x, e.ints([n, G, t.size / (n * G)])]);
-  let y: string;
-  if (t.dtype === "float32") {
-    y = e.node(
-      "InstanceNormalization",
-      [g, e.init("float32", [G], new Float32Array(G).fill(1)), e.init("float32", [G], new Float32Array(G))],
-      { epsilon: { f: eps } },
+/** One Sigmoid per value (a SiLU and its VJP share it; ORT fuses a lone x·σ(x) into QuickGelu). */
+const sigmoidOf = (e: Emitter, x: string) => e.once(`Sigmoid|${x}`, () => e.node("Sigmoid", [x]));
+
+/**
+ * The float32 kernel for groupNormalize's forward: "layer" (LayerNormalization over [N, G, m], which
+ * also yields the inverse standard deviation its VJP needs), "instance" (InstanceNormalization, about
+ * 2–3× faster than ORT's LayerNormalization for these shapes but without 1/σ), or "auto" (the
+ * default): LayerNormalization where the program also asks for groupInvStd of the same value,
+ * InstanceNormalization elsewhere (forward-only programs).
+ */
+export type NormKernel = "auto" | "layer" | "instance";
+let normKernel: NormKernel = "auto";
+/** Override the group-norm kernel (benchmarks compare them); no argument restores the default. */
+export function setNormKernel(k: NormKernel = "auto"): void {
+  normKernel = k;
+}
+
+interface GroupArgs {
+  x: string;
+  n: number;
+  G: number;
+  m: number;
+  eps: number;
+  dtype: DType;
+}
+const groupArgs = (t: Tensor, x: string): GroupArgs => {
+  const src = t.inputs[0]!;
+  const n = src.shape[0]!,
+    G = t.attrs.groups as number;
+  return { x, n, G, m: src.size / (n * G), eps: t.attrs.eps as number, dtype: t.dtype };
+};
+const grouped = (e: Emitter, a: GroupArgs) =>
+  e.once(`group|${a.x}|${a.G}`, () => e.node("Reshape", [a.x, e.ints([a.n, a.G, a.m])]));
+
+/** float32: LayerNormalization over the last axis of [N, G, m] → (x̂ [N, G, m], 1/√(σ² + eps) [N, G, 1]). */
+function layerNormOf(e: Emitter, a: GroupArgs): { y: string; invStd: string } {
+  return e.once(`LayerNorm|${a.x}|${a.G}|${a.eps}`, () => {
+    const y = e.fresh("gn"),
+      invStd = e.fresh("gn_invstd");
+    e.nodeOuts(
+      "LayerNormalization",
+      [
+        grouped(e, a),
+        e.init("float32", [a.m], new Float32Array(a.m).fill(1)),
+        e.init("float32", [a.m], new Float32Array(a.m)),
+      ],
+      { axis: -1, epsilon: { f: a.eps } },
+      [y, "", invStd],
     );
-  } else {
+    return { y, invStd };
+  });
+}
+
+/** float64: the group statistics by reductions → (x − μ [N, G, m], σ = √(var + eps) [N, G, 1]). */
+function momentsOf(e: Emitter, a: GroupArgs): { d: string; sigma: string } {
+  return e.once(`moments|${a.x}|${a.G}|${a.eps}`, () => {
+    const g = grouped(e, a);
     const d = e.node("Sub", [g, e.node("ReduceMean", [g], { axes: [2], keepdims: 1 })]);
     const v = e.node("ReduceMean", [e.node("Mul", [d, d])], { axes: [2], keepdims: 1 });
-    y = e.node("Div", [d, e.node("Sqrt", [e.node("Add", [v, e.scalar(t.dtype, eps)])])]);
+    return { d, sigma: e.node("Sqrt", [e.node("Add", [v, e.scalar(a.dtype, a.eps)])]) };
+  });
+}
+
+/** [N, C, …] viewed as [N, G, m] and normalized over m (LayerNormalization, InstanceNormalization or, in float64, reductions). */
+function lowerGroupNormalize(e: Emitter, t: Tensor, x: string): string {
+  const a = groupArgs(t, x);
+  let y: string;
+  const layer = normKernel === "layer" || (normKernel === "auto" && e.invStdOf.has(t.inputs[0]!.id));
+  if (t.dtype === "float32" && layer) y = layerNormOf(e, a).y;
+  else if (t.dtype === "float32")
+    y = e.node(
+      "InstanceNormalization",
+      [
+        grouped(e, a),
+        e.init("float32", [a.G], new Float32Array(a.G).fill(1)),
+        e.init("float32", [a.G], new Float32Array(a.G)),
+      ],
+      { epsilon: { f: a.eps } },
+    );
+  else {
+    const { d, sigma } = momentsOf(e, a);
+    y = e.node("Div", [d, sigma]);
   }
   return e.node("Reshape", [y, e.ints(t.shape)]);
+}
+
+/** 1/√(σ² + eps) per group [N, G, 1]: LayerNormalization's third output (float32) or 1/σ of the reductions (float64). */
+function lowerGroupInvStd(e: Emitter, t: Tensor, x: string): string {
+  const a = groupArgs(t, x);
+  if (t.dtype === "float32") return layerNormOf(e, a).invStd;
+  return e.node("Reciprocal", [momentsOf(e, a).sigma]);
 }
 
 // ---------------------------------------------------------------- convolutions
@@ -304,8 +402,45 @@ export function setConvFormPolicy(p: ConvFormPolicy = defaultConvForm): void {
   convForm = p;
 }
 
+/**
+ * Single-output-channel convolutions with constant (frozen) filters: ORT's blocked NCHWc Conv pads the
+ * output channels to its block (16 with AVX-512), so a 1-channel output costs a 16-channel one.
+ * Instead: a depthwise Conv (one 1→1 filter per input channel, also NCHWc) and a sum over channels.
+ * "depthwise-sum" does that (the default); "conv" keeps the plain Conv.
+ */
+export type SingleChannelConv = "depthwise-sum" | "conv";
+let singleChannelConv: SingleChannelConv = "depthwise-sum";
+/** Override the single-output-channel form (benchmarks compare them); no argument restores the default. */
+export function setSingleChannelConv(f: SingleChannelConv = "depthwise-sum"): void {
+  singleChannelConv = f;
+}
+
+/** Conv(x, w) for w [1, C, kh, kw] (constant) as Σ_c depthwise: x [N, C, H, W] → [N, 1, Ho, Wo]. */
+function depthwiseSum(
+  e: Emitter,
+  x: string,
+  w: string,
+  c: number,
+  kHW: readonly number[],
+  attrs: Record<string, Attr>,
+) {
+  const wd = e.node("Reshape", [w, e.ints([c, 1, kHW[0]!, kHW[1]!])]);
+  return e.node("ReduceSum", [e.node("Conv", [x, wd], { ...attrs, group: c }), e.ints([1])], { keepdims: 1 });
+}
+
+/** Whether a conv lowering should take the depthwise-sum form: float32, constant filter, one output channel of several inputs. */
+const useDepthwiseSum = (e: Emitter, t: Tensor, outChannels: number, inChannels: number) =>
+  singleChannelConv === "depthwise-sum" &&
+  t.dtype === "float32" &&
+  outChannels === 1 &&
+  inChannels > 1 &&
+  e.constantIds.has(t.inputs[1]!.id);
+
 function lowerConv(e: Emitter, t: Tensor, ins: string[]): string {
   if (t.dtype === "float64" || convForm("conv", t) === "gather") return convIm2col(e, t, ins[0]!, ins[1]!);
+  const [o, c] = t.inputs[1]!.shape as [number, number];
+  if (useDepthwiseSum(e, t, o, c))
+    return depthwiseSum(e, ins[0]!, ins[1]!, c, geometryOf(t).kHW, convAttrs(geometryOf(t)));
   return e.node("Conv", ins, convAttrs(geometryOf(t)));
 }
 
@@ -335,18 +470,78 @@ function lowerBackInput(e: Emitter, t: Tensor, ins: string[]): string {
       e.ints([2, 3]),
       e.ints([-1, -1]),
     ]);
+    const attrs = { kernel_shape: [...g.kHW], strides: [1, 1], dilations: [...g.dilation], pads: flipPads };
+    // w [O, 1, kh, kw] flipped is already the depthwise filter bank [O, 1, kh, kw].
+    if (useDepthwiseSum(e, t, c, o)) return depthwiseSum(e, gy, flipped, o, g.kHW, attrs);
     const wf = e.node("Transpose", [flipped], { perm: [1, 0, 2, 3] });
-    return e.node("Conv", [gy, wf], {
-      kernel_shape: [...g.kHW],
-      strides: [1, 1],
-      dilations: [...g.dilation],
-      pads: flipPads,
-    });
+    return e.node("Conv", [gy, wf], attrs);
   }
+  if (t.dtype === "float32" && ho * wo <= col2imMaxPixels) return backInputByCol2im(e, t, gy, w);
   const outPad = [0, 1].map(
     (i) => g.inHW[i]! - (g.stride[i]! * ([ho, wo][i]! - 1) + span(i as 0 | 1) + 1 - g.pads[i]! - g.pads[i + 2]!),
   );
   return e.node("ConvTranspose", [gy, w], { ...convAttrs(g), output_padding: outPad });
+}
+
+/**
+ * Strided input gradients (transposed convolutions) from inputs of at most this many pixels take the
+ * product-then-gather form below; ORT's ConvTranspose runs one tiny product per image there.
+ */
+let col2imMaxPixels = 25;
+/** Override the threshold above (benchmarks compare forms; 0 = always ConvTranspose); no argument restores it. */
+export function setCol2imMaxPixels(n = 25): void {
+  col2imMaxPixels = n;
+}
+
+/**
+ * gx = convBackInput(gy, w) as one matrix product and a col2im by Gather: the rows of
+ * gy (channels last, [n·ho·wo, O]) times w (as [O, kh·kw·C]) give each input pixel's contribution
+ * to every tap, [n·ho·wo·kh·kw, C]; each output pixel gathers its (at most T) contributions, zero
+ * rows padding, and sums them: [n·H·W, T, C] → [n·H·W, C] → NCHW.
+ */
+function backInputByCol2im(e: Emitter, t: Tensor, gy: string, w: string): string {
+  const g = geometryOf(t);
+  const [gys, wt] = t.inputs as [Tensor, Tensor];
+  const [o, c] = wt.shape as [number, number];
+  const n = gys.shape[0]!;
+  const [ho, wo] = convOutHW(g);
+  const [kh, kw] = g.kHW;
+  const [H, W] = g.inHW;
+  const taps = kh * kw;
+  const rows = e.node("Reshape", [e.node("Transpose", [gy], { perm: [0, 2, 3, 1] }), e.ints([n * ho * wo, o])]);
+  const wm = e.node("Reshape", [e.node("Transpose", [w], { perm: [0, 2, 3, 1] }), e.ints([o, taps * c])]);
+  const contrib = e.node("Reshape", [e.node("MatMul", [rows, wm]), e.ints([n * ho * wo * taps, c])]);
+  const zero = e.init("float32", [1, c], new Float32Array(c), "z");
+  const table = e.node("Concat", [contrib, zero], { axis: 0 });
+  const zeroRow = n * ho * wo * taps;
+  const mapH = backMap(g.stride[0], g.pads[0], g.dilation[0]),
+    mapW = backMap(g.stride[1], g.pads[1], g.dilation[1]);
+  // Contributions of each output pixel (y, x): taps (i, j) whose source (mapH(y, i), mapW(x, j)) is inside gy.
+  const lists: number[][] = [];
+  for (let y = 0; y < H; y++)
+    for (let x = 0; x < W; x++) {
+      const l: number[] = [];
+      for (let i = 0; i < kh; i++) {
+        const sy = mapH(y, i);
+        if (sy < 0 || sy >= ho) continue;
+        for (let j = 0; j < kw; j++) {
+          const sx = mapW(x, j);
+          if (sx >= 0 && sx < wo) l.push((sy * wo + sx) * taps + i * kw + j);
+        }
+      }
+      lists.push(l);
+    }
+  const T = Math.max(1, ...lists.map((l) => l.length));
+  const idx = new BigInt64Array(n * H * W * T);
+  let q = 0;
+  for (let b = 0; b < n; b++)
+    for (const l of lists)
+      for (let k = 0; k < T; k++) idx[q++] = BigInt(k < l.length ? b * ho * wo * taps + l[k]! : zeroRow);
+  const gathered = e.node("Gather", [table, e.init("int64", [idx.length], idx, "col2im")], { axis: 0 });
+  const summed = e.node("ReduceSum", [e.node("Reshape", [gathered, e.ints([n * H * W, T, c])]), e.ints([1])], {
+    keepdims: 0,
+  });
+  return nchwFromRows(e, summed, n, H, W, c);
 }
 
 function lowerBackWeight(e: Emitter, t: Tensor, ins: string[]): string {
@@ -360,7 +555,33 @@ function lowerBackWeight(e: Emitter, t: Tensor, ins: string[]): string {
   const cols = convPatches(e, x, t.dtype, n, c, g.inHW, [ho, wo], g, forwardMap);
   const gm = e.node("Reshape", [e.node("Transpose", [gy], { perm: [0, 2, 3, 1] }), e.ints([n * ho * wo, o])]);
   const dw = e.node("Gemm", [gm, cols], { transA: 1 }); // [O, kh·kw·C]
+  if (t.dtype === "float32" && weightGradTranspose === "matmul") {
+    // [O, taps, C] → [O, C, taps] as a batched product with the taps×taps identity (transA): ORT's
+    // Transpose of this shape runs element by element on one thread, its matrix product does not.
+    const taps = kh * kw;
+    const eye = new Float32Array(taps * taps);
+    for (let i = 0; i < taps; i++) eye[i * taps + i] = 1;
+    const [ct] = e.nodeOuts(
+      "FusedMatMul",
+      [e.node("Reshape", [dw, e.ints([o, taps, c])]), e.init("float32", [taps, taps], eye, "eye")],
+      { transA: 1 },
+      [e.fresh("FusedMatMul")],
+      "com.microsoft",
+    );
+    return e.node("Reshape", [ct!, e.ints([o, c, kh, kw])]);
+  }
   return e.node("Transpose", [e.node("Reshape", [dw, e.ints([o, kh, kw, c])])], { perm: [0, 3, 1, 2] });
+}
+
+/**
+ * How a float32 weight gradient is brought from the im2col order [O, kh, kw, C] to [O, C, kh, kw]:
+ * "matmul" (a batched product with an identity, ORT's contrib FusedMatMul) or "transpose".
+ */
+export type WeightGradTranspose = "matmul" | "transpose";
+let weightGradTranspose: WeightGradTranspose = "matmul";
+/** Override the weight-gradient re-layout (benchmarks compare them); no argument restores the default. */
+export function setWeightGradTranspose(w: WeightGradTranspose = "matmul"): void {
+  weightGradTranspose = w;
 }
 
 // ---------------------------------------------------------------- model
@@ -402,13 +623,16 @@ export function toOnnx(spec: ProgramSpec): Uint8Array {
         `constant '${name}' has ${value.length} values, expected ${inp.size} for shape [${inp.shape.join(", ")}]`,
       );
     e.inits.push(tensorProto(name, inp.dtype, inp.shape, value));
+    e.constantIds.add(inp.id);
   }
   for (const name of Object.keys(constants))
     if (!spec.inputs.some((t) => t.attrs.name === name))
       throw new TraceError("compile", `constant '${name}' is not among the program inputs`);
   const fed = spec.inputs.filter((t) => constants[t.attrs.name as string] === undefined);
   const outs = Object.values(spec.outputs);
-  for (const t of topoSort(outs)) {
+  const order = topoSort(outs);
+  for (const t of order) if (t.op === "groupInvStd") e.invStdOf.add(t.inputs[0]!.id);
+  for (const t of order) {
     if (names.has(t.id)) continue;
     if (t.op === "input")
       throw new TraceError("compile", `input '${t.attrs.name}' is used but not listed among the program inputs`);
@@ -437,7 +661,7 @@ export function toOnnx(spec: ProgramSpec): Uint8Array {
   const model = onnx.ModelProto.create({
     irVersion: 8,
     producerName: "scoregen",
-    opsetImport: [{ domain: "", version: OPSET }],
+    opsetImport: [{ domain: "", version: OPSET }, ...[...e.domains].map((domain) => ({ domain, version: 1 }))],
     graph,
   });
   return onnx.ModelProto.encode(model).finish();

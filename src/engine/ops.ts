@@ -300,6 +300,40 @@ export function groupNormalize(x: Tensor, groups: number, eps = 1e-5): Tensor {
   return new Tensor("groupNormalize", [x], x.shape, x.dtype, { groups, eps });
 }
 
+/**
+ * The per-group inverse standard deviation of groupNormalize: x [N, C, ...] → 1/√(σ²_g + eps)
+ * [N, G, 1]. Lowered together with groupNormalize on the same x (one LayerNormalization gives both),
+ * so the normalization's VJP reuses it instead of recomputing the group statistics.
+ */
+export function groupInvStd(x: Tensor, groups: number, eps = 1e-5): Tensor {
+  groupNormalize(x, groups, eps); // same checks
+  return new Tensor("groupInvStd", [x], [x.shape[0]!, groups, 1], x.dtype, { groups, eps });
+}
+
+/** SiLU / swish x·σ(x) as one primitive whose VJP, g·(σ(x)·(1 − y) + y) with y = x·σ(x), reuses the output. */
+export function siluPrimitive(x: Tensor): Tensor {
+  if (!isFloat(x.dtype)) throw new TraceError("silu", `needs a float tensor, got ${x.dtype}`);
+  return new Tensor("silu", [x], x.shape, x.dtype);
+}
+
+/**
+ * Alternative formulations kept so that bench/ab.ts can time them against each other in one
+ * process; the defaults are the faster ones measured (docs/engine-profile.md).
+ *   groupNormVjp: "invstd" reuses groupInvStd; "recompute" recomputes the group statistics.
+ *   silu: "primitive" (siluPrimitive) or "composite" (mul(x, sigmoid(x)), differentiated op by op).
+ */
+export interface TraceVariants {
+  groupNormVjp: "invstd" | "recompute";
+  silu: "primitive" | "composite";
+}
+const DEFAULT_VARIANTS: TraceVariants = { groupNormVjp: "invstd", silu: "primitive" };
+let variants: TraceVariants = { ...DEFAULT_VARIANTS };
+/** Choose formulations for programs traced from now on; no argument restores the defaults. */
+export function setTraceVariants(v: Partial<TraceVariants> = {}): void {
+  variants = { ...DEFAULT_VARIANTS, ...v };
+}
+export const traceVariants = (): Readonly<TraceVariants> => variants;
+
 // ---------------------------------------------------------------- VJP rules
 
 const a0 = (n: Tensor) => n.inputs[0]!;
@@ -431,10 +465,24 @@ defineVjp("groupNormalize", (n, g) => {
   const xg = grouped(x),
     yg = grouped(n),
     gg = grouped(g);
+  const inner = sub(sub(gg, mean(gg, [2], true)), mul(yg, mean(mul(gg, yg), [2], true)));
+  if (variants.groupNormVjp === "invstd") return [reshape(mul(inner, groupInvStd(x, G, eps)), x.shape)];
   const d = sub(xg, mean(xg, [2], true));
   const sigma = sqrt(add(mean(mul(d, d), [2], true), eps));
-  const inner = sub(sub(gg, mean(gg, [2], true)), mul(yg, mean(mul(gg, yg), [2], true)));
   return [reshape(div(inner, sigma), x.shape)];
+});
+defineVjp("groupInvStd", (n, g) => {
+  // r = (σ² + eps)^(−1/2), σ² = mean((x − μ)²) over m values: ∂r/∂x_i = −r³(x_i − μ)/m = −r²·x̂_i/m
+  const x = a0(n),
+    G = n.attrs.groups as number,
+    eps = n.attrs.eps as number;
+  const yg = reshape(groupNormalize(x, G, eps), [x.shape[0]!, G, -1]);
+  const m = yg.shape[2]!;
+  return [reshape(mul(yg, mul(g, mul(mul(n, n), -1 / m))), x.shape)];
+});
+defineVjp("silu", (n, g) => {
+  const s = sigmoid(a0(n));
+  return [mul(g, add(mul(s, sub(1, n)), n))];
 });
 defineVjp("softmax", (n, g) => {
   const gy = mul(g, n);

@@ -10,7 +10,7 @@
  */
 import type { ParamTree } from "./init.ts";
 import { grad } from "./autodiff.ts";
-import { add, div, minimum, mul, pow, sqrt, sub, sum } from "./ops.ts";
+import { add, concat, div, minimum, mul, pow, reshape, sqrt, sub, sum } from "./ops.ts";
 import { type ParamScope, type ParamSpec, paramFeed } from "./params.ts";
 import { type Program, compile } from "./runtime.ts";
 import { type HostArray, type Tensor, TraceError, input, scalar } from "./tensor.ts";
@@ -35,37 +35,87 @@ const slot = (kind: string, name: string) => `${kind}:${name}`;
 /** Output name carrying the updated value of a state feed (ONNX values are single-assignment). */
 const next = (feed: string) => `next:${feed}`;
 
-interface Built {
-  outputs: Record<string, Tensor>;
-  stateInputs: Tensor[];
-  step: Tensor;
+/**
+ * How a Trainer's program holds the optimizer state. "per-parameter" (the default): the update
+ * (clipping, weight decay, Adam moments, EMA) written once per parameter tensor, about 13 nodes each.
+ * "flat": the gradients of all trained parameters are concatenated into one vector and the update
+ * runs once over flat parameter / moment / EMA buffers, a dozen nodes in all, each parameter fed as a
+ * view into the flat parameter buffer. The two agree to rounding; "flat" has 1,236 → 572 ORT nodes
+ * for the ScoreNet step but measured no faster (docs/engine-profile.md), so it is opt-in.
+ */
+export type StateLayout = "flat" | "per-parameter";
+
+/** Where a logical state entry (p:name, m:name, v:name, ema:name, step) lives: a slice of a program buffer. */
+interface Slot {
+  buf: string;
+  offset: number;
+  length: number;
 }
 
-function buildUpdate(specs: ParamSpec[], loss: Tensor, o: OptimizerConfig): Built {
-  const dt = loss.dtype;
-  const trained = specs.filter((s) => s.trainable);
-  if (trained.length === 0) throw new TraceError("train step", "the loss has no trainable parameters");
+interface Built {
+  outputs: Record<string, Tensor>;
+  /** State inputs of the program (step, moments, EMA), in feed order. */
+  stateInputs: Tensor[];
+  /** Logical state name → its slice of a buffer (a program state input, or the flat parameters). */
+  slots: Map<string, Slot>;
+  /** Host buffer name → length. Buffers start at zero; then parameters are written into their p: and ema: slots. */
+  buffers: Map<string, number>;
+}
+
+interface Schedule {
+  t: Tensor;
+  step: Tensor;
+  gnorm: Tensor;
+  clipScale?: Tensor;
+  lr: Tensor;
+  b1: number;
+  b2: number;
+  eps: number;
+  wd: number;
+  bc1: Tensor;
+  bc2: Tensor;
+}
+
+/** The step counter, gradient norm, clipping factor, warmed-up learning rate and bias corrections. */
+function schedule(gs: readonly Tensor[], o: OptimizerConfig, dt: Tensor["dtype"]): Schedule {
   const step = input("step", [], dt);
   const t = add(step, 1);
-  const outputs: Record<string, Tensor> = { loss, [next("step")]: t };
-  const stateInputs: Tensor[] = [step];
+  const gnorm = sqrt(gs.reduce<Tensor>((acc, g) => add(acc, sum(mul(g, g))), scalar(0, dt)));
+  const clipScale = o.clipNorm !== undefined ? minimum(div(o.clipNorm, add(gnorm, 1e-6)), 1) : undefined;
+  const lr = o.warmup ? mul(minimum(div(t, o.warmup), 1), o.lr) : scalar(o.lr, dt);
+  const b1 = o.beta1 ?? 0.9,
+    b2 = o.beta2 ?? 0.999;
+  return {
+    t,
+    step,
+    gnorm,
+    clipScale,
+    lr,
+    b1,
+    b2,
+    eps: o.eps ?? 1e-8,
+    wd: o.weightDecay ?? 0,
+    bc1: sub(1, pow(scalar(b1, dt), t)),
+    bc2: sub(1, pow(scalar(b2, dt), t)),
+  };
+}
+
+/** EMA warm-up decay d_t = min(d, (1 + t)/(10 + t)). */
+const emaDecayAt = (t: Tensor, decay: number) => minimum(div(add(t, 1), add(t, 10)), decay);
+
+/** The reference update: one chain of nodes per parameter tensor. */
+function buildPerParameter(specs: ParamSpec[], loss: Tensor, o: OptimizerConfig): Built {
+  const dt = loss.dtype;
+  const trained = specs.filter((s) => s.trainable);
   let gs = grad(
     loss,
     trained.map((s) => s.node),
   );
-  const gnorm = sqrt(gs.reduce<Tensor>((acc, g) => add(acc, sum(mul(g, g))), scalar(0, dt)));
-  outputs.gradNorm = gnorm;
-  if (o.clipNorm !== undefined) {
-    const scale = minimum(div(o.clipNorm, add(gnorm, 1e-6)), 1);
-    gs = gs.map((g) => mul(g, scale));
-  }
-  const lr = o.warmup ? mul(minimum(div(t, o.warmup), 1), o.lr) : scalar(o.lr, dt);
-  const b1 = o.beta1 ?? 0.9,
-    b2 = o.beta2 ?? 0.999,
-    eps = o.eps ?? 1e-8,
-    wd = o.weightDecay ?? 0;
-  const bc1 = sub(1, pow(scalar(b1, dt), t)),
-    bc2 = sub(1, pow(scalar(b2, dt), t));
+  const sc = schedule(gs, o, dt);
+  const outputs: Record<string, Tensor> = { loss, gradNorm: sc.gnorm, [next("step")]: sc.t };
+  const stateInputs: Tensor[] = [sc.step];
+  if (sc.clipScale) gs = gs.map((g) => mul(g, sc.clipScale!));
+  const { b1, b2, eps, wd, bc1, bc2, lr } = sc;
   trained.forEach((s, k) => {
     const p = s.node;
     let g = gs[k]!;
@@ -87,7 +137,7 @@ function buildUpdate(specs: ParamSpec[], loss: Tensor, o: OptimizerConfig): Buil
     outputs[next(paramFeed(s.name))] = updated;
   });
   if (o.emaDecay !== undefined) {
-    const d = minimum(div(add(t, 1), add(t, 10)), o.emaDecay);
+    const d = emaDecayAt(sc.t, o.emaDecay);
     const oneMinusD = sub(1, d);
     for (const s of specs) {
       const e = input(slot("ema", s.name), s.shape, dt);
@@ -96,18 +146,128 @@ function buildUpdate(specs: ParamSpec[], loss: Tensor, o: OptimizerConfig): Buil
       outputs[next(slot("ema", s.name))] = add(mul(e, d), mul(cur, oneMinusD));
     }
   }
-  return { outputs, stateInputs, step };
+  const slots = new Map<string, Slot>();
+  const buffers = new Map<string, number>();
+  for (const s of specs) {
+    const n = s.shape.reduce((a, b) => a * b, 1);
+    slots.set(paramFeed(s.name), { buf: paramFeed(s.name), offset: 0, length: n });
+    buffers.set(paramFeed(s.name), n);
+  }
+  for (const t of stateInputs) {
+    const name = t.attrs.name as string;
+    slots.set(name, { buf: name, offset: 0, length: t.size });
+    buffers.set(name, t.size);
+  }
+  return { outputs, stateInputs, slots, buffers };
+}
+
+const FLAT_P = "flat:p",
+  FLAT_M = "flat:m",
+  FLAT_V = "flat:v",
+  FLAT_EMA = "flat:ema";
+
+/**
+ * The fused update over flat buffers of all trained parameters, P values in all:
+ *   g = concat(∂loss/∂θ_k) [P] (clipped, plus L2 decay for adam/sgd);
+ *   m ← β₁m + (1 − β₁)g;  v ← β₂v + (1 − β₂)g²;
+ *   θ ← θ·(1 − lr·λ [adamw]) − (lr·√bc₂/bc₁)·m/(√v + ε·√bc₂),
+ * which is Kingma & Ba's m̂/(√v̂ + ε) with the bias corrections bc_i = 1 − β_iᵗ moved onto scalars
+ * (Alg. 1's "efficient version"). Non-trained parameters keep their own feeds (and EMA slots).
+ */
+function buildFlat(specs: ParamSpec[], loss: Tensor, o: OptimizerConfig): Built {
+  const dt = loss.dtype;
+  const trained = specs.filter((s) => s.trainable);
+  const flatten = (ts: readonly Tensor[]) =>
+    concat(
+      ts.map((t) => reshape(t, [t.size])),
+      0,
+    );
+  const total = trained.reduce((a, s) => a + s.node.size, 0);
+  let g = flatten(
+    grad(
+      loss,
+      trained.map((s) => s.node),
+    ),
+  );
+  const sc = schedule([g], o, dt);
+  const outputs: Record<string, Tensor> = { loss, gradNorm: sc.gnorm, [next("step")]: sc.t };
+  const stateInputs: Tensor[] = [sc.step];
+  const p = flatten(trained.map((s) => s.node));
+  const { b1, b2, eps, wd, bc1, bc2, lr } = sc;
+  if (sc.clipScale) g = mul(g, sc.clipScale);
+  if (wd && o.kind !== "adamw") g = add(g, mul(p, wd));
+  let updated: Tensor;
+  if (o.kind === "sgd") updated = sub(p, mul(g, lr));
+  else {
+    const m = input(FLAT_M, [total], dt),
+      v = input(FLAT_V, [total], dt);
+    stateInputs.push(m, v);
+    const m1 = add(mul(m, b1), mul(g, 1 - b1)),
+      v1 = add(mul(v, b2), mul(mul(g, g), 1 - b2));
+    outputs[next(FLAT_M)] = m1;
+    outputs[next(FLAT_V)] = v1;
+    const rootBc2 = sqrt(bc2);
+    const stepSize = div(mul(lr, rootBc2), bc1);
+    const upd = mul(div(m1, add(sqrt(v1), mul(rootBc2, eps))), stepSize);
+    const kept = wd && o.kind === "adamw" ? mul(p, sub(1, mul(lr, wd))) : p;
+    updated = sub(kept, upd);
+  }
+  outputs[next(FLAT_P)] = updated;
+  const slots = new Map<string, Slot>();
+  const buffers = new Map<string, number>([[FLAT_P, total]]);
+  let offset = 0;
+  for (const s of trained) {
+    const n = s.node.size;
+    slots.set(paramFeed(s.name), { buf: FLAT_P, offset, length: n });
+    if (o.kind !== "sgd") {
+      slots.set(slot("m", s.name), { buf: FLAT_M, offset, length: n });
+      slots.set(slot("v", s.name), { buf: FLAT_V, offset, length: n });
+    }
+    if (o.emaDecay !== undefined) slots.set(slot("ema", s.name), { buf: FLAT_EMA, offset, length: n });
+    offset += n;
+  }
+  if (o.kind !== "sgd") {
+    buffers.set(FLAT_M, total);
+    buffers.set(FLAT_V, total);
+  }
+  for (const s of specs.filter((q) => !q.trainable)) {
+    slots.set(paramFeed(s.name), { buf: paramFeed(s.name), offset: 0, length: s.node.size });
+    buffers.set(paramFeed(s.name), s.node.size);
+  }
+  if (o.emaDecay !== undefined) {
+    const d = emaDecayAt(sc.t, o.emaDecay);
+    const oneMinusD = sub(1, d);
+    const e = input(FLAT_EMA, [total], dt);
+    stateInputs.push(e);
+    outputs[next(FLAT_EMA)] = add(mul(e, d), mul(updated, oneMinusD));
+    buffers.set(FLAT_EMA, total);
+    for (const s of specs.filter((q) => !q.trainable)) {
+      const es = input(slot("ema", s.name), s.shape, dt);
+      stateInputs.push(es);
+      outputs[next(slot("ema", s.name))] = add(mul(es, d), mul(s.node, oneMinusD));
+      slots.set(slot("ema", s.name), { buf: slot("ema", s.name), offset: 0, length: s.node.size });
+      buffers.set(slot("ema", s.name), s.node.size);
+    }
+  }
+  slots.set("step", { buf: "step", offset: 0, length: 1 });
+  buffers.set("step", 1);
+  return { outputs, stateInputs, slots, buffers };
 }
 
 /**
  * Trains the parameters of `scope` on `loss` (a scalar traced over `scope`'s parameters and the
- * `batch` inputs). State lives on the host as typed arrays keyed by feed name.
+ * `batch` inputs). State lives on the host as typed arrays: program buffers (flat or per parameter,
+ * see StateLayout), read and written through named slots p:<name>, m:<name>, v:<name>,
+ * ema:<name> and step, the names checkpoints use whatever the layout.
  */
 export class Trainer {
   private constructor(
     private readonly program: Program,
     private readonly specs: ParamSpec[],
-    private state: Record<string, HostArray>,
+    /** Program state buffers by name (replaced by the program's next:<name> outputs each step). */
+    private readonly bufs: Record<string, HostArray>,
+    /** Logical state name → slice of a buffer, in checkpoint order. */
+    private readonly slots: Map<string, Slot>,
     readonly config: OptimizerConfig,
   ) {}
 
@@ -117,40 +277,50 @@ export class Trainer {
     batch: readonly Tensor[],
     params: ParamTree,
     config: OptimizerConfig,
+    opts: { layout?: StateLayout } = {},
   ): Promise<Trainer> {
     if (loss.size !== 1) throw new TraceError("train step", `the loss must be a scalar, got ${loss}`);
     const specs = scope.specs();
-    const built = buildUpdate(specs, loss, config);
+    if (!specs.some((s) => s.trainable)) throw new TraceError("train step", "the loss has no trainable parameters");
+    const built = (opts.layout === "flat" ? buildFlat : buildPerParameter)(specs, loss, config);
     const program = await compile({
       inputs: [...specs.map((s) => s.node), ...built.stateInputs, ...batch],
       outputs: built.outputs,
     });
-    const state: Record<string, HostArray> = {};
     const zeros = (n: number) => (scope.dtype === "float64" ? new Float64Array(n) : new Float32Array(n));
+    const bufs: Record<string, HostArray> = {};
+    for (const [name, n] of built.buffers) bufs[name] = zeros(n);
+    const trainer = new Trainer(program, specs, bufs, canonicalOrder(specs, built.slots), config);
+    // Moments and the step start at zero, the EMA at the parameters.
     for (const s of specs) {
       const p = params.get(s.name);
       if (!p) throw new Error(`Trainer: no initial value for parameter '${s.name}'`);
-      state[paramFeed(s.name)] = p.data.slice();
+      for (const key of [paramFeed(s.name), slot("ema", s.name)])
+        if (built.slots.has(key)) trainer.view(key).set(p.data as ArrayLike<number> as never);
     }
-    // Optimizer state, as the graph declares it: moments and the step start at zero, the EMA at the parameters.
-    for (const t of built.stateInputs) {
-      const name = t.attrs.name as string;
-      state[name] = name.startsWith("ema:") ? state[paramFeed(name.slice("ema:".length))]!.slice() : zeros(t.size);
-    }
-    return new Trainer(program, specs, state, config);
+    return trainer;
+  }
+
+  /** The live slice of state `name` (a view, not a copy). */
+  private view(name: string): Float32Array | Float64Array {
+    const s = this.slots.get(name)!;
+    const buf = this.bufs[s.buf] as Float32Array | Float64Array;
+    return s.offset === 0 && s.length === buf.length ? buf : buf.subarray(s.offset, s.offset + s.length);
   }
 
   /** Steps taken so far. */
   get step(): number {
-    return Number(this.state.step![0]);
+    return Number(this.bufs.step![0]);
   }
 
   /** One optimization step on a batch (one array per batch input name); returns loss and gradient norm. */
   async trainStep(batch: Record<string, HostArray | ArrayLike<number>>): Promise<{ loss: number; gradNorm: number }> {
-    const out = await this.program.run({ ...this.state, ...batch });
-    for (const k of Object.keys(this.state)) {
+    const feeds: Record<string, HostArray | ArrayLike<number>> = { ...this.bufs, ...batch };
+    for (const s of this.specs) feeds[paramFeed(s.name)] = this.view(paramFeed(s.name));
+    const out = await this.program.run(feeds);
+    for (const k of Object.keys(this.bufs)) {
       const v = out[next(k)];
-      if (v) this.state[k] = v;
+      if (v) this.bufs[k] = v;
     }
     return { loss: Number(out.loss![0]), gradNorm: Number(out.gradNorm![0]) };
   }
@@ -159,28 +329,42 @@ export class Trainer {
   params(ema = false): ParamTree {
     const tree: ParamTree = new Map();
     for (const s of this.specs) {
-      const src = this.state[
-        ema && this.config.emaDecay !== undefined ? slot("ema", s.name) : paramFeed(s.name)
-      ] as Float32Array;
-      tree.set(s.name, { shape: [...s.shape], data: src.slice() });
+      const src = this.view(ema && this.config.emaDecay !== undefined ? slot("ema", s.name) : paramFeed(s.name));
+      tree.set(s.name, { shape: [...s.shape], data: src.slice() as Float32Array });
     }
     return tree;
   }
 
-  /** Full optimizer state (parameters, moments, EMA, step) for checkpoints, keyed by feed name. */
+  /** Full optimizer state (parameters, moments, EMA, step) for checkpoints, keyed by slot name. Arrays are copies. */
   stateTensors(): Record<string, HostArray> {
-    return Object.fromEntries(Object.entries(this.state).map(([k, v]) => [k, v.slice()]));
+    return Object.fromEntries([...this.slots.keys()].map((k) => [k, this.view(k).slice()]));
   }
 
   /** Restore state saved by stateTensors (resume); every key must be present with the right length. */
   loadState(saved: Record<string, HostArray>): void {
-    for (const [k, v] of Object.entries(this.state)) {
+    for (const [k, slotOf] of this.slots) {
       const s = saved[k];
-      if (!s || s.length !== v.length)
+      if (!s || s.length !== slotOf.length)
         throw new Error(
-          `Trainer.loadState: '${k}' is ${s ? `of length ${s.length}, expected ${v.length}` : "missing"}; the checkpoint does not match this model and optimizer`,
+          `Trainer.loadState: '${k}' is ${s ? `of length ${s.length}, expected ${slotOf.length}` : "missing"}; the checkpoint does not match this model and optimizer`,
         );
-      this.state[k] = s.slice();
     }
+    for (const k of this.slots.keys()) this.view(k).set(saved[k] as ArrayLike<number> as never);
   }
+}
+
+/** Slots in checkpoint order: parameters, step, then m and v per parameter, then the EMA per parameter. */
+function canonicalOrder(specs: readonly ParamSpec[], slots: Map<string, Slot>): Map<string, Slot> {
+  const names = [
+    ...specs.map((s) => paramFeed(s.name)),
+    "step",
+    ...specs.flatMap((s) => [slot("m", s.name), slot("v", s.name)]),
+    ...specs.map((s) => slot("ema", s.name)),
+  ];
+  const out = new Map<string, Slot>();
+  for (const n of names) {
+    const s = slots.get(n);
+    if (s) out.set(n, s);
+  }
+  return out;
 }
