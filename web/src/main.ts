@@ -583,7 +583,7 @@ function wire(): void {
   $("mSample").onclick = () => void sampleMnist();
   $("mInpaint").onclick = () => void inpaint();
   const presets = $<HTMLSelectElement>("maskPreset");
-  for (const m of MASK_NAMES) presets.add(new Option(m, m));
+  for (const m of MASK_NAMES) presets.add(new Option(`keep ${m}`, m));
   presets.onchange = () => applyMaskPreset(presets.value);
   $("clearInput").onclick = () => {
     if (!mnistInfo) return;
