@@ -9,9 +9,18 @@ import { EIGHT_GAUSSIANS, mixtureLogDensity, toy2d } from "../src/data/toy2d.ts"
 import { Canvas } from "../src/viz/canvas.ts";
 import { View, equalAspect, fitBounds, formatTick, layout, niceTicks } from "../src/viz/axes.ts";
 import { PALETTE, toColor } from "../src/viz/color.ts";
-import { fieldFromVectors, fieldGrid, pathsFromFrames } from "../src/viz/render.ts";
-import { imageGrid, scatterPlot, scoreFieldPlot, trajectoryPlot } from "../src/viz/plots.ts";
-import { encodeGif, pointCloudGif } from "../src/viz/gif.ts";
+import { fieldFromVectors, fieldGrid, pathsFromFrames, renderScatter, renderTrajectories } from "../src/viz/render.ts";
+import {
+  imageGrid,
+  imageGridRaster,
+  pointCloudGif,
+  scatterPlot,
+  scoreFieldPlot,
+  trajectoryPlot,
+} from "../src/viz/plots.ts";
+import { encodeGif, pointCloudFrames } from "../src/viz/gif.ts";
+import { GRID_TITLE_HEIGHT, imageGridSvg, renderImageGrid } from "../src/viz/images.ts";
+import { svgToPng } from "../src/viz/svg-png.ts";
 import { base64, escapeHtml, formatMetric, htmlSummary } from "../src/viz/html.ts";
 import { encodePng } from "../src/viz/png.ts";
 import { writePlot } from "../src/viz/files.ts";
@@ -90,7 +99,7 @@ describe("canvas", () => {
     assert.deepEqual(e.getPixel(10, 10), [0, 0, 0, 255]);
   });
 
-  test("discs, rings, arrows and text put ink where expected", () => {
+  test("discs, rings and arrows put ink where expected", () => {
     const c = new Canvas(80, 60);
     c.disc(10, 10, 4, "#00ff00");
     assert.deepEqual(c.getPixel(9, 9), [0, 255, 0, 255]);
@@ -103,22 +112,6 @@ describe("canvas", () => {
     assert.ok(near(c.getPixel(42, 37)!, [255, 0, 0], 90), "head is wider than the shaft");
     assert.ok(isWhite(c.getPixel(30, 37) as RGBA), "the shaft is narrower than the head");
     assert.ok(isWhite(c.getPixel(30, 36) as RGBA) && isWhite(c.getPixel(55, 40) as RGBA));
-    const t = new Canvas(30, 12);
-    const w = t.text("1", 2, 2, "#000");
-    assert.equal(w, 5);
-    let ink = 0;
-    for (let y = 0; y < 12; y++)
-      for (let x = 0; x < 30; x++)
-        if (!isWhite(t.getPixel(x, y) as RGBA)) {
-          ink++;
-          assert.ok(x >= 3 && x <= 5 && y >= 2 && y <= 8, `ink at ${x},${y}`);
-        }
-    assert.equal(ink, 10, "the glyph 1 has 10 pixels"); // ..#.. .##.. ..#.. ×4 .###.
-    const u1 = new Canvas(12, 12),
-      u2 = new Canvas(12, 12);
-    u1.text("☃", 0, 0, "#000");
-    u2.text("?", 0, 0, "#000");
-    assert.deepEqual(u1.data, u2.data, "unknown characters draw as ?");
   });
 
   test("view transform inverts, flips y; nice ticks; bounds fitting", () => {
@@ -338,6 +331,75 @@ describe("plots", () => {
     );
     assert.throws(() => imageGrid([[1, 2]], { channels: 1, height: 2, width: 2 }), /image 0 has 2 values/);
     assert.throws(() => imageGrid([[1]], { channels: 2 as 1, height: 1, width: 1 }), /channels must be 1 or 3/);
+  });
+});
+
+describe("svg plots: real text, rasterized by resvg", () => {
+  const bounds = { xmin: -2, xmax: 2, ymin: -2, ymax: 2 };
+  /** Non-white pixels of a decoded PNG inside [x0, x1) × [y0, y1). */
+  const inkIn = (img: ReturnType<typeof decode>, x0: number, y0: number, x1: number, y1: number) => {
+    let n = 0;
+    for (let y = y0; y < y1; y++) for (let x = x0; x < x1; x++) if (!isWhite(img.px(x, y))) n++;
+    return n;
+  };
+
+  test("a scatter plot's SVG holds its title, axis labels, ticks and legend as text; the PNG draws the title", () => {
+    const opts = { width: 300, height: 240, bounds, equalAspect: false, data: [0, 0], samples: [1, 1] };
+    const svg = renderScatter({ ...opts, title: "σ-weighted ∇ log p & <ε>", xLabel: "x₁", yLabel: "x₂" });
+    assert.match(svg, /^<svg xmlns="http:\/\/www.w3.org\/2000\/svg" width="300" height="240"/);
+    for (const t of ["σ-weighted ∇ log p &amp; &lt;ε&gt;", "x₁", "x₂", "data", "samples", "-2", "0", "2"])
+      assert.ok(svg.includes(`>${t}</text>`), `text ${t} in the SVG`);
+    assert.match(svg, /rotate\(-90\)[^>]*>x₂<\/text>/, "the y label reads upward");
+    const titled = decode(svgToPng(svg)),
+      plain = decode(scatterPlot(opts));
+    assert.deepEqual([titled.width, titled.height, plain.width, plain.height], [300, 240, 300, 240]);
+    // layout(): the title band is the top 30 px; the title is centered in it
+    assert.ok(inkIn(titled, 60, 0, 240, 28) > 100, "the title is drawn as glyphs");
+    assert.equal(inkIn(plain, 60, 0, 240, 8), 0, "no title, no ink above the plot");
+    const rect = layout(300, 240, { xLabel: "x₁" });
+    assert.ok(inkIn(decode(svgToPng(svg)), 100, rect.top + rect.height + 22, 200, 240) > 10, "the x label is drawn");
+  });
+
+  test("trajectory and score-field SVGs carry their legends and colorbar label as text", () => {
+    const svg = renderTrajectories([Float64Array.of(-1, 0, 1, 0)], { bounds, startLabel: "x(T) ~ N(0, σ²I)" });
+    assert.ok(svg.includes(">x(T) ~ N(0, σ²I)</text>") && svg.includes(">end</text>"));
+    const png = decode(
+      scoreFieldPlot(fieldFromVectors(fieldGrid(bounds, 3), new Float64Array(18).fill(1)), { t: 0.25 }),
+    );
+    assert.deepEqual([png.width, png.height], [560, 560]);
+  });
+
+  test("a titled image grid: the grid's exact pixels under a text title band; untitled stays pixel-exact", () => {
+    const imgs = Float64Array.from({ length: 3 * 4 * 4 }, (_, i) => (i % 5) / 4);
+    const o = { channels: 1 as const, height: 4, width: 4, cols: 3, scale: 3, title: "t = 0.500 σ" };
+    const raw = renderImageGrid(imgs, o);
+    const svg = imageGridSvg(imgs, o);
+    assert.ok(svg.includes(">t = 0.500 σ</text>") && svg.includes('href="data:image/png;base64,'));
+    const png = decode(imageGrid(imgs, o));
+    assert.deepEqual([png.width, png.height], [raw.width, raw.height + GRID_TITLE_HEIGHT]);
+    for (let y = 0; y < raw.height; y++)
+      for (let x = 0; x < raw.width; x++)
+        assert.deepEqual(
+          png.px(x, y + GRID_TITLE_HEIGHT).slice(0, 3),
+          Array.from(raw.getPixel(x, y)!.slice(0, 3)),
+          `grid pixel ${x},${y}`,
+        );
+    assert.ok(inkIn(png, 0, 0, png.width, GRID_TITLE_HEIGHT) > 30, "title glyphs in the band");
+    const frame = imageGridRaster(imgs, o);
+    assert.deepEqual([frame.width, frame.height], [raw.width, raw.height + GRID_TITLE_HEIGHT]);
+    const untitled = decode(imageGrid(imgs, { ...o, title: undefined }));
+    assert.equal(untitled.height, raw.height, "no title, no band");
+    assert.deepEqual(untitled.px(5, 5), Array.from(raw.getPixel(5, 5)!));
+  });
+
+  test("point-cloud frames are SVG with the caption as text", () => {
+    const frames = pointCloudFrames([Float64Array.of(0, 0, 1, 1)], {
+      captions: ["t = 0.500"],
+      width: 200,
+      height: 200,
+    });
+    assert.equal(frames.length, 1);
+    assert.ok(frames[0]!.includes(">t = 0.500</text>"));
   });
 });
 

@@ -5,7 +5,10 @@
  * vector and 4096 more); a float64 training run in the page reproduces tasks/train.ts in Node;
  * oracle sampling in the page equals Node's bit for bit; the float32 MLP trained in the page for a
  * few hundred steps has a falling loss and its samples cover all 8 modes of 8gaussians; errors
- * (corrupt safetensors, a model for another data shape) show a readable message in the page.
+ * (corrupt safetensors, a model for another data shape) show a readable message in the page; in
+ * the MNIST tab, inpainting a picked digit with a mask painted by the mouse keeps the known pixels
+ * exactly, and a class-conditional model takes a class and a guidance weight (out-of-range classes
+ * are a readable error).
  */
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
@@ -216,7 +219,7 @@ test("errors show a readable message in the page: corrupt safetensors, a model f
   assert.deepEqual(pageErrors, []);
 });
 
-test("MNIST tab: a run folder chosen with the file picker samples a digit grid with a progress bar", {
+test("MNIST tab: a run folder samples a digit grid with a progress bar; inpainting keeps the known pixels exactly; class and guidance", {
   skip,
 }, async () => {
   // A small ScoreNet run folder with initial weights: the test is about loading and sampling, not quality.
@@ -260,6 +263,63 @@ test("MNIST tab: a run folder chosen with the file picker samples a digit grid w
     return [c.width, c.height];
   });
   assert.deepEqual(grid, [56, 56]); // 2×2 digits of 28×28
+  assert.equal(await page.isDisabled("#mCfg"), true, "no guidance weight for an unconditional model");
+
+  // Inpainting: pick the first sampled digit, keep its top half, paint more unknown pixels with the mouse.
+  await page.click("#mGrid", { position: { x: 10, y: 10 } });
+  await page.selectOption("#maskPreset", "top-half");
+  await page.selectOption("#brush", "unknown");
+  await page.click("#mInput", { position: { x: 5 * 8 + 4, y: 5 * 8 + 4 } }); // pixel (row 5, col 5) of 28 at 8×
+  const before = await page.evaluate(() => (window as unknown as PageWindow).playground.inpaintInput());
+  const known = (i: number, j: number) => before.known[i * 28 + j];
+  assert.deepEqual([known(4, 4), known(5, 5), known(6, 6), known(5, 8), known(20, 5)], [0, 0, 0, 1, 0]);
+  assert.ok(new Set(before.y).size > 10, "the input is the picked sample, not a blank image");
+  await page.fill("#mK", "2");
+  const out = await page.evaluate(async () => {
+    const r = await (window as unknown as PageWindow).playground.inpaint();
+    const c = document.getElementById("mInpaintOut") as HTMLCanvasElement;
+    return r && { x: Array.from(r.x), y: Array.from(r.y), known: Array.from(r.known), size: [c.width, c.height] };
+  });
+  assert.equal(await page.isHidden("#error"), true, (await page.textContent("#error")) ?? "");
+  assert.ok(out);
+  assert.deepEqual(out.size, [3 * 28, 28], "the input and 2 completions side by side");
+  let changed = 0;
+  for (let r = 0; r < 2; r++)
+    for (let i = 0; i < 784; i++) {
+      const v: number = out.x[r * 784 + i]!;
+      if (out.known[i]) assert.equal(v, out.y[i], `completion ${r}: known pixel ${i} is kept exactly`);
+      else if (v !== out.y[i]) changed++;
+    }
+  assert.ok(
+    changed > 700,
+    `the unknown pixels are generated (${changed} of 2×${784 - out.known.filter(Boolean).length})`,
+  );
+
+  // A class-conditional model trained with label dropout: class and guidance weight, checked in the page.
+  const cspec = scoreNetSpec({ channels: [4, 8, 8, 8], embed: 16 }, { classes: 10, labelDropout: 0.1 });
+  const cps = E.ParamScope.create(cspec.dtype);
+  traceNetwork(cspec, cps, E.input("x", [1, 1, 28, 28]), E.input("c", [1]), E.input("y", [1], "int64"));
+  const crun = join(dir, "crun");
+  await saveCheckpoint(crun, {
+    params: cps.init(new Rng(1)),
+    config: { model: cspec, sde: "vp", objective: "dsm", batch: 8, seed: 0 },
+  });
+  const [cnewest] = await listCheckpoints(crun);
+  await page.setInputFiles("#files", [cnewest!.path, join(crun, "config.json")]);
+  await page.waitForFunction(() => /10 classes/.test(document.getElementById("mInfo")?.textContent ?? ""));
+  assert.match((await page.textContent("#mInfo")) ?? "", /classifier-free guidance/);
+  assert.deepEqual([await page.isDisabled("#mClass"), await page.isDisabled("#mCfg")], [false, false]);
+  await page.fill("#mN", "1");
+  await page.fill("#mSteps", "2");
+  await page.fill("#mClass", "12");
+  await page.click("#mSample");
+  await page.waitForSelector("#error:not([hidden])");
+  assert.match((await page.textContent("#error")) ?? "", /class 12 is out of range: the model knows classes 0 to 9/);
+  await page.fill("#mClass", "3");
+  await page.fill("#mCfg", "2");
+  await page.evaluate(() => (window as unknown as PageWindow).playground.sampleMnist());
+  assert.equal(await page.isHidden("#error"), true, (await page.textContent("#error")) ?? "");
+  assert.match((await page.textContent("#mInfo")) ?? "", /1 samples in/);
   await page.click("nav button[data-tab=tab2d]");
 });
 

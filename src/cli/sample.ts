@@ -15,7 +15,7 @@ import {
   imageGrid,
   pathsFromFrames,
   pointCloudGif,
-  renderImageGrid,
+  imageGridRaster,
   scatterPlot,
   trajectoryPlot,
 } from "../viz/index.ts";
@@ -234,7 +234,7 @@ async function runSample(f: Record<string, string | boolean | undefined>): Promi
         String(f.gif),
         encodeGif(
           run.frames.map((x, k) =>
-            renderImageGrid(x.subarray(0, Math.min(n, 64) * src.model.dim), {
+            imageGridRaster(x.subarray(0, Math.min(n, 64) * src.model.dim), {
               ...image,
               title: `t = ${run.times[k]!.toFixed(3)}`,
             }),

@@ -2,9 +2,15 @@
  * World ↔ pixel transforms, plot layout, "nice" ticks, the axes frame, titles, legends and
  * colorbars. World coordinates have y up; pixels have y down.
  */
-import type { Canvas } from "./canvas.ts";
-import { type Color, type ColorLike, type Colormap, INK, toColor } from "./color.ts";
-import { ADVANCE, GLYPH_H } from "./font.ts";
+import { type ColorLike, type Colormap, INK, toColor } from "./color.ts";
+import { type SvgCanvas, estimateTextWidth } from "./svg-canvas.ts";
+
+/** Pixel sizes of the plot text at font scale 1: tick and axis labels, titles. */
+export const TICK_FONT = 11;
+export const TITLE_FONT = 15;
+/** Room the layout keeps for one line of tick text (cap height) and one tick-label character. */
+const LINE = 7;
+const CHAR = 6;
 
 /** An axis-aligned world rectangle. */
 export interface Bounds {
@@ -181,22 +187,22 @@ export interface LayoutOptions {
 export function layout(width: number, height: number, opts: LayoutOptions = {}): Rect {
   const fs = fontScaleFor(width, height);
   const axes = opts.axes ?? true;
-  const top = opts.title ? GLYPH_H * 2 * fs + 16 : axes ? 10 : 0;
-  const left = axes ? 6 * ADVANCE * fs + 10 + (opts.yLabel ? LABEL_ROOM * fs : 0) : 0;
-  const bottom = axes ? GLYPH_H * fs + 14 + (opts.xLabel ? LABEL_ROOM * fs : 0) : 0;
+  const top = opts.title ? LINE * 2 * fs + 16 : axes ? 10 : 0;
+  const left = axes ? 6 * CHAR * fs + 10 + (opts.yLabel ? LABEL_ROOM * fs : 0) : 0;
+  const bottom = axes ? LINE * fs + 14 + (opts.xLabel ? LABEL_ROOM * fs : 0) : 0;
   const right = (opts.colorbar ? 72 * fs : 0) + (axes ? 12 : 0);
   return { left, top, width: Math.max(10, width - left - right), height: Math.max(10, height - top - bottom) };
 }
 
 const LABEL_ROOM = 14;
 
-/** Draws a centered title above the plot area (font scale 2 × the tick scale). */
-export function drawTitle(c: Canvas, title: string, color: ColorLike = INK): void {
+/** Draws a centered bold title above the plot area. */
+export function drawTitle(c: SvgCanvas, title: string, color: ColorLike = INK): void {
   const fs = fontScaleFor(c.width, c.height);
   const saved = c.clip;
   c.setClip();
-  c.text(title, c.width / 2, 8, color, { scale: 2 * fs, align: "center" });
-  c.clip = saved;
+  c.text(title, c.width / 2, 9 * fs, color, { size: TITLE_FONT * fs, align: "center", bold: true });
+  c.setClip(saved);
 }
 
 export interface AxesOptions {
@@ -210,7 +216,7 @@ export interface AxesOptions {
 }
 
 /** Draws the frame around the plot area with outward ticks and numeric labels. */
-export function drawAxes(c: Canvas, view: View, opts: AxesOptions = {}): void {
+export function drawAxes(c: SvgCanvas, view: View, opts: AxesOptions = {}): void {
   const col = toColor(opts.color ?? INK);
   const fs = fontScaleFor(c.width, c.height);
   const { left, top, width, height } = view.rect;
@@ -227,29 +233,36 @@ export function drawAxes(c: Canvas, view: View, opts: AxesOptions = {}): void {
     const px = Math.round(view.px(v)) + 0.5;
     if (opts.grid) c.line(px, top, px, top + height, col, { alpha: 0.12 });
     c.line(px, y1, px, y1 + tl, col);
-    c.text(formatTick(v, xt.decimals), px, y1 + tl + 3, col, { scale: fs, align: "center" });
+    c.text(formatTick(v, xt.decimals), px, y1 + tl + 3, col, { size: TICK_FONT * fs, align: "center" });
   }
   const yt = niceTicks(view.bounds.ymin, view.bounds.ymax, target);
   for (const v of yt.values) {
     const py = Math.round(view.py(v)) + 0.5;
     if (opts.grid) c.line(left, py, left + width, py, col, { alpha: 0.12 });
     c.line(x0 - tl, py, x0, py, col);
-    c.text(formatTick(v, yt.decimals), x0 - tl - 3, py, col, { scale: fs, align: "right", baseline: "middle" });
+    c.text(formatTick(v, yt.decimals), x0 - tl - 3, py, col, {
+      size: TICK_FONT * fs,
+      align: "right",
+      baseline: "middle",
+    });
   }
   c.line(x0, y0, x1, y0, col);
   c.line(x1, y0, x1, y1, col);
   c.line(x1, y1, x0, y1, col);
   c.line(x0, y1, x0, y0, col);
   if (opts.xLabel)
-    c.text(opts.xLabel, left + width / 2, y1 + tl + 3 + (GLYPH_H + 6) * fs, col, { scale: fs, align: "center" });
+    c.text(opts.xLabel, left + width / 2, y1 + tl + 3 + (LINE + 7) * fs, col, {
+      size: TICK_FONT * fs,
+      align: "center",
+    });
   if (opts.yLabel)
-    c.text(opts.yLabel, x0 - tl - 3 - 5 * ADVANCE * fs - (GLYPH_H + 4) * fs, top + height / 2, col, {
-      scale: fs,
+    c.text(opts.yLabel, x0 - tl - 3 - 5 * CHAR * fs - (LINE + 5) * fs, top + height / 2, col, {
+      size: TICK_FONT * fs,
       align: "center",
       baseline: "top",
       vertical: true,
     });
-  c.clip = saved;
+  c.setClip(saved);
 }
 
 export interface LegendEntry {
@@ -260,11 +273,11 @@ export interface LegendEntry {
 }
 
 /** A legend box in the top-left corner of the plot area. */
-export function drawLegend(c: Canvas, view: View, entries: LegendEntry[]): void {
+export function drawLegend(c: SvgCanvas, view: View, entries: LegendEntry[]): void {
   if (entries.length === 0) return;
   const fs = fontScaleFor(c.width, c.height);
-  const rowH = (GLYPH_H + 6) * fs;
-  const w = Math.max(...entries.map((e) => [...e.label].length)) * ADVANCE * fs + 26 * fs;
+  const rowH = (LINE + 8) * fs;
+  const w = Math.max(...entries.map((e) => estimateTextWidth(e.label, TICK_FONT * fs))) + 28 * fs;
   const h = entries.length * rowH + 6 * fs;
   const x = view.rect.left + 6,
     y = view.rect.top + 6;
@@ -278,9 +291,9 @@ export function drawLegend(c: Canvas, view: View, entries: LegendEntry[]): void 
     if (e.kind === "line") c.line(mx - 6 * fs, cy, mx + 6 * fs, cy, col, { width: 2 * fs });
     else if (e.kind === "ring") c.ring(mx, cy, 3.5 * fs, col, { width: 1.5 * fs });
     else c.disc(mx, cy, 3.5 * fs, col);
-    c.text(e.label, x + 20 * fs, cy, INK, { scale: fs, baseline: "middle" });
+    c.text(e.label, x + 20 * fs, cy, INK, { size: TICK_FONT * fs, baseline: "middle" });
   });
-  c.clip = saved;
+  c.setClip(saved);
 }
 
 /**
@@ -288,7 +301,7 @@ export function drawLegend(c: Canvas, view: View, entries: LegendEntry[]): void 
  * runs over log10 of the values), with end labels and an optional label on top.
  */
 export function drawColorbar(
-  c: Canvas,
+  c: SvgCanvas,
   view: View,
   cmap: Colormap,
   lo: number,
@@ -302,10 +315,7 @@ export function drawColorbar(
     h = view.rect.height - 20 * fs;
   const saved = c.clip;
   c.setClip();
-  for (let j = 0; j < h; j++) {
-    const col: Color = cmap(1 - j / Math.max(1, h - 1));
-    c.fillRect(x, y + j, w, 1, col);
-  }
+  c.colorRamp(x, y, w, h, cmap);
   c.line(x - 0.5, y - 0.5, x + w + 0.5, y - 0.5, INK);
   c.line(x + w + 0.5, y - 0.5, x + w + 0.5, y + h + 0.5, INK);
   c.line(x + w + 0.5, y + h + 0.5, x - 0.5, y + h + 0.5, INK);
@@ -328,10 +338,10 @@ export function drawColorbar(
   for (const [f, s] of ticks) {
     const py = Math.round(y + h - f * h) + 0.5;
     c.line(x + w, py, x + w + 3 * fs, py, INK);
-    c.text(s, x + w + 5 * fs, py, INK, { scale: fs, baseline: "middle" });
+    c.text(s, x + w + 5 * fs, py, INK, { size: TICK_FONT * fs, baseline: "middle" });
   }
-  if (opts.label) c.text(opts.label, x, y - 14 * fs, INK, { scale: fs });
-  c.clip = saved;
+  if (opts.label) c.text(opts.label, x, y - 14 * fs, INK, { size: TICK_FONT * fs });
+  c.setClip(saved);
 }
 
 /** Compact number formatting for labels: up to 3 significant digits, exponent form when large/small. */

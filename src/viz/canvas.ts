@@ -1,5 +1,6 @@
 /**
- * A small raster canvas: an RGBA byte buffer (row-major, 4 bytes per pixel, top row first) with
+ * A small raster canvas (pixel content: density maps, image grids; text and vector plots are SVG,
+ * see ./svg-canvas.ts): an RGBA byte buffer (row-major, 4 bytes per pixel, top row first) with
  * anti-aliased primitives and straight-alpha "source-over" blending. Pure TypeScript, so the
  * same drawing code runs in Node (encoded to PNG by ./png.ts) and in a browser (`data` can be
  * wrapped in an ImageData directly).
@@ -11,7 +12,6 @@
  * arrow) is first accumulated into a coverage mask (max per pixel) and then blended once, so
  * translucent shapes have no darker joints.
  */
-import { ADVANCE, glyph, LINE_HEIGHT, textWidth, GLYPH_H } from "./font.ts";
 import { type Color, type ColorLike, toColor, WHITE } from "./color.ts";
 
 /** Anything with RGBA pixels: a Canvas, an ImageData, a decoded PNG. */
@@ -33,18 +33,6 @@ export interface StrokeOptions {
   /** Line width in pixels (default 1). */
   width?: number;
   /** Opacity in [0, 1] (default 1). */
-  alpha?: number;
-}
-
-export interface TextOptions {
-  /** Integer magnification of the 5×7 font (default 1). */
-  scale?: number;
-  /** Horizontal anchor of x (default "left"). */
-  align?: "left" | "center" | "right";
-  /** Vertical anchor of y: top of the capitals, their middle, or the baseline (default "top"). */
-  baseline?: "top" | "middle" | "bottom";
-  /** Rotate 90° counter-clockwise (text reads bottom to top; for y-axis labels). */
-  vertical?: boolean;
   alpha?: number;
 }
 
@@ -391,42 +379,6 @@ export class Canvas implements Raster {
     this.flushMask(clamp01(opts.alpha ?? 1));
   }
 
-  /**
-   * Draws text with the built-in 5×7 bitmap font (crisp, not anti-aliased). (x, y) is the anchor
-   * given by `align`/`baseline`. Returns the drawn width in pixels.
-   */
-  text(str: string, x: number, y: number, color: ColorLike, opts: TextOptions = {}): number {
-    const s = Math.max(1, Math.round(opts.scale ?? 1));
-    const c = toColor(color);
-    const a = clamp01(opts.alpha ?? 1);
-    const w = textWidth(str) * s;
-    const along = opts.align === "center" ? -w / 2 : opts.align === "right" ? -w : 0;
-    const across = opts.baseline === "middle" ? -(GLYPH_H * s) / 2 : opts.baseline === "bottom" ? -GLYPH_H * s : 0;
-    const ox = Math.round(opts.vertical ? x + across : x + along);
-    const oy = Math.round(opts.vertical ? y - along : y + across);
-    let pen = 0;
-    for (const ch of str) {
-      const rows = glyph(ch);
-      for (let r = 0; r < rows.length; r++) {
-        const bits = rows[r]!;
-        if (bits === 0) continue;
-        for (let col = 0; col < 5; col++) {
-          if (((bits >> (4 - col)) & 1) === 0) continue;
-          const gx = pen + col * s,
-            gy = r * s; // glyph-space offsets
-          for (let sy = 0; sy < s; sy++) {
-            for (let sx = 0; sx < s; sx++) {
-              if (opts.vertical) this.blend(ox + gy + sy, oy - (gx + sx) - 1, c, a);
-              else this.blend(ox + gx + sx, oy + gy + sy, c, a);
-            }
-          }
-        }
-      }
-      pen += ADVANCE * s;
-    }
-    return w;
-  }
-
   /** Copies a raster onto this canvas at (x, y), magnified by an integer `scale` (nearest). */
   blit(src: Raster, x: number, y: number, scale = 1): void {
     const s = Math.max(1, Math.round(scale));
@@ -445,10 +397,3 @@ export class Canvas implements Raster {
     }
   }
 }
-
-/** Pixel size of a text string at a given scale: [width, height of capitals]. */
-export function measureText(str: string, scale = 1): [number, number] {
-  return [textWidth(str) * scale, GLYPH_H * scale];
-}
-
-export { LINE_HEIGHT };

@@ -1,8 +1,8 @@
 /**
  * Animated GIFs through gifenc: each RGBA frame is quantized to its own palette (≤ 256 colors,
  * rgb565 by default) and LZW-encoded; the stream loops forever unless told otherwise.
- * Pure JavaScript, so it also runs in a browser. Plus a helper that animates a moving 2-D point
- * cloud (e.g. the sampler state at each step).
+ * Pure JavaScript, so it also runs in a browser. Plus the SVG frames of a moving 2-D point cloud
+ * (e.g. the sampler state at each step); ./plots.ts rasterizes them with resvg into a GIF.
  */
 import * as gifencNs from "gifenc";
 import type { Raster } from "./canvas.ts";
@@ -63,19 +63,14 @@ export interface PointCloudGifOptions extends PointCloudOptions, GifOptions {
 }
 
 /**
- * Renders each frame (row-major n×2 points) as a point-cloud plot with one fixed window (by
+ * Renders each frame (row-major n×2 points) as a point-cloud plot (SVG) with one fixed window (by
  * default fitted to the last frame and the reference points, so the final samples fill the
- * picture and early, wider noise runs off the edges) and encodes them as a GIF.
+ * picture and early, wider noise runs off the edges).
  */
-export function pointCloudFrames(frames: ArrayLike<number>[], opts: PointCloudGifOptions = {}): Raster[] {
+export function pointCloudFrames(frames: ArrayLike<number>[], opts: PointCloudGifOptions = {}): string[] {
   if (frames.length === 0) throw new Error("pointCloudGif: no frames; pass at least one n×2 point array");
   const bounds =
     opts.bounds ??
     fitBounds([frames[frames.length - 1]!, ...(opts.reference ? [opts.reference] : [])], { margin: 0.12 });
   return frames.map((f, k) => renderPointCloud(f, { ...opts, bounds, caption: opts.captions?.[k] ?? opts.caption }));
-}
-
-/** Animated GIF of a moving point cloud; see {@link pointCloudFrames}. */
-export function pointCloudGif(frames: ArrayLike<number>[], opts: PointCloudGifOptions = {}): Uint8Array {
-  return encodeGif(pointCloudFrames(frames, { width: 400, height: 400, ...opts }), opts);
 }

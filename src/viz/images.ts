@@ -4,7 +4,7 @@
  */
 import { Canvas } from "./canvas.ts";
 import { type ColorLike, INK } from "./color.ts";
-import { GLYPH_H } from "./font.ts";
+import { SvgCanvas } from "./svg-canvas.ts";
 
 export interface ImageGridOptions {
   /** Channels per image: 1 or 3. */
@@ -23,9 +23,15 @@ export interface ImageGridOptions {
    */
   range?: "auto" | [number, number];
   padColor?: ColorLike;
-  /** Optional title above the grid. */
+  /**
+   * Title above the grid, drawn as text by {@link imageGridSvg} (and so by the PNG of `imageGrid`);
+   * the raster of {@link renderImageGrid} is the grid alone.
+   */
   title?: string;
 }
+
+/** Height in pixels of the title band above a titled image grid. */
+export const GRID_TITLE_HEIGHT = 28;
 
 /** Number of images in a flat array, or an error naming the expected size. */
 function countImages(len: number, per: number): number {
@@ -37,7 +43,10 @@ function countImages(len: number, per: number): number {
   return len / per;
 }
 
-/** Renders images into one canvas: `images` is one flat n·C·H·W array or a list of C·H·W arrays. */
+/**
+ * Renders images into one raster (pixels only, no title): `images` is one flat n·C·H·W array or a
+ * list of C·H·W arrays.
+ */
 export function renderImageGrid(images: ArrayLike<number> | ArrayLike<number>[], opts: ImageGridOptions): Canvas {
   const { channels: C, height: H, width: W } = opts;
   if (C !== 1 && C !== 3) throw new Error(`imageGrid: channels must be 1 or 3, got ${String(C)}`);
@@ -77,25 +86,16 @@ export function renderImageGrid(images: ArrayLike<number> | ArrayLike<number>[],
   const rows = Math.ceil(n / cols);
   const s = Math.max(1, Math.round(opts.scale ?? Math.min(8, Math.ceil(56 / Math.max(H, W)))));
   const pad = Math.max(0, Math.round(opts.pad ?? 2));
-  const titleH = opts.title ? GLYPH_H * 2 + 14 : 0;
   const cw = W * s,
     ch = H * s;
-  const canvas = new Canvas(
-    cols * cw + (cols + 1) * pad,
-    rows * ch + (rows + 1) * pad + titleH,
-    opts.padColor ?? [96, 96, 104],
-  );
-  if (opts.title) {
-    canvas.fillRect(0, 0, canvas.width, titleH, [255, 255, 255]);
-    canvas.text(opts.title, canvas.width / 2, 7, INK, { scale: 2, align: "center" });
-  }
+  const canvas = new Canvas(cols * cw + (cols + 1) * pad, rows * ch + (rows + 1) * pad, opts.padColor ?? [96, 96, 104]);
   const d = canvas.data;
   const toByte = (v: number) =>
     Number.isNaN(v) ? -1 : Math.round(255 * Math.max(0, Math.min(1, (v - lo) / (hi - lo))));
   const hw = H * W;
   for (let k = 0; k < n; k++) {
     const ox = pad + (k % cols) * (cw + pad),
-      oy = titleH + pad + Math.floor(k / cols) * (ch + pad);
+      oy = pad + Math.floor(k / cols) * (ch + pad);
     for (let y = 0; y < H; y++) {
       for (let x = 0; x < W; x++) {
         const p = y * W + x;
@@ -121,4 +121,17 @@ export function renderImageGrid(images: ArrayLike<number> | ArrayLike<number>[],
     }
   }
   return canvas;
+}
+
+/**
+ * The image grid as SVG: the raster of {@link renderImageGrid} embedded 1:1 (nearest-neighbour)
+ * under a band with the title as text (no band without a title).
+ */
+export function imageGridSvg(images: ArrayLike<number> | ArrayLike<number>[], opts: ImageGridOptions): string {
+  const grid = renderImageGrid(images, opts);
+  const band = opts.title ? GRID_TITLE_HEIGHT : 0;
+  const c = new SvgCanvas(grid.width, grid.height + band);
+  if (opts.title) c.text(opts.title, grid.width / 2, 8, INK, { size: 15, align: "center", bold: true });
+  c.image(grid, 0, band, grid.width, grid.height, true);
+  return c.toString();
 }

@@ -1,6 +1,7 @@
 /**
- * scoregen plotting. Browser-safe modules: canvas, color, font, axes, render, images, gif, html.
- * Node-only: png (pngjs), plots (PNG-returning wrappers), files (atomic writes).
+ * scoregen plotting. Browser-safe modules: canvas (raster), svg-canvas, svg, color, axes, render,
+ * lines, images, gif, html: plots are SVG documents with real text. Node-only: png (pngjs), svg-png
+ * (resvg), plots (PNG/GIF-returning wrappers), files (atomic writes).
  */
 export * from "./canvas.ts";
 export * from "./color.ts";
@@ -13,4 +14,6 @@ export * from "./html.ts";
 export * from "./png.ts";
 export * from "./plots.ts";
 export * from "./files.ts";
-export { GLYPH_W, GLYPH_H, ADVANCE, hasGlyph, textWidth } from "./font.ts";
+export * from "./svg-canvas.ts";
+export { figure, scoreFieldSvg, type Frame, type ScoreFieldSvgOptions } from "./svg.ts";
+export { svgToPng, svgToRaster, PLOT_FONT_FILE } from "./svg-png.ts";

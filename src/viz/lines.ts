@@ -1,9 +1,8 @@
 /**
- * Line plots (pure; PNG encoding in ./plots.ts): one polyline with dot markers per series, e.g.
+ * Line plots as SVG (platform-neutral; PNG through resvg in ./plots.ts): one polyline with dot markers per series, e.g.
  * error against NFE. Log axes plot log10 of the values (tick labels are then powers of ten's
  * exponents and the axis label says "log10").
  */
-import type { Canvas } from "./canvas.ts";
 import { type Bounds, type LegendEntry, drawLegend, fitBounds } from "./axes.ts";
 import { type ColorLike, PALETTE } from "./color.ts";
 import { type PlotOptions, finishPlot, setupPlot } from "./render.ts";
@@ -41,7 +40,7 @@ function withLegendRoom(b: Bounds, rows: number): Bounds {
 }
 
 /** Line plot of several series with dot markers, axes, optional grid and a legend. */
-export function renderLinePlot(series: LineSeries[], opts: LinePlotOptions = {}): Canvas {
+export function renderLinePlot(series: LineSeries[], opts: LinePlotOptions = {}): string {
   const logX = opts.logX ?? false,
     logY = opts.logY ?? false;
   const pts = series.map((s, i) => plotPoints(s, logX, logY, i));
@@ -71,5 +70,5 @@ export function renderLinePlot(series: LineSeries[], opts: LinePlotOptions = {})
     s.label ? [{ label: s.label, color: s.color ?? PALETTE[i % PALETTE.length]!, kind: "line" as const }] : [],
   );
   if (opts.legend ?? true) drawLegend(canvas, view, entries);
-  return canvas;
+  return canvas.toString();
 }

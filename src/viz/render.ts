@@ -1,9 +1,11 @@
 /**
- * 2-D plots rendered onto a {@link Canvas} (pure; no PNG encoding here, see ./plots.ts):
- * scatter plots over an optional density heatmap, score vector fields, and SDE/ODE trajectories.
+ * 2-D plots as SVG documents (platform-neutral; the page shows them as they are, ./plots.ts turns
+ * them into PNG with resvg): scatter plots over an optional density heatmap, score vector fields,
+ * SDE/ODE trajectories and point-cloud frames. Text is real text (σ, ∇, ε render as such).
  * Point arrays are row-major n×2 world coordinates ([x0, y0, x1, y1, …]).
  */
-import { Canvas, measureText } from "./canvas.ts";
+import { Canvas } from "./canvas.ts";
+import { SvgCanvas, estimateTextWidth } from "./svg-canvas.ts";
 import {
   type Bounds,
   type LegendEntry,
@@ -15,6 +17,7 @@ import {
   drawTitle,
   equalAspect,
   fitBounds,
+  fontScaleFor,
   layout,
 } from "./axes.ts";
 import {
@@ -30,7 +33,7 @@ import {
 
 /** Options shared by all 2-D plots. */
 export interface PlotOptions {
-  /** Canvas size in pixels (default 560 × 560). */
+  /** Picture size in pixels (default 560 × 560). */
   width?: number;
   height?: number;
   title?: string;
@@ -45,6 +48,8 @@ export interface PlotOptions {
   /** Faint grid lines at the ticks (default false). */
   grid?: boolean;
   background?: ColorLike;
+  /** Prefix of the SVG's element ids (default "sg"); give each plot its own when several share a page. */
+  id?: string;
 }
 
 /** One set of points in a scatter plot. */
@@ -101,15 +106,15 @@ function defaultAlpha(n: number): number {
   return n <= 1000 ? 0.75 : n <= 5000 ? 0.5 : n <= 20000 ? 0.35 : 0.25;
 }
 
-/** A canvas, a view fitted to the given point sets (or opts.bounds) and the plot area clip. */
+/** An SVG canvas, a view fitted to the given point sets (or opts.bounds) and the plot area clip. */
 export function setupPlot(
   opts: PlotOptions,
   fitTo: ArrayLike<number>[],
   extra: { colorbar?: boolean } = {},
-): { canvas: Canvas; view: View } {
+): { canvas: SvgCanvas; view: View } {
   const width = opts.width ?? 560,
     height = opts.height ?? 560;
-  const canvas = new Canvas(width, height, opts.background ?? WHITE);
+  const canvas = new SvgCanvas(width, height, opts.background ?? WHITE, opts.id);
   const rect = layout(width, height, {
     title: opts.title,
     xLabel: opts.xLabel,
@@ -124,14 +129,17 @@ export function setupPlot(
 }
 
 /** Draws title and axes (call after the plot content). */
-export function finishPlot(canvas: Canvas, view: View, opts: PlotOptions): void {
+export function finishPlot(canvas: SvgCanvas, view: View, opts: PlotOptions): void {
   canvas.setClip();
   if (opts.axes ?? true) drawAxes(canvas, view, { xLabel: opts.xLabel, yLabel: opts.yLabel, grid: opts.grid });
   if (opts.title) drawTitle(canvas, opts.title);
 }
 
-/** Shades exp(logDensity) (normalized to its maximum over the view) into the plot area. */
-export function drawDensity(canvas: Canvas, view: View, logDensity: LogDensity2D, opts: DensityOptions = {}): void {
+/**
+ * Shades exp(logDensity) (normalized to its maximum over the view) into the plot area: a raster of
+ * one cell per `step` pixels, embedded in the SVG as a PNG image.
+ */
+export function drawDensity(canvas: SvgCanvas, view: View, logDensity: LogDensity2D, opts: DensityOptions = {}): void {
   const cmap = toColormap(opts.colormap ?? "density");
   const gamma = opts.gamma ?? 0.6;
   const step = Math.max(1, Math.round(opts.step ?? 1));
@@ -149,17 +157,19 @@ export function drawDensity(canvas: Canvas, view: View, logDensity: LogDensity2D
     }
   }
   if (!Number.isFinite(max)) return;
+  const img = new Canvas(nx, ny);
   for (let j = 0; j < ny; j++) {
     for (let i = 0; i < nx; i++) {
       const v = lp[j * nx + i]!;
       const p = Number.isFinite(v) || v === -Infinity ? Math.exp(v - max) : 0;
-      canvas.fillRect(left + i * step, top + j * step, step, step, cmap(p ** gamma));
+      img.setPixel(i, j, cmap(p ** gamma));
     }
   }
+  canvas.image(img, left, top, nx * step, ny * step, step > 1);
 }
 
-/** Scatter plot: data (blue) and samples (orange) over an optional density heatmap. */
-export function renderScatter(opts: ScatterOptions): Canvas {
+/** Scatter plot (SVG): data (blue) and samples (orange) over an optional density heatmap. */
+export function renderScatter(opts: ScatterOptions): string {
   const sets: PointSet[] = [];
   if (opts.data) sets.push({ points: opts.data, color: PALETTE[0]!, label: opts.dataLabel ?? "data" });
   if (opts.samples) sets.push({ points: opts.samples, color: PALETTE[1]!, label: opts.samplesLabel ?? "samples" });
@@ -187,7 +197,7 @@ export function renderScatter(opts: ScatterOptions): Canvas {
     .map((s) => ({ label: s.label!, color: s.color ?? PALETTE[0]! }));
   if ((opts.legend ?? true) && entries.length > 0) drawLegend(canvas, view, entries);
   finishPlot(canvas, view, opts);
-  return canvas;
+  return canvas.toString();
 }
 
 // --- score fields -----------------------------------------------------------------------------
@@ -270,7 +280,7 @@ export interface ScoreFieldOptions extends PlotOptions {
  * The vector field as arrows centered on the grid points: length normalized (see lengthMode),
  * color by magnitude, over optional samples and density. Non-finite vectors are skipped.
  */
-export function renderScoreField(field: VectorField, opts: ScoreFieldOptions = {}): Canvas {
+export function renderScoreField(field: VectorField, opts: ScoreFieldOptions = {}): string {
   const nx = field.xs.length,
     ny = field.ys.length,
     m = nx * ny;
@@ -350,7 +360,7 @@ export function renderScoreField(field: VectorField, opts: ScoreFieldOptions = {
   }
   if (showBar && hi > 0) drawColorbar(canvas, view, cmap, lo, hi, { label: log ? "|s| (log)" : "|s|", log });
   finishPlot(canvas, view, { ...opts, title });
-  return canvas;
+  return canvas.toString();
 }
 
 // --- trajectories ---------------------------------------------------------------------------
@@ -406,7 +416,7 @@ export function pathsFromFrames(frames: ArrayLike<number>[]): Float64Array[] {
  * Trajectories: each path (row-major T×2, in time order) as a polyline colored from start to end,
  * its start marked by a ring and its end by a dot.
  */
-export function renderTrajectories(paths: ArrayLike<number>[], opts: TrajectoryOptions = {}): Canvas {
+export function renderTrajectories(paths: ArrayLike<number>[], opts: TrajectoryOptions = {}): string {
   paths.forEach((p, k) => checkXY(p, `trajectory ${k}`));
   if (opts.data) checkXY(opts.data, "trajectoryPlot data");
   let chosen = paths;
@@ -458,7 +468,7 @@ export function renderTrajectories(paths: ArrayLike<number>[], opts: TrajectoryO
     ]);
   }
   finishPlot(canvas, view, opts);
-  return canvas;
+  return canvas.toString();
 }
 
 function darken(c: Color, f: number): Color {
@@ -478,7 +488,7 @@ export interface PointCloudOptions extends PlotOptions {
 }
 
 /** One frame of a moving point cloud (fixed bounds across frames are up to the caller). */
-export function renderPointCloud(points: ArrayLike<number>, opts: PointCloudOptions = {}): Canvas {
+export function renderPointCloud(points: ArrayLike<number>, opts: PointCloudOptions = {}): string {
   checkXY(points, "pointCloudFrame");
   const { canvas, view } = setupPlot(opts, [points, ...(opts.reference ? [opts.reference] : [])]);
   canvas.setClip(view.clip);
@@ -500,11 +510,11 @@ export function renderPointCloud(points: ArrayLike<number>, opts: PointCloudOpti
     opts.alpha ?? defaultAlpha(n),
   );
   if (opts.caption) {
-    const fs = Math.max(1, Math.round(Math.min(canvas.width, canvas.height) / 700));
-    const [tw, th] = measureText(opts.caption, 2 * fs);
-    canvas.fillRect(view.rect.left + 3, view.rect.top + 3, tw + 10, th + 10, [255, 255, 255], 0.8);
-    canvas.text(opts.caption, view.rect.left + 8, view.rect.top + 8, [40, 40, 48], { scale: 2 * fs });
+    const size = 14 * fontScaleFor(canvas.width, canvas.height);
+    const tw = estimateTextWidth(opts.caption, size);
+    canvas.fillRect(view.rect.left + 3, view.rect.top + 3, tw + 10, size + 6, [255, 255, 255], 0.8);
+    canvas.text(opts.caption, view.rect.left + 8, view.rect.top + 8, [40, 40, 48], { size });
   }
   finishPlot(canvas, view, opts);
-  return canvas;
+  return canvas.toString();
 }

@@ -2,6 +2,7 @@
  * Plots as SVG text (platform-neutral): real text with Unicode (σ, ∇, ε), axis labels and ticks.
  * The playground inserts these strings into the page; they are plain SVG 1.1 with no scripts.
  */
+import { PLOT_FONT_FAMILY, xmlEscape } from "./svg-canvas.ts";
 
 export interface Frame {
   /** Data window: [xmin, xmax] × [ymin, ymax]. */
@@ -20,8 +21,7 @@ export interface Frame {
 const M = { left: 52, right: 12, top: 26, bottom: 40 };
 
 /** XML-escape text content and attribute values. */
-export const esc = (s: string) =>
-  s.replace(/[&<>"]/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;" })[c]!);
+export const esc = xmlEscape;
 
 /** Round for compact SVG coordinates (0.01 px). */
 const r2 = (v: number) => Math.round(v * 100) / 100;
@@ -69,7 +69,7 @@ export function figure(f: Frame, body: string, id = "p"): string {
         .map((e) => 10 ** e)
     : ticks(f.y[0], f.y[1]);
   const parts = [
-    `<svg xmlns="http://www.w3.org/2000/svg" width="${f.width}" height="${f.height}" viewBox="0 0 ${f.width} ${f.height}" font-family="DejaVu Sans, Arial, sans-serif" font-size="11">`,
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${f.width}" height="${f.height}" viewBox="0 0 ${f.width} ${f.height}" font-family="${PLOT_FONT_FAMILY}" font-size="11">`,
     `<rect width="100%" height="100%" fill="#fff"/>`,
     `<clipPath id="${id}-clip"><rect x="${inner.x0}" y="${inner.y0}" width="${inner.w}" height="${inner.h}"/></clipPath>`,
     `<g clip-path="url(#${id}-clip)">${body}</g>`,

@@ -28,6 +28,10 @@ export interface Playground {
   sample(n: number, seed: number): Promise<{ sde: Float64Array; ode: Float64Array; ms: number; firstSampleMs: number }>;
   loglik(x: number, y: number): Promise<number>;
   loadMnist(files: File[]): Promise<unknown>;
+  sampleMnist(): Promise<unknown>;
+  /** Inpaints the page's input: completions x [k·c·h·w], the input y and its mask known (1 = known). */
+  inpaint(): Promise<{ x: Float64Array; y: Float64Array; known: Uint8Array } | undefined>;
+  inpaintInput(): { y: number[]; known: number[] };
   benchTrain(steps: number, batch: number): Promise<{ msPerStep: number; backend: string }>;
   benchScoreNet(steps: number, n: number): Promise<{ msPerStep: number; backend: string }>;
 }

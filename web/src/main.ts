@@ -4,6 +4,7 @@
  * same actions the buttons use (the browser test drives the page through it).
  */
 import { TOY2D, TOY2D_NAMES } from "../../src/data/toy2d.ts";
+import { MASK_NAMES, namedMask } from "../../src/controllable/inpaint.ts";
 import { SAMPLER_NAMES } from "../../src/sampling/registry.ts";
 import { figure, scoreFieldSvg, type Frame, heatLayer, lineLayer, pointsLayer } from "../../src/viz/svg.ts";
 import { LAB2D_DEFAULTS, type Lab2DSettings } from "../../src/web/lab2d.ts";
@@ -281,7 +282,21 @@ function pixelToData(el: HTMLElement, ev: MouseEvent): [number, number] | undefi
 }
 
 // ---- MNIST -----------------------------------------------------------------------------------
-let mnistShape: number[] | undefined;
+interface MnistInfo {
+  shape: number[];
+  classes: number;
+  guidance: boolean;
+  arch: string;
+  sde: string;
+  range: [number, number];
+}
+let mnistInfo: MnistInfo | undefined;
+/** The last sampled grid, so a click on a digit can copy it into the inpainting input. */
+let lastSamples: { x: Float64Array; n: number; cols: number } | undefined;
+/** The inpainting input [c·h·w] in the model's pixel range and its mask (1 = known). */
+let inputImage: Float64Array = new Float64Array(0);
+let inputKnown: Uint8Array = new Uint8Array(0);
+
 async function loadMnist(files: File[]): Promise<unknown> {
   return guard("loading the model", async () => {
     const w = files.find((f) => f.name.endsWith(".safetensors")),
@@ -291,45 +306,112 @@ async function loadMnist(files: File[]): Promise<unknown> {
         "choose both files of a run folder: its newest checkpoints/step-N.safetensors (model.safetensors in older runs) and config.json",
       );
     const weights = await w.arrayBuffer();
-    const r = await call<{ shape: number[]; classes: number; arch: string; sde: string }>({
-      op: "mnistLoad",
-      config: await c.text(),
-      weights,
-      name: w.name,
-    });
-    mnistShape = r.shape;
-    $("mInfo").textContent = `${r.arch}, data [${r.shape}], ${r.sde} SDE${r.classes ? `, ${r.classes} classes` : ""}`;
-    $<HTMLInputElement>("mClass").disabled = !r.classes;
+    const r = await call<MnistInfo>({ op: "mnistLoad", config: await c.text(), weights, name: w.name });
+    mnistInfo = r;
+    $("mInfo").textContent =
+      `${r.arch}, data [${r.shape}], ${r.sde} SDE${r.classes ? `, ${r.classes} classes` : ""}${r.guidance ? ", classifier-free guidance" : ""}`;
+    const cls = $<HTMLInputElement>("mClass");
+    cls.disabled = !r.classes;
+    cls.max = String(Math.max(0, r.classes - 1));
+    $<HTMLInputElement>("mCfg").disabled = !r.guidance;
+    if (!r.guidance) $<HTMLInputElement>("mCfg").value = "0";
     $<HTMLButtonElement>("mSample").disabled = false;
+    $<HTMLButtonElement>("mInpaint").disabled = false;
+    const [ch, h, wd] = r.shape as [number, number, number];
+    inputImage = new Float64Array(ch * h * wd).fill(r.range[0]);
+    inputKnown = new Uint8Array(ch * h * wd).fill(1);
+    const cv = $<HTMLCanvasElement>("mInput");
+    cv.width = wd;
+    cv.height = h;
+    drawInput();
     return r;
   });
 }
+
+/** Class and guidance weight from the controls, checked against the loaded model. */
+function conditioning(): { label?: number; cfg?: number } {
+  const info = mnistInfo;
+  if (!info?.classes) return {};
+  const label = num("mClass"),
+    cfg = info.guidance ? num("mCfg") : 0;
+  if (!Number.isInteger(label) || label < 0 || label >= info.classes)
+    throw new Error(`class ${val("mClass")} is out of range: the model knows classes 0 to ${info.classes - 1}`);
+  if (!Number.isFinite(cfg) || cfg < 0) throw new Error(`guidance w must be a number ≥ 0, got ${val("mCfg")}`);
+  return { label, ...(cfg > 0 ? { cfg } : {}) };
+}
+
+function progressTo(prog: HTMLProgressElement) {
+  return (ev: Reply) => {
+    if ("event" in ev && ev.event === "progress") {
+      prog.max = ev.total ?? 1;
+      prog.value = ev.done;
+    }
+  };
+}
+
 async function sampleMnist(): Promise<unknown> {
   return guard("sampling digits", async () => {
-    const n = num("mN"),
-      prog = $<HTMLProgressElement>("mProgress");
+    const n = num("mN");
     const r = await call<{ x: Float64Array; shape: number[]; ms: number }>(
-      { op: "mnistSample", n, steps: num("mSteps"), seed: num("seed"), sampler: val("mSampler"), label: num("mClass") },
-      (ev) => {
-        if ("event" in ev && ev.event === "progress") {
-          prog.max = ev.total ?? 1;
-          prog.value = ev.done;
-        }
-      },
+      { op: "mnistSample", n, steps: num("mSteps"), seed: num("seed"), sampler: val("mSampler"), ...conditioning() },
+      progressTo($<HTMLProgressElement>("mProgress")),
     );
-    drawGrid(r.x, r.shape, n);
+    const cols = Math.ceil(Math.sqrt(n));
+    drawImages($<HTMLCanvasElement>("mGrid"), r.x, r.shape, n, cols, 3);
+    lastSamples = { x: r.x, n, cols };
     $("mInfo").textContent = `${n} samples in ${(r.ms / 1000).toFixed(1)} s`;
     return r;
   });
 }
-function drawGrid(x: Float64Array, shape: number[], n: number): void {
+
+/** Inpaints the input image: k completions of its unknown (magenta) pixels. */
+async function inpaint(): Promise<{ x: Float64Array; y: Float64Array; known: Uint8Array } | undefined> {
+  return guard("inpainting", async () => {
+    if (!mnistInfo) throw new Error("load a model first: choose a checkpoint (.safetensors) and config.json");
+    if (inputKnown.every((v) => v === 1))
+      throw new Error("paint the region to generate on the input first (or pick a mask)");
+    const k = num("mK");
+    if (!Number.isInteger(k) || k < 1 || k > 64) throw new Error(`completions must be 1 to 64, got ${val("mK")}`);
+    const y = Float64Array.from(inputImage),
+      known = Uint8Array.from(inputKnown);
+    const r = await call<{ x: Float64Array; shape: number[]; ms: number }>(
+      {
+        op: "mnistInpaint",
+        y,
+        known,
+        k,
+        steps: num("mSteps"),
+        seed: num("seed"),
+        sampler: val("mSampler"),
+        ...conditioning(),
+      },
+      progressTo($<HTMLProgressElement>("mProgress")),
+    );
+    const masked = y.map((v, i) => (known[i] ? v : Number.NaN));
+    const all = new Float64Array(masked.length * (k + 1));
+    all.set(masked);
+    all.set(r.x, masked.length);
+    drawImages($<HTMLCanvasElement>("mInpaintOut"), all, r.shape, k + 1, k + 1, 3);
+    $("mInfo").textContent = `${k} completions in ${(r.ms / 1000).toFixed(1)} s (left: the input, unknown in magenta)`;
+    return { x: r.x, y, known };
+  });
+}
+
+/** Draws n images [n·c·h·w] (model range; NaN = magenta) on a canvas, `cols` per row, shown `zoom`× larger. */
+function drawImages(
+  cv: HTMLCanvasElement,
+  x: Float64Array,
+  shape: number[],
+  n: number,
+  cols: number,
+  zoom: number,
+): void {
   const [c, h, w] = shape as [number, number, number],
-    cols = Math.ceil(Math.sqrt(n)),
     rows = Math.ceil(n / cols);
-  const cv = $<HTMLCanvasElement>("mGrid");
+  const [lo, hi] = mnistInfo?.range ?? [-1, 1];
   cv.width = cols * w;
   cv.height = rows * h;
-  cv.style.width = `${cols * w * 3}px`;
+  cv.style.width = `${cols * w * zoom}px`;
   const ctx = cv.getContext("2d")!,
     img = ctx.createImageData(cols * w, rows * h);
   for (let k = 0; k < n; k++)
@@ -338,11 +420,107 @@ function drawGrid(x: Float64Array, shape: number[], n: number): void {
         const o = 4 * ((Math.floor(k / cols) * h + i) * cols * w + (k % cols) * w + j);
         for (let ch = 0; ch < 3; ch++) {
           const v = x[k * c * h * w + (c === 3 ? ch : 0) * h * w + i * w + j]!;
-          img.data[o + ch] = Math.round(255 * Math.max(0, Math.min(1, (v + 1) / 2)));
+          img.data[o + ch] = Number.isNaN(v)
+            ? ch === 1
+              ? 0
+              : 255
+            : Math.round(255 * Math.max(0, Math.min(1, (v - lo) / (hi - lo))));
         }
         img.data[o + 3] = 255;
       }
   ctx.putImageData(img, 0, 0);
+}
+
+/** The input with its unknown pixels tinted magenta. */
+function drawInput(): void {
+  if (!mnistInfo) return;
+  const [c, h, w] = mnistInfo.shape as [number, number, number],
+    [lo, hi] = mnistInfo.range;
+  const cv = $<HTMLCanvasElement>("mInput"),
+    ctx = cv.getContext("2d")!,
+    img = ctx.createImageData(w, h);
+  for (let p = 0; p < h * w; p++) {
+    const unknown = inputKnown[p] === 0;
+    for (let ch = 0; ch < 3; ch++) {
+      const u = Math.max(0, Math.min(1, (inputImage[(c === 3 ? ch : 0) * h * w + p]! - lo) / (hi - lo)));
+      const tint = ch === 1 ? 0 : 1;
+      img.data[4 * p + ch] = Math.round(255 * (unknown ? 0.45 * u + 0.55 * tint : u));
+    }
+    img.data[4 * p + 3] = 255;
+  }
+  ctx.putImageData(img, 0, 0);
+}
+
+/** Applies the brush at a mouse position on the input canvas (a 3×3 patch; ink is softer at the edge). */
+function paintAt(ev: MouseEvent): void {
+  if (!mnistInfo) return;
+  const [c, h, w] = mnistInfo.shape as [number, number, number],
+    [lo, hi] = mnistInfo.range;
+  const cv = $<HTMLCanvasElement>("mInput"),
+    r = cv.getBoundingClientRect();
+  const pj = Math.floor(((ev.clientX - r.left) / r.width) * w),
+    pi = Math.floor(((ev.clientY - r.top) / r.height) * h);
+  const brush = val("brush");
+  for (let di = -1; di <= 1; di++)
+    for (let dj = -1; dj <= 1; dj++) {
+      const i = pi + di,
+        j = pj + dj;
+      if (i < 0 || j < 0 || i >= h || j >= w) continue;
+      const edge = di !== 0 && dj !== 0 ? 0.35 : di !== 0 || dj !== 0 ? 0.7 : 1;
+      for (let ch = 0; ch < c; ch++) {
+        const q = ch * h * w + i * w + j;
+        if (brush === "unknown" || brush === "known") inputKnown[q] = brush === "known" ? 1 : 0;
+        else if (brush === "ink") inputImage[q] = Math.max(inputImage[q]!, lo + edge * (hi - lo));
+        else inputImage[q] = lo;
+      }
+    }
+  $<HTMLSelectElement>("maskPreset").value = "";
+  drawInput();
+}
+
+/** Copies digit k of the last sampled grid into the inpainting input. */
+function pickSample(k: number): void {
+  if (!lastSamples || !mnistInfo || k < 0 || k >= lastSamples.n) return;
+  const dim = inputImage.length;
+  inputImage = Float64Array.from(lastSamples.x.subarray(k * dim, (k + 1) * dim));
+  drawInput();
+}
+
+/** Reads a PNG of the model's image size into the input (gray for 1-channel models), as `scoregen inpaint --input`. */
+async function loadInputPng(file: File): Promise<void> {
+  await guard("reading the input image", async () => {
+    if (!mnistInfo) throw new Error("load a model first, then choose the image to inpaint");
+    const [c, h, w] = mnistInfo.shape as [number, number, number],
+      [lo, hi] = mnistInfo.range;
+    let bmp: ImageBitmap;
+    try {
+      bmp = await createImageBitmap(file);
+    } catch {
+      throw new Error(`${file.name} is not an image the browser can decode; choose a PNG of ${w}×${h} pixels`);
+    }
+    if (bmp.width !== w || bmp.height !== h)
+      throw new Error(`${file.name} is ${bmp.width}×${bmp.height} but the model needs ${w}×${h} images`);
+    const cv = document.createElement("canvas");
+    cv.width = w;
+    cv.height = h;
+    const ctx = cv.getContext("2d")!;
+    ctx.drawImage(bmp, 0, 0);
+    const px = ctx.getImageData(0, 0, w, h).data;
+    for (let p = 0; p < h * w; p++)
+      for (let ch = 0; ch < c; ch++) {
+        const v = c === 1 ? (px[4 * p]! + px[4 * p + 1]! + px[4 * p + 2]!) / 3 : px[4 * p + ch]!;
+        inputImage[ch * h * w + p] = lo + (v / 255) * (hi - lo);
+      }
+    drawInput();
+  });
+}
+
+/** Sets the mask from a named preset (as `scoregen inpaint --mask NAME`). */
+function applyMaskPreset(name: string): void {
+  if (!mnistInfo || !name) return;
+  const [c, h, w] = mnistInfo.shape as [number, number, number];
+  inputKnown = namedMask(name, c, h, w);
+  drawInput();
 }
 
 // ---- wiring ----------------------------------------------------------------------------------
@@ -403,6 +581,53 @@ function wire(): void {
     void loadMnist([...(ev.dataTransfer?.files ?? [])]);
   };
   $("mSample").onclick = () => void sampleMnist();
+  $("mInpaint").onclick = () => void inpaint();
+  const presets = $<HTMLSelectElement>("maskPreset");
+  for (const m of MASK_NAMES) presets.add(new Option(`keep ${m}`, m));
+  presets.onchange = () => applyMaskPreset(presets.value);
+  $("clearInput").onclick = () => {
+    if (!mnistInfo) return;
+    inputImage.fill(mnistInfo.range[0]);
+    inputKnown.fill(1);
+    presets.value = "";
+    drawInput();
+  };
+  const input = $<HTMLCanvasElement>("mInput");
+  let painting = false;
+  input.onmousedown = (ev) => {
+    painting = true;
+    paintAt(ev);
+  };
+  input.onmousemove = (ev) => {
+    if (painting) paintAt(ev);
+  };
+  window.addEventListener("mouseup", () => {
+    painting = false;
+  });
+  input.ondragover = (ev) => {
+    ev.preventDefault();
+    input.classList.add("over");
+  };
+  input.ondragleave = () => input.classList.remove("over");
+  input.ondrop = (ev) => {
+    ev.preventDefault();
+    ev.stopPropagation();
+    input.classList.remove("over");
+    const f = ev.dataTransfer?.files[0];
+    if (f) void loadInputPng(f);
+  };
+  $<HTMLInputElement>("inputFile").onchange = (ev) => {
+    const f = (ev.target as HTMLInputElement).files?.[0];
+    if (f) void loadInputPng(f);
+  };
+  $("mGrid").onclick = (ev) => {
+    if (!lastSamples || !mnistInfo) return;
+    const r = $("mGrid").getBoundingClientRect(),
+      rows = Math.ceil(lastSamples.n / lastSamples.cols);
+    const col = Math.floor(((ev.clientX - r.left) / r.width) * lastSamples.cols),
+      row = Math.floor(((ev.clientY - r.top) / r.height) * rows);
+    pickSample(row * lastSamples.cols + col);
+  };
   drawData();
   drawLoss();
 }
@@ -432,8 +657,18 @@ const playground = {
   animating: () => animating,
   loadMnist,
   sampleMnist,
+  inpaint,
+  /** The inpainting input: values [c·h·w] in the model's range and its mask (1 = known). */
+  inpaintInput: () => ({ y: Array.from(inputImage), known: Array.from(inputKnown) }),
+  setInpaintInput: (y: number[], known: number[]) => {
+    if (y.length !== inputImage.length || known.length !== inputKnown.length)
+      throw new Error(`the input needs ${inputImage.length} values and mask entries`);
+    inputImage = Float64Array.from(y);
+    inputKnown = Uint8Array.from(known);
+    drawInput();
+  },
   settings,
-  mnistShape: () => mnistShape,
+  mnistShape: () => mnistInfo?.shape,
   normals: (seed: number, n: number) => call<Float64Array>({ op: "normals", seed, n }),
   oracleSample: (sampler: string, n: number, steps: number, seed: number, sde: string) =>
     call<Float64Array>({ op: "oracleSample", sampler, n, steps, seed, sde }),

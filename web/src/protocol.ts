@@ -18,7 +18,30 @@ export type Request =
   | { id: number; op: "loglik"; x: number; y: number }
   | { id: number; op: "benchTrain"; steps: number; batch: number }
   | { id: number; op: "mnistLoad"; config: string; weights: ArrayBuffer; name: string }
-  | { id: number; op: "mnistSample"; n: number; steps: number; seed: number; sampler: string; label?: number }
+  | {
+      id: number;
+      op: "mnistSample";
+      n: number;
+      steps: number;
+      seed: number;
+      sampler: string;
+      label?: number;
+      cfg?: number;
+    }
+  | {
+      id: number;
+      op: "mnistInpaint";
+      /** The image to complete [c·h·w] in the model's pixel range (unknown entries are ignored). */
+      y: Float64Array;
+      /** 1 = known entry, 0 = to be generated [c·h·w]. */
+      known: Uint8Array;
+      k: number;
+      steps: number;
+      seed: number;
+      sampler: string;
+      label?: number;
+      cfg?: number;
+    }
   | { id: number; op: "benchScoreNet"; steps: number; n: number };
 
 export type Reply =

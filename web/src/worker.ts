@@ -2,11 +2,12 @@
  * The playground's engine worker: owns onnxruntime-web and every compiled program, so training and
  * sampling never block the page. Requests and replies follow ./protocol.ts.
  */
+import { classifierFreeGuided, maskConstraint, repeatRows, sampleConstrained } from "../../src/controllable/index.ts";
 import { EIGHT_GAUSSIANS, TOY2D, findToy2D } from "../../src/data/toy2d.ts";
 import { decodeSafetensors, tensorToFloat32 } from "../../src/io/safetensors.ts";
 import { logLikelihood } from "../../src/likelihood/likelihood.ts";
 import { EngineNetwork } from "../../src/models/network.ts";
-import { dataDim, type ModelSpec } from "../../src/models/registry.ts";
+import { dataDim, type ModelSpec, nullLabel } from "../../src/models/registry.ts";
 import { mixtureOracle } from "../../src/oracle/index.ts";
 import { Rng } from "../../src/rng.ts";
 import { sample as runSampler } from "../../src/sampling/registry.ts";
@@ -24,6 +25,34 @@ let stopRequested = false;
 let mnist:
   | { spec: ModelSpec; sde: Sde; params: Map<string, { shape: number[]; data: Float32Array }>; name: string }
   | undefined;
+
+function loadedMnist(): NonNullable<typeof mnist> {
+  if (!mnist) throw new Error("load a model first: choose a checkpoint (.safetensors) and config.json of a run folder");
+  return mnist;
+}
+
+/**
+ * The loaded image model for a batch of n: conditioned on class `label` when it is class-conditional,
+ * with classifier-free guidance of weight `cfg` (> 0) when it was trained with label dropout, as
+ * `scoregen sample --class K --cfg W` builds it (src/tasks/control.ts guidedModel).
+ */
+function mnistModel(n: number, label: number | undefined, cfg: number | undefined): ScoreModel {
+  const m = loadedMnist();
+  const net = (labels?: Int32Array) =>
+    asScoreModel(new EngineNetwork(m.spec, m.params, m.sde, labels), m.sde, m.spec.parameterization);
+  const classes = m.spec.classes ?? 0;
+  if (!classes) {
+    if (cfg) throw new Error("guidance needs a class-conditional model; this one is unconditional");
+    return net();
+  }
+  const k = label ?? 0;
+  if (!Number.isInteger(k) || k < 0 || k >= classes)
+    throw new Error(`class ${k} is out of range: the model knows classes 0 to ${classes - 1}`);
+  const cond = net(new Int32Array(n).fill(k));
+  if (!cfg) return cond;
+  if (!Number.isFinite(cfg) || cfg < 0) throw new Error(`the guidance weight must be a number ≥ 0, got ${cfg}`);
+  return classifierFreeGuided(cond, net(new Int32Array(n).fill(nullLabel(m.spec))), cfg);
+}
 
 function pointSource(d: { name: string } | { points: number[] }): PointSource {
   if ("points" in d) return drawnPoints(Float64Array.from(d.points));
@@ -117,23 +146,34 @@ async function handle(req: Request): Promise<unknown> {
     case "mnistLoad":
       return loadMnist(req.config, new Uint8Array(req.weights), req.name);
     case "mnistSample": {
-      if (!mnist)
-        throw new Error("load a model first: choose a checkpoint (.safetensors) and config.json of a run folder");
-      const labels = mnist.spec.classes ? new Int32Array(req.n).fill(req.label ?? 0) : undefined;
-      const model = asScoreModel(
-        new EngineNetwork(mnist.spec, mnist.params, mnist.sde, labels),
-        mnist.sde,
-        mnist.spec.parameterization,
-      );
+      const m = loadedMnist();
+      const model = mnistModel(req.n, req.label, req.cfg);
       const t0 = performance.now();
-      const r = await runSampler(req.sampler, model, mnist.sde, {
+      const r = await runSampler(req.sampler, model, m.sde, {
         n: req.n,
         rng: new Rng(req.seed),
         steps: req.steps,
         denoise: "mean",
         onStep: (i) => post({ id: req.id, event: "progress", done: i.step + 1, total: i.total }),
       });
-      return { x: r.x, shape: mnist.spec.dataShape, ms: performance.now() - t0, nfe: r.nfe };
+      return { x: r.x, shape: m.spec.dataShape, ms: performance.now() - t0, nfe: r.nfe };
+    }
+    case "mnistInpaint": {
+      // The replacement method through the one PC loop, as `scoregen inpaint` runs it (tasks/control.ts runInpaint).
+      const m = loadedMnist(),
+        dim = dataDim(m.spec);
+      if (req.y.length !== dim || req.known.length !== dim)
+        throw new Error(`the image has ${req.y.length} values but the model needs [${m.spec.dataShape}] = ${dim}`);
+      const model = mnistModel(req.k, req.label, req.cfg);
+      const c = maskConstraint(repeatRows(req.y, 1, req.k), repeatRows(req.known, 1, req.k));
+      const t0 = performance.now();
+      const r = await sampleConstrained(req.sampler, model, m.sde, c, {
+        n: req.k,
+        rng: new Rng(req.seed),
+        steps: req.steps,
+        onStep: (i) => post({ id: req.id, event: "progress", done: i.step + 1, total: i.total }),
+      });
+      return { x: r.x, shape: m.spec.dataShape, ms: performance.now() - t0, nfe: r.nfe };
     }
     case "benchScoreNet": {
       if (!mnist) throw new Error("load a model first");
@@ -203,7 +243,15 @@ async function loadMnist(configText: string, bytes: Uint8Array, name: string): P
     );
   }
   mnist = { spec, sde, params, name };
-  return { shape: spec.dataShape, classes: spec.classes ?? 0, arch: spec.arch.kind, sde: sdeName };
+  const range = (json as { config?: { data?: { options?: { range?: string } } } }).config?.data?.options?.range;
+  return {
+    shape: spec.dataShape,
+    classes: spec.classes ?? 0,
+    guidance: (spec.classes ?? 0) > 0 && (spec.labelDropout ?? 0) > 0,
+    arch: spec.arch.kind,
+    sde: sdeName,
+    range: range === "[0,1]" ? [0, 1] : [-1, 1],
+  };
 }
 
 self.onmessage = async (ev: MessageEvent<Request>) => {
