@@ -12,6 +12,7 @@
  * arrow) is first accumulated into a coverage mask (max per pixel) and then blended once, so
  * translucent shapes have no darker joints.
  */
+import { arrowShape } from "./arrow.ts";
 import { type Color, type ColorLike, toColor, WHITE } from "./color.ts";
 
 /** Anything with RGBA pixels: a Canvas, an ImageData, a decoded PNG. */
@@ -364,18 +365,12 @@ export class Canvas implements Raster {
     opts: StrokeOptions & { head?: number } = {},
   ): void {
     const w = opts.width ?? 1;
-    const len = Math.hypot(x1 - x0, y1 - y0);
-    if (!(len > 0)) return;
-    const head = Math.min(opts.head ?? 4 * w + 3, 0.45 * len);
-    const ux = (x1 - x0) / len,
-      uy = (y1 - y0) / len;
-    const bx = x1 - ux * head,
-      by = y1 - uy * head;
-    const hw = head * 0.65 * 0.5 + w * 0.25;
+    const a = arrowShape(x0, y0, x1, y1, w, opts.head);
+    if (!a) return;
     const rgb = Canvas.pack(toColor(color));
     this.beginMask();
-    this.coverSegment(x0, y0, bx + ux * 0.5, by + uy * 0.5, w / 2, rgb);
-    this.coverTriangle(x1, y1, bx - uy * hw, by + ux * hw, bx + uy * hw, by - ux * hw, rgb);
+    this.coverSegment(x0, y0, a.shaftEnd[0], a.shaftEnd[1], w / 2, rgb);
+    this.coverTriangle(...a.triangle, rgb);
     this.flushMask(clamp01(opts.alpha ?? 1));
   }
 

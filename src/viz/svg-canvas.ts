@@ -8,6 +8,7 @@
  * Coordinates are pixels, x to the right and y down, as on the raster canvas.
  */
 import { encode as encodePngBytes } from "fast-png";
+import { arrowShape } from "./arrow.ts";
 import type { PixelRect, Raster } from "./canvas.ts";
 import { type Color, type ColorLike, type Colormap, WHITE, toColor } from "./color.ts";
 import { base64 } from "./html.ts";
@@ -210,18 +211,14 @@ export class SvgCanvas {
     opts: SvgStrokeOptions & { head?: number } = {},
   ): void {
     const w = opts.width ?? 1;
-    const len = Math.hypot(x1 - x0, y1 - y0);
-    if (!(len > 0)) return;
-    const head = Math.min(opts.head ?? 4 * w + 3, 0.45 * len);
-    const ux = (x1 - x0) / len,
-      uy = (y1 - y0) / len;
-    const bx = x1 - ux * head,
-      by = y1 - uy * head;
-    const hw = head * 0.65 * 0.5 + w * 0.25;
+    const shape = arrowShape(x0, y0, x1, y1, w, opts.head);
+    if (!shape) return;
+    const [ex, ey] = shape.shaftEnd,
+      t = shape.triangle.map(r2);
     const c = rgb(toColor(color));
     const a = clamp01(opts.alpha ?? 1);
     this.parts.push(
-      `<g${a < 1 ? ` opacity="${r2(a)}"` : ""}><line x1="${r2(x0)}" y1="${r2(y0)}" x2="${r2(bx + ux * 0.5)}" y2="${r2(by + uy * 0.5)}" stroke="${c}" stroke-width="${r2(w)}" stroke-linecap="round"/><polygon points="${r2(x1)},${r2(y1)} ${r2(bx - uy * hw)},${r2(by + ux * hw)} ${r2(bx + uy * hw)},${r2(by - ux * hw)}" fill="${c}"/></g>`,
+      `<g${a < 1 ? ` opacity="${r2(a)}"` : ""}><line x1="${r2(x0)}" y1="${r2(y0)}" x2="${r2(ex)}" y2="${r2(ey)}" stroke="${c}" stroke-width="${r2(w)}" stroke-linecap="round"/><polygon points="${t[0]},${t[1]} ${t[2]},${t[3]} ${t[4]},${t[5]}" fill="${c}"/></g>`,
     );
   }
 
