@@ -10,7 +10,7 @@
  */
 import { availableParallelism } from "node:os";
 import ort from "onnxruntime-node";
-import type { Backend, BackendSession, RunResult, SessionHints } from "./runtime.ts";
+import { type Backend, type BackendSession, type SessionHints, ortBackendSession } from "./runtime.ts";
 
 export interface NodeBackendOptions {
   /** Intra-op threads (default: SCOREGEN_THREADS, else every available core). */
@@ -136,18 +136,7 @@ export function nodeBackend(opts: NodeBackendOptions = {}): NodeBackend {
       if (profilePrefix) o = { ...o, enableProfiling: true, profileFilePrefix: `${profilePrefix}-${profiled.length}` };
       const s = await ort.InferenceSession.create(model, o);
       if (profilePrefix) profiled.push(s);
-      return {
-        async run(feeds, outputNames): Promise<RunResult> {
-          const f: Record<string, ort.Tensor> = {};
-          for (const [k, v] of Object.entries(feeds))
-            f[k] = new ort.Tensor(v.dtype, v.data as never, v.shape as number[]);
-          const out = await s.run(f, outputNames as string[]);
-          const r: RunResult = {};
-          for (const name of outputNames) r[name] = out[name]!.data as RunResult[string];
-          return r;
-        },
-        release: () => s.release(),
-      };
+      return ortBackendSession(s, (v) => new ort.Tensor(v.dtype, v.data as never, v.shape as number[]));
     },
     endProfiling(): void {
       for (const s of profiled) s.endProfiling();

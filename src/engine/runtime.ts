@@ -18,6 +18,33 @@ export interface BackendSession {
   release?(): Promise<void>;
 }
 
+/** The part of an onnxruntime InferenceSession (onnxruntime-node or onnxruntime-web) a backend wraps. */
+export interface OrtSessionLike<T> {
+  run(feeds: Record<string, T>, outputNames: string[]): Promise<Record<string, { data: unknown }>>;
+  release(): Promise<void>;
+}
+
+/**
+ * A BackendSession over an onnxruntime session: feeds become that package's tensors (built by
+ * `tensor`), the named outputs come back as host arrays. Shared by the Node and web backends.
+ */
+export function ortBackendSession<T>(
+  s: OrtSessionLike<T>,
+  tensor: (v: { dtype: DType; shape: Shape; data: HostArray }) => T,
+): BackendSession {
+  return {
+    async run(feeds, outputNames): Promise<RunResult> {
+      const f: Record<string, T> = {};
+      for (const [k, v] of Object.entries(feeds)) f[k] = tensor(v);
+      const out = await s.run(f, outputNames as string[]);
+      const r: RunResult = {};
+      for (const name of outputNames) r[name] = out[name]!.data as HostArray;
+      return r;
+    },
+    release: () => s.release(),
+  };
+}
+
 export interface SessionHints {
   /**
    * The program computes in float64: ORT's extended fusions (e.g. QuickGelu for x·σ(x)) have

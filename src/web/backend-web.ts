@@ -15,7 +15,7 @@
  * has a software adapter (~100× slower than WASM). `webgpuUnavailable()` gives the reason.
  */
 import * as ort from "onnxruntime-web/wasm";
-import type { Backend, BackendSession, RunResult, SessionHints } from "../engine/runtime.ts";
+import { type Backend, type BackendSession, type SessionHints, ortBackendSession } from "../engine/runtime.ts";
 
 export interface WebBackendOptions {
   /** WASM threads (default: min(hardwareConcurrency, 8) when cross-origin isolated, else 1). */
@@ -70,18 +70,7 @@ export function webBackend(opts: WebBackendOptions = {}): Backend {
         model,
         hints.float64 ? { ...base, graphOptimizationLevel: "basic" } : base,
       );
-      return {
-        async run(feeds, outputNames): Promise<RunResult> {
-          const f: Record<string, ort.Tensor> = {};
-          for (const [k, v] of Object.entries(feeds))
-            f[k] = new ort.Tensor(v.dtype, v.data as never, v.shape as number[]);
-          const out = await s.run(f, outputNames as string[]);
-          const r: RunResult = {};
-          for (const name of outputNames) r[name] = out[name]!.data as RunResult[string];
-          return r;
-        },
-        release: () => s.release(),
-      };
+      return ortBackendSession(s, (v) => new ort.Tensor(v.dtype, v.data as never, v.shape as number[]));
     },
   };
 }
