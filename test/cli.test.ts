@@ -7,18 +7,7 @@ import { join } from "node:path";
 import { mixtureOracle } from "../src/oracle/index.ts";
 import { sdeByName } from "../src/sde/index.ts";
 import { cli } from "./helpers/cli.ts";
-
-const MIX = {
-  weights: [0.4, 0.6],
-  means: [
-    [-1, 0],
-    [1.5, 0.5],
-  ],
-  stds: [
-    [0.4, 0.3],
-    [0.3, 0.5],
-  ],
-};
+import { CLI_MIXTURE } from "./helpers/mixtures.ts";
 
 const tmp = () => mkdtemp(join(tmpdir(), "scoregen-cli-"));
 
@@ -68,7 +57,7 @@ test("train writes a run folder; --resume continues it exactly as an uninterrupt
 test("sample from an oracle writes the requested points (.json, .csv, .png) and reports nfe", async () => {
   const dir = await tmp();
   const spec = join(dir, "mix.json");
-  await writeFile(spec, JSON.stringify(MIX));
+  await writeFile(spec, JSON.stringify(CLI_MIXTURE));
   const r = await cli([
     "sample",
     "--score",
@@ -135,7 +124,7 @@ test("likelihood --json with the oracle matches the exact log-density", async ()
   const dir = await tmp();
   const spec = join(dir, "mix.json"),
     input = join(dir, "x.json");
-  await writeFile(spec, JSON.stringify(MIX));
+  await writeFile(spec, JSON.stringify(CLI_MIXTURE));
   const x = [
     [-1, 0.1],
     [1.4, 0.6],
@@ -145,7 +134,7 @@ test("likelihood --json with the oracle matches the exact log-density", async ()
   const r = await cli(["likelihood", "--score", `oracle:${spec}`, "--sde", "subvp", "--input", input, "--json"]);
   assert.equal(r.code, 0, r.stderr);
   const out = JSON.parse(r.stdout) as { logp: number[]; bpd: number[]; nfe: number };
-  const exact = mixtureOracle(MIX, sdeByName("subvp")).logProb(Float64Array.from(x.flat()), 1e-5, 3);
+  const exact = mixtureOracle(CLI_MIXTURE, sdeByName("subvp")).logProb(Float64Array.from(x.flat()), 1e-5, 3);
   out.logp.forEach((v, i) =>
     assert.ok(Math.abs(v - exact[i]!) < 0.03 + 0.002 * Math.abs(exact[i]!), `point ${i}: ${v} vs ${exact[i]}`),
   );
@@ -156,7 +145,7 @@ test("likelihood --json with the oracle matches the exact log-density", async ()
 test("bad input: one clear line naming the problem, exit code 1, no stack trace", async () => {
   const dir = await tmp();
   const spec = join(dir, "mix.json");
-  await writeFile(spec, JSON.stringify(MIX));
+  await writeFile(spec, JSON.stringify(CLI_MIXTURE));
   const cases: [string[], RegExp][] = [
     [
       ["sample", "--score", `oracle:${spec}`, "--sampler", "magic", "--out", join(dir, "a.json")],
@@ -204,7 +193,7 @@ test("encode with likelihood --latent, decode with sample --from --sampler ode: 
     input = join(dir, "x.json"),
     z = join(dir, "z.json"),
     back = join(dir, "back.json");
-  await writeFile(spec, JSON.stringify(MIX));
+  await writeFile(spec, JSON.stringify(CLI_MIXTURE));
   const x = [
     [-1.2, 0.3],
     [1.1, 0.9],

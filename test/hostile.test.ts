@@ -17,18 +17,8 @@ import { checkDistinct, checkExtension, checkMemory } from "../src/cli/validate.
 import { numberOpt, seedOpt } from "../src/cli/errors.ts";
 import { describeFsError } from "../src/io/fs-errors.ts";
 import { cli } from "./helpers/cli.ts";
+import { CLI_MIXTURE } from "./helpers/mixtures.ts";
 
-const MIX = {
-  weights: [0.4, 0.6],
-  means: [
-    [-1, 0],
-    [1.5, 0.5],
-  ],
-  stds: [
-    [0.4, 0.3],
-    [0.3, 0.5],
-  ],
-};
 const TINY = ["--batch", "16", "--hidden", "8", "--layers", "1", "--json"];
 
 /**
@@ -53,7 +43,7 @@ test("outputs: extensions must match the format, two outputs (or an output and a
   const dir = await mkdtemp(join(tmpdir(), "scoregen-hostile-"));
   const spec = join(dir, "mix.json"),
     pts = join(dir, "x.json");
-  await writeFile(spec, JSON.stringify(MIX));
+  await writeFile(spec, JSON.stringify(CLI_MIXTURE));
   await writeFile(
     pts,
     JSON.stringify([

@@ -14,18 +14,7 @@ import { Rng } from "../src/rng.ts";
 import type { ParamTree } from "../src/engine/init.ts";
 import { asScoreModel, ncsnSigmas, sdeByName } from "../src/sde/index.ts";
 import { train, unlabeled } from "../src/tasks/train.ts";
-
-const MIX = {
-  weights: [0.3, 0.7],
-  means: [
-    [-1.5, 0],
-    [1, 1],
-  ],
-  stds: [
-    [0.3, 0.5],
-    [0.6, 0.3],
-  ],
-};
+import { TRAINING_MIXTURE } from "./helpers/mixtures.ts";
 
 /** √(Σ_t s(t)²‖ŝ − s‖² / Σ_t s(t)²‖s‖²) over x_t ~ p_t at several t: the σ²-weighted relative score error. */
 async function scoreError(
@@ -35,7 +24,7 @@ async function scoreError(
   times = [0.05, 0.2, 0.5, 1],
 ): Promise<number> {
   const sde = sdeByName(sdeName),
-    oracle = mixtureOracle(MIX, sde);
+    oracle = mixtureOracle(TRAINING_MIXTURE, sde);
   const net = asScoreModel(new EngineNetwork(spec, params, sde), sde, spec.parameterization);
   const rng = new Rng(9);
   let err = 0,
@@ -72,7 +61,7 @@ for (const r of runs) {
     const spec = r.logsigma
       ? mlpSpec(2, { fourierScale: 0.5 }, { parameterization: r.param ?? "eps", condition: "logsigma" })
       : mlpSpec(2, {}, { parameterization: r.param ?? "eps" });
-    const oracle = mixtureOracle(MIX, sdeByName(r.sde));
+    const oracle = mixtureOracle(TRAINING_MIXTURE, sdeByName(r.sde));
     const res = await train(
       {
         model: spec,

@@ -13,6 +13,7 @@ import { join } from "node:path";
 import { queueRunner } from "../src/tasks/queue.ts";
 import type { ChunkJob } from "../src/tasks/shard.ts";
 import { type Child, type RedisServer, findRedisServer, scoregen, startRedis, stopProcess } from "./helpers/redis.ts";
+import { SHARD_MIXTURE } from "./helpers/mixtures.ts";
 
 const REDIS = findRedisServer();
 const SKIP = REDIS
@@ -20,17 +21,6 @@ const SKIP = REDIS
   : "redis-server not found on PATH: install the Debian package redis-server (.ci/run does) to run the Redis tests";
 if (SKIP) console.log(`# skipped the Redis tests: ${SKIP}`);
 
-const MIX = {
-  weights: [0.3, 0.7],
-  means: [
-    [-2, 0],
-    [2, 1],
-  ],
-  stds: [
-    [0.5, 0.5],
-    [0.3, 0.6],
-  ],
-};
 /** 6 chunks of 100 points, EM with 400 steps on an exact mixture score: ~0.1–0.5 s per chunk. */
 const SAMPLE = ["sample", "--sampler", "em", "--steps", "400", "--n", "600", "--seed", "7", "--shards", "6", "--json"];
 const WORKER_FLAGS = ["--lock-ms", "1000", "--stalled-ms", "300"];
@@ -41,7 +31,7 @@ describe("sharding over Redis (BullMQ) with 3 worker processes", { skip: SKIP, t
 
   before(async () => {
     dir = await mkdtemp(join(tmpdir(), "scoregen-shard-"));
-    await writeFile(join(dir, "mix.json"), JSON.stringify(MIX));
+    await writeFile(join(dir, "mix.json"), JSON.stringify(SHARD_MIXTURE));
     score = `oracle:${join(dir, "mix.json")}`;
     redis = await startRedis(REDIS!);
     for (let k = 0; k < 3; k++) workers.push(scoregen(["worker", "--redis", redis.url, ...WORKER_FLAGS], 280000));

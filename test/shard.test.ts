@@ -21,22 +21,11 @@ import {
   sampleSharded,
   unpackF64,
 } from "../src/tasks/shard.ts";
-
-const MIX = {
-  weights: [0.3, 0.7],
-  means: [
-    [-2, 0],
-    [2, 1],
-  ],
-  stds: [
-    [0.5, 0.5],
-    [0.3, 0.6],
-  ],
-};
+import { SHARD_MIXTURE } from "./helpers/mixtures.ts";
 
 async function oracleFile(): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), "scoregen-shard-unit-"));
-  await writeFile(join(dir, "mix.json"), JSON.stringify(MIX));
+  await writeFile(join(dir, "mix.json"), JSON.stringify(SHARD_MIXTURE));
   return `oracle:${join(dir, "mix.json")}`;
 }
 
@@ -66,7 +55,7 @@ test("sharded sampling: chunk i is sampleByName on its rows with Rng(seed).fork(
     sde = sdeByName("vp");
   const req = { score, sde: "vp", sampler: "em", options: { steps: 50 } as AnySamplerOptions, n: 10, seed: 4 };
   const merged = await sampleSharded(req, 3, inProcessRunner);
-  const oracle = mixtureOracle(MIX, sde);
+  const oracle = mixtureOracle(SHARD_MIXTURE, sde);
   const parts = [];
   for (const [i, { count }] of chunkRanges(10, 3).entries())
     parts.push(
@@ -90,7 +79,7 @@ test("sharded sampling: chunk i is sampleByName on its rows with Rng(seed).fork(
 test("sharded likelihood: per-chunk log p equals logLikelihood on the chunk, and matches the oracle's exact log-density", async () => {
   const score = await oracleFile(),
     sde = sdeByName("vp");
-  const oracle = mixtureOracle(MIX, sde);
+  const oracle = mixtureOracle(SHARD_MIXTURE, sde);
   const points = oracle.sampleData(new Rng(9), 6);
   const r = await likelihoodSharded(
     { score, sde: "vp", points, n: 6, seed: 1, options: { divergence: "exact", rtol: 1e-8, atol: 1e-8 } },

@@ -13,6 +13,7 @@ import "../src/node.ts";
 import { EngineNetwork } from "../src/models/network.ts";
 import { mixtureOracle } from "../src/oracle/index.ts";
 import { train, unlabeled } from "../src/tasks/train.ts";
+import { TRAINING_MIXTURE } from "./helpers/mixtures.ts";
 
 /** ∫_eps^b f(t) dt by the midpoint rule in log t (f may behave like 1/t near 0). */
 function integrate(f: (t: number) => number, eps: number, b: number, m = 20000): number {
@@ -121,19 +122,8 @@ describe("importance sampling of t ∝ g²/s²", () => {
 
 describe("training with --loss dsm-likelihood --importance", () => {
   it("learns the exact score of a Gaussian mixture (σ²-weighted relative error < 0.2 on VP)", async () => {
-    const MIX = {
-      weights: [0.3, 0.7],
-      means: [
-        [-1.5, 0],
-        [1, 1],
-      ],
-      stds: [
-        [0.3, 0.5],
-        [0.6, 0.3],
-      ],
-    };
     const sde = sdeByName("vp"),
-      oracle = mixtureOracle(MIX, sde),
+      oracle = mixtureOracle(TRAINING_MIXTURE, sde),
       spec = mlpSpec(2);
     const res = await train(
       {

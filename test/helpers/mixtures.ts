@@ -36,3 +36,42 @@ export function knownCoordinate(n: number, j: number, value: number) {
   }
   return { y, known };
 }
+
+/** A two-component 2-D mixture (diagonal stds) the command-line tests write as oracle:SPEC.json. */
+export const CLI_MIXTURE = {
+  weights: [0.4, 0.6],
+  means: [
+    [-1, 0],
+    [1.5, 0.5],
+  ],
+  stds: [
+    [0.4, 0.3],
+    [0.3, 0.5],
+  ],
+};
+
+/** A two-component 2-D mixture small MLPs learn in the loss tests (its exact score is the reference). */
+export const TRAINING_MIXTURE = {
+  weights: [0.3, 0.7],
+  means: [
+    [-1.5, 0],
+    [1, 1],
+  ],
+  stds: [
+    [0.3, 0.5],
+    [0.6, 0.3],
+  ],
+};
+
+/** A two-component 2-D mixture the sharded and Redis tests sample and evaluate. */
+export const SHARD_MIXTURE = {
+  weights: [0.3, 0.7],
+  means: [
+    [-2, 0],
+    [2, 1],
+  ],
+  stds: [
+    [0.5, 0.5],
+    [0.3, 0.6],
+  ],
+};
