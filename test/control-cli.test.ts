@@ -14,18 +14,7 @@ import { scoreNetSpec } from "../src/models/registry.ts";
 import { openTrainData } from "../src/tasks/sources.ts";
 import { trainToFolder } from "../src/tasks/train-node.ts";
 import { cli } from "./helpers/cli.ts";
-
-const MIX = {
-  weights: [0.5, 0.5],
-  means: [
-    [-1.5, 0],
-    [1.5, 0],
-  ],
-  stds: [
-    [0.4, 0.4],
-    [0.4, 0.4],
-  ],
-};
+import { MIRRORED_PAIR } from "./helpers/mixtures.ts";
 
 /** A one-step run of a tiny ScoreNet on `data` (enough to exercise the commands). */
 async function tinyRun(dir: string, data: string, extra: object = {}): Promise<string> {
@@ -174,7 +163,7 @@ test("classifier guidance and classifier-free guidance on the command line; mism
   const dir = await mkdtemp(join(tmpdir(), "scoregen-ctl-"));
   const spec = join(dir, "mix.json"),
     spec3 = join(dir, "mix3.json");
-  await writeFile(spec, JSON.stringify(MIX));
+  await writeFile(spec, JSON.stringify(MIRRORED_PAIR));
   await writeFile(spec3, JSON.stringify({ weights: [1], means: [[0, 0, 0]], stds: [[1, 1, 1]] }));
   const clf = join(dir, "clf");
   const t = await cli([

@@ -14,18 +14,7 @@ import { sample } from "../src/sampling/index.ts";
 import { vpSde } from "../src/sde/index.ts";
 import { loadNoisyClassifier, trainNoisyClassifier } from "../src/tasks/classifier.ts";
 import { openLabeledData } from "../src/tasks/sources.ts";
-
-const SPEC = {
-  weights: [0.5, 0.5],
-  means: [
-    [-1.5, 0],
-    [1.5, 0],
-  ],
-  stds: [
-    [0.4, 0.4],
-    [0.4, 0.4],
-  ],
-};
+import { MIRRORED_PAIR } from "./helpers/mixtures.ts";
 
 /** Random float64 parameters of a noise-conditional classifier. */
 function randomParams(arch: ReturnType<typeof noisyClassifierArch>) {
@@ -78,7 +67,7 @@ describe("neural noise-conditional classifier", () => {
     const dir = await mkdtemp(join(tmpdir(), "noisy-clf-"));
     try {
       const spec = join(dir, "mix.json");
-      await writeFile(spec, JSON.stringify(SPEC));
+      await writeFile(spec, JSON.stringify(MIRRORED_PAIR));
       const data = await openLabeledData(`oracle:${spec}`);
       const sde = vpSde();
       const r = await trainNoisyClassifier(data.train, data.heldOut, {
@@ -94,7 +83,7 @@ describe("neural noise-conditional classifier", () => {
       assert.ok(r.accuracy[0]![1] > 0.97, `accuracy at t = eps: ${r.accuracy[0]![1]}`);
       const { classifier, config } = await loadNoisyClassifier(join(dir, "clf"));
       assert.equal(config.sde, "vp");
-      const o = mixtureOracle(SPEC, sde);
+      const o = mixtureOracle(MIRRORED_PAIR, sde);
       const s = await sample("pc", classifierGuided(o, classifier, 1, 2), sde, { n: 400, rng: new Rng(1), steps: 200 });
       const fits = fitByComponent(o.mixture, s.x, 400);
       assert.ok(fits[1]!.weight >= 0.97, `fraction in component 1 with guidance scale 2: ${fits[1]!.weight}`);

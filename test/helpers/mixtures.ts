@@ -75,3 +75,16 @@ export const SHARD_MIXTURE = {
     [0.3, 0.6],
   ],
 };
+
+/** Two equal, mirrored 2-D components (x₁ = ±1.5): the classes of the guidance tests. */
+export const MIRRORED_PAIR = {
+  weights: [0.5, 0.5],
+  means: [
+    [-1.5, 0],
+    [1.5, 0],
+  ],
+  stds: [
+    [0.4, 0.4],
+    [0.4, 0.4],
+  ],
+};
