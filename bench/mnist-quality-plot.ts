@@ -36,10 +36,9 @@ const reference = rows.reduce((a, b) => (b.nfe > a.nfe ? b : a));
 function series(metric: (r: Row) => number): LineSeries[] {
   const by = new Map<string, Row[]>();
   for (const r of rows) if (r !== reference) by.set(r.sampler, [...(by.get(r.sampler) ?? []), r]);
-  const flat = { label: `${reference.sampler} ${reference.steps} steps (reference)`, x: [lo, hi], y: [0, 0] };
-  flat.y = [metric(reference), metric(reference)];
+  const ref = metric(reference);
   return [
-    flat,
+    { label: `${reference.sampler} ${reference.steps} steps (reference)`, x: [lo, hi], y: [ref, ref] },
     ...[...by.entries()].map(([name, rs]) => {
       rs.sort((a, b) => a.nfe - b.nfe);
       return { label: name, x: rs.map((r) => r.nfe), y: rs.map(metric) };
