@@ -5,6 +5,7 @@
 import { classifierFreeGuided, maskConstraint, repeatRows, sampleConstrained } from "../../src/controllable/index.ts";
 import { EIGHT_GAUSSIANS, TOY2D, findToy2D } from "../../src/data/toy2d.ts";
 import { decodeSafetensors, tensorToFloat32 } from "../../src/io/safetensors.ts";
+import { medianMs } from "../../src/timing.ts";
 import { logLikelihood } from "../../src/likelihood/likelihood.ts";
 import { EngineNetwork } from "../../src/models/network.ts";
 import { dataDim, type ModelSpec, nullLabel } from "../../src/models/registry.ts";
@@ -141,7 +142,7 @@ async function handle(req: Request): Promise<unknown> {
       );
       await l.trainStep();
       await l.trainStep(); // compile + warm up
-      return { msPerStep: await medianMs(req.steps, () => l.trainStep()), backend: backendName };
+      return { msPerStep: await medianMs(() => l.trainStep(), req.steps, 0), backend: backendName };
     }
     case "mnistLoad":
       return loadMnist(req.config, new Uint8Array(req.weights), req.name);
@@ -185,21 +186,9 @@ async function handle(req: Request): Promise<unknown> {
       const x = new Rng(1).normals(req.n * dataDim(mnist.spec)) as Float64Array,
         t = new Float64Array(req.n).fill(0.5);
       await model.score(x, t, req.n);
-      return { msPerStep: await medianMs(req.steps, () => model.score(x, t, req.n)), backend: backendName };
+      return { msPerStep: await medianMs(() => model.score(x, t, req.n), req.steps, 0), backend: backendName };
     }
   }
-}
-
-/** Median wall time of `reps` sequential calls, in ms. */
-async function medianMs(reps: number, f: () => Promise<unknown>): Promise<number> {
-  const ts: number[] = [];
-  for (let i = 0; i < reps; i++) {
-    const t0 = performance.now();
-    await f();
-    ts.push(performance.now() - t0);
-  }
-  ts.sort((a, b) => a - b);
-  return ts[Math.floor(ts.length / 2)]!;
 }
 
 /** A run folder's config.json + model.safetensors, checked against each other, with EMA weights when present. */
