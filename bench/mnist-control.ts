@@ -2,6 +2,7 @@
  * MNIST measurements of controllable generation, judged by the project's MNIST classifier:
  *   guidance  RUN CLF JUDGE SCALE N_PER_CLASS STEPS OUT.png   class guidance (SCALE 0 = unguided)
  *   inpaint   RUN JUDGE N STEPS OUT.png                        held-out digits from their top half
+ *             (env RESAMPLE=U RePaint resampling, RECON=W reconstruction guidance, OFFSET=i first digit)
  * Run: SCOREGEN_THREADS=1 SAMPLER=ddim [RESAMPLE=U] npx tsx bench/mnist-control.ts guidance runs/mnist runs/clf-t runs/judge 2 10 50 docs/x.png
  * Prints one JSON line of figures.
  */
@@ -13,6 +14,7 @@ import {
   repeatRows,
   sampleConstrained,
 } from "../src/controllable/index.ts";
+import { reconstructionGuided } from "../src/controllable/reconstruction.ts";
 import { writeFileAtomic } from "../src/io/files.ts";
 import { Rng } from "../src/rng.ts";
 import { sample } from "../src/sampling/index.ts";
@@ -26,6 +28,10 @@ const [cmd, ...args] = process.argv.slice(2);
 const SAMPLER = process.env.SAMPLER ?? "ddim";
 /** Inpainting: RePaint resampling count U (RESAMPLE=1 by default: the plain replacement method). */
 const RESAMPLE = Number(process.env.RESAMPLE ?? "1");
+/** Inpainting: reconstruction-guidance weight, "snr" weighting (RECON=0 by default: off). */
+const RECON = Number(process.env.RECON ?? "0");
+/** Inpainting: index of the first held-out digit used (OFFSET=0 by default). */
+const OFFSET = Number(process.env.OFFSET ?? "0");
 const grid = (x: Float64Array, cols: number, title: string) =>
   imageGrid(x, { channels: 1, height: 28, width: 28, cols, range: [-1, 1], title });
 
@@ -103,11 +109,12 @@ if (cmd === "guidance") {
   const src = await openScoreSource(run);
   const { classifier: judge } = await Classifier.load(judgeDir);
   const held = await openImageSet("mnist", { split: "test" });
-  const y = Float64Array.from(held.data.subarray(0, n * 784)),
-    labels = held.labels!.subarray(0, n);
+  const y = Float64Array.from(held.data.subarray(OFFSET * 784, (OFFSET + n) * 784)),
+    labels = held.labels!.subarray(OFFSET, OFFSET + n);
   const known = repeatRows(namedMask("top-half", 1, 28, 28), 1, n);
   const t0 = performance.now();
-  const r = await sampleConstrained(SAMPLER, src.model, src.sde, maskConstraint(y, known), {
+  const model = RECON > 0 ? reconstructionGuided(src.model, src.sde, y, known, { weight: RECON }) : src.model;
+  const r = await sampleConstrained(SAMPLER, model, src.sde, maskConstraint(y, known), {
     n,
     rng: new Rng(2),
     steps,
@@ -141,6 +148,8 @@ if (cmd === "guidance") {
       cmd,
       sampler: SAMPLER,
       resample: RESAMPLE,
+      recon: RECON,
+      offset: OFFSET,
       n,
       steps,
       seconds: Math.round(seconds),

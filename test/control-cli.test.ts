@@ -59,7 +59,7 @@ test("mnist-color is deterministic, keeps labels, and colors digit and backgroun
   assert.ok(Math.hypot(fg[0]! - bg[0]!, fg[1]! - bg[1]!, fg[2]! - bg[2]!) > 0.5, `digit ${fg} vs background ${bg}`);
 });
 
-test("inpaint and colorize images: known pixels and the gray channel are kept; .npy and PNG written", async () => {
+test("inpaint (with reconstruction guidance) and colorize images: known pixels and the gray channel are kept; .npy and PNG written", async () => {
   const dir = await mkdtemp(join(tmpdir(), "scoregen-ctl-"));
   const gray = await tinyRun(dir, "mnist"),
     color = await tinyRun(dir, "mnist-color");
@@ -77,12 +77,15 @@ test("inpaint and colorize images: known pixels and the gray channel are kept; .
     "2",
     "--steps",
     "5",
+    "--reconstruction",
+    "2",
     "--out",
     join(dir, "inp.png"),
     "--npy",
     join(dir, "inp.npy"),
   ]);
   assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, /replacement method \+ reconstruction guidance 2/);
   const x = decodeNpy(await readFile(join(dir, "inp.npy")));
   assert.deepEqual(x.shape, [4, 1, 28, 28]);
   for (let k = 0; k < 4; k++)
@@ -146,6 +149,23 @@ test("inpaint and colorize images: known pixels and the gray channel are kept; .
     ]),
     /--mask .*mask.npy has shape \[27, 27\] but the images are \[1, 28, 28\]/,
     "mask shape",
+  );
+  assertOneLineError(
+    await cli([
+      "inpaint",
+      "--score",
+      gray,
+      "--input",
+      join(dir, "in.npy"),
+      "--mask",
+      "top-half",
+      "--reconstruction",
+      "-1",
+      "--out",
+      join(dir, "x.png"),
+    ]),
+    /--reconstruction/,
+    "negative reconstruction weight",
   );
   assertOneLineError(
     await cli(["colorize", "--score", gray, "--input", join(dir, "gray.png"), "--out", join(dir, "x.png")]),

@@ -11,3 +11,9 @@ export {
 export { grayConstraint, toGray, DECOUPLE } from "./colorize.ts";
 export { slerp, interpolate, type Interpolation } from "./interpolate.ts";
 export { compareConditional, type ConditionalGap } from "./study.ts";
+export {
+  reconstructionGuided,
+  RECONSTRUCTION_WEIGHTINGS,
+  type ReconstructionOptions,
+  type ReconstructionWeighting,
+} from "./reconstruction.ts";

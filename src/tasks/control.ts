@@ -12,6 +12,7 @@ import {
   grayConstraint,
   interpolate,
   maskConstraint,
+  reconstructionGuided,
   namedMask,
   repeatRows,
   sampleConstrained,
@@ -174,7 +175,10 @@ export async function guidedModel(src: ScoreSource, g: GuidanceOptions): Promise
   return classifierGuided(src.model, clf, g.labels, g.scale ?? 1);
 }
 
-/** Inpainting run: m inputs [m·dim] with known masks [m·dim], k completions each → [m·k·dim]. */
+/**
+ * Inpainting run: m inputs [m·dim] with known masks [m·dim], k completions each → [m·k·dim]. The
+ * replacement method; with `reconstruction` w > 0 also reconstruction guidance of weight w.
+ */
 export async function runInpaint(
   model: ScoreModel,
   src: ScoreSource,
@@ -183,10 +187,13 @@ export async function runInpaint(
   known: Uint8Array,
   m: number,
   k: number,
-  o: { seed: number; options: AnySamplerOptions; onStep?: (t: number) => void },
+  o: { seed: number; options: AnySamplerOptions; onStep?: (t: number) => void; reconstruction?: number },
 ): Promise<Float64Array> {
-  const c = maskConstraint(repeatRows(y, m, k), repeatRows(known, m, k));
-  return runConstrained(model, src, sampler, c, m * k, o);
+  const ys = repeatRows(y, m, k),
+    ks = repeatRows(known, m, k);
+  const w = o.reconstruction ?? 0,
+    guided = w > 0 ? reconstructionGuided(model, src.sde, ys, ks, { weight: w }) : model;
+  return runConstrained(guided, src, sampler, maskConstraint(ys, ks), m * k, o);
 }
 
 /** Colorization run: gray images [m·h·w], k colorings each → RGB [m·k·3·h·w]. */
