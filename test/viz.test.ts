@@ -19,7 +19,7 @@ import {
   trajectoryPlot,
 } from "../src/viz/plots.ts";
 import { encodeGif, pointCloudFrames } from "../src/viz/gif.ts";
-import { GRID_TITLE_HEIGHT, imageGridSvg, renderImageGrid } from "../src/viz/images.ts";
+import { GRID_TITLE_HEIGHT, imageGridSvg, renderImageGrid, titleSize } from "../src/viz/images.ts";
 import { svgToPng } from "../src/viz/svg-png.ts";
 import { base64, escapeHtml, formatMetric, htmlSummary } from "../src/viz/html.ts";
 import { encodePng } from "../src/viz/png.ts";
@@ -390,6 +390,18 @@ describe("svg plots: real text, rasterized by resvg", () => {
     const untitled = decode(imageGrid(imgs, { ...o, title: undefined }));
     assert.equal(untitled.height, raw.height, "no title, no band");
     assert.deepEqual(untitled.px(5, 5), Array.from(raw.getPixel(5, 5)!));
+  });
+
+  test("a long title over a narrow grid is set smaller so that it fits", () => {
+    const long = "inpainting: input (unknown magenta), 4 completions, input";
+    assert.equal(titleSize("samples", 340), 15);
+    const size = titleSize(long, 340);
+    assert.ok(size < 15 && 0.62 * long.length * size <= 340 - 6, `size ${size}`);
+    assert.equal(titleSize(long, 40), 8, "never below 8 px");
+    const o = { channels: 1 as const, height: 4, width: 4, cols: 6, scale: 14, title: long };
+    const width = renderImageGrid(new Float64Array(6 * 16), o).width;
+    assert.ok(imageGridSvg(new Float64Array(6 * 16), o).includes(`font-size="${titleSize(long, width)}"`));
+    assert.ok(titleSize(long, width) < 15, "the SVG uses the fitted size");
   });
 
   test("point-cloud frames are SVG with the caption as text", () => {

@@ -124,6 +124,15 @@ export function renderImageGrid(images: ArrayLike<number> | ArrayLike<number>[],
 }
 
 /**
+ * Font size (px) at which a bold title of `text` fits `width` px: 15, or smaller (down to 8) for
+ * long titles over narrow grids (the bundled sans-serif averages ≈ 0.62 em per bold character).
+ */
+export function titleSize(text: string, width: number): number {
+  const fit = (width - 6) / (0.62 * [...text].length);
+  return Math.max(8, Math.min(15, Math.floor(fit)));
+}
+
+/**
  * The image grid as SVG: the raster of {@link renderImageGrid} embedded 1:1 (nearest-neighbour)
  * under a band with the title as text (no band without a title).
  */
@@ -131,7 +140,12 @@ export function imageGridSvg(images: ArrayLike<number> | ArrayLike<number>[], op
   const grid = renderImageGrid(images, opts);
   const band = opts.title ? GRID_TITLE_HEIGHT : 0;
   const c = new SvgCanvas(grid.width, grid.height + band);
-  if (opts.title) c.text(opts.title, grid.width / 2, 8, INK, { size: 15, align: "center", bold: true });
+  if (opts.title)
+    c.text(opts.title, grid.width / 2, 8, INK, {
+      size: titleSize(opts.title, grid.width),
+      align: "center",
+      bold: true,
+    });
   c.image(grid, 0, band, grid.width, grid.height, true);
   return c.toString();
 }
