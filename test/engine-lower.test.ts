@@ -57,3 +57,44 @@ test("graph outputs: one value under two names, an input as an output, and an ou
   assert.deepEqual(Array.from(r.echo as Float64Array), [1, 2, 3]);
   assert.deepEqual(Array.from(r.one as Float64Array), [1]);
 });
+
+test("ScoreNet programs (forward, input VJP, parameter gradients) contain no Slice with a negative step", async () => {
+  // onnxruntime-web's WebGPU kernels compute a step −1 Slice wrongly; kernel flips are Gathers instead
+  const onnx = (await import("onnx-proto")).default.onnx;
+  const { scoreNetSpec, traceNetwork } = await import("../src/models/registry.ts");
+  const spec = scoreNetSpec({ channels: [4, 8, 8, 8], embed: 16 });
+  const ps = E.ParamScope.create("float32");
+  const x = E.input("x", [2, 1, 28, 28]),
+    c = E.input("c", [2]);
+  const out = traceNetwork(spec, ps, x, c);
+  const v = E.input("v", out.shape);
+  const params = ps.specs().map((p) => p.node);
+  const grads = E.vjp([out], [v], [x, ...params]);
+  const bytes = E.toOnnx({
+    inputs: [...params, x, c, v],
+    outputs: Object.fromEntries([["out", out], ...grads.map((g, i) => [`g${i}`, g!] as const)]),
+  });
+  const graph = onnx.ModelProto.decode(bytes).graph!;
+  const init = new Map((graph.initializer ?? []).map((t) => [t.name!, t]));
+  const stepsOf = (name: string): number[] => {
+    const t = init.get(name);
+    assert.ok(t, `Slice steps ${name} is a constant`);
+    if (t.int64Data?.length) return t.int64Data.map(Number);
+    const raw = t.rawData!;
+    return [...new BigInt64Array(raw.buffer.slice(raw.byteOffset, raw.byteOffset + raw.byteLength))].map(Number);
+  };
+  const nodes = graph.node ?? [];
+  assert.ok(
+    nodes.some((n) => n.opType === "Conv"),
+    "the program has convolutions",
+  );
+  assert.ok(
+    nodes.some((n) => n.opType === "Gather"),
+    "kernel flips are Gathers",
+  );
+  for (const n of nodes.filter((q) => q.opType === "Slice" && (q.input?.length ?? 0) >= 5))
+    assert.ok(
+      stepsOf(n.input![4]!).every((s) => s > 0),
+      `Slice ${n.name} has steps ${stepsOf(n.input![4]!)}`,
+    );
+});

@@ -463,13 +463,7 @@ function lowerBackInput(e: Emitter, t: Tensor, ins: string[]): string {
   const flipPads = [span(0) - g.pads[0], span(1) - g.pads[1], span(0) - g.pads[2], span(1) - g.pads[3]];
   if (g.stride[0] === 1 && g.stride[1] === 1 && flipPads.every((p) => p >= 0)) {
     // Stride 1: a Conv with the kernel flipped spatially and in/out channels swapped is several times faster.
-    const flipped = e.node("Slice", [
-      w,
-      e.ints([-1, -1]),
-      e.ints([-(2 ** 62), -(2 ** 62)]),
-      e.ints([2, 3]),
-      e.ints([-1, -1]),
-    ]);
+    const flipped = flipKernel(e, w, g.kHW);
     const attrs = { kernel_shape: [...g.kHW], strides: [1, 1], dilations: [...g.dilation], pads: flipPads };
     // w [O, 1, kh, kw] flipped is already the depthwise filter bank [O, 1, kh, kw].
     if (useDepthwiseSum(e, t, c, o)) return depthwiseSum(e, gy, flipped, o, g.kHW, attrs);
@@ -481,6 +475,17 @@ function lowerBackInput(e: Emitter, t: Tensor, ins: string[]): string {
     (i) => g.inHW[i]! - (g.stride[i]! * ([ho, wo][i]! - 1) + span(i as 0 | 1) + 1 - g.pads[i]! - g.pads[i + 2]!),
   );
   return e.node("ConvTranspose", [gy, w], { ...convAttrs(g), output_padding: outPad });
+}
+
+/**
+ * A filter bank w [O, C, kh, kw] reversed along both spatial axes, by two Gathers with constant
+ * reversed indices rather than a step −1 Slice (onnxruntime-web's WebGPU kernel computes the latter
+ * wrongly); on CPU the two forms cost the same (the filters are small, and constant-folded when frozen).
+ */
+function flipKernel(e: Emitter, w: string, kHW: readonly number[]): string {
+  const reversed = (k: number) => e.ints(Array.from({ length: k }, (_, i) => k - 1 - i));
+  const rows = e.node("Gather", [w, reversed(kHW[0]!)], { axis: 2 });
+  return e.node("Gather", [rows, reversed(kHW[1]!)], { axis: 3 });
 }
 
 /**
