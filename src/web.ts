@@ -11,8 +11,10 @@ export {
   webBackend,
   defaultWebThreads,
   isCrossOriginIsolated,
-  webgpuUnavailable,
+  webgpuStatus,
+  checkWebGpu,
   type WebBackendOptions,
+  type WebDevice,
 } from "./web/backend-web.ts";
 
 /** Create the WASM backend and make it the default for `compile`; returns it. */

@@ -207,14 +207,16 @@ test("errors show a readable message in the page: corrupt safetensors, a model f
     ]),
     /config\.json is not valid JSON/,
   );
-  // Asking for WebGPU names why it is not used and what runs instead.
+  // Asking for WebGPU where the browser has no adapter names why and what runs instead.
   const p2 = await browser.newPage();
   await p2.goto(`${url}?webgpu`);
-  await p2.evaluate(() => (window as unknown as PageWindow).playground.ready);
+  const r2 = await p2.evaluate(() => (window as unknown as PageWindow).playground.ready);
+  assert.match(r2.backend, /^ort-web\/wasm\//);
   assert.match(
     (await p2.textContent("#error")) ?? "",
-    /WebGPU was requested \(\?webgpu\): WebGPU is (un)?available in this browser.*running on WebAssembly instead/,
+    /WebGPU unavailable: WebGPU has no adapter in this browser.*running on WebAssembly instead/,
   );
+  assert.equal(await p2.isChecked("#useWebgpu"), true);
   await p2.close();
   assert.deepEqual(pageErrors, []);
 });
@@ -347,4 +349,44 @@ test("drawing points: clicks on the data panel add points at the clicked data co
   await page.click("#clearDrawn");
   assert.match((await page.textContent("#dataPlot")) ?? "", /drawn data \(0 points\)/);
   await page.selectOption("#dataset", "8gaussians");
+});
+
+test("WebGPU (opt-in): a ScoreNet forward + VJP matches WASM, and float32 training matches Node", {
+  skip,
+}, async () => {
+  // Chromium with WebGPU exposed; without a GPU its adapter is SwiftShader (software), so few steps.
+  const gpuBrowser = await launchChromium({ webgpu: true });
+  try {
+    const p = await gpuBrowser.newPage();
+    const errors: string[] = [];
+    p.on("pageerror", (e) => errors.push(e.message));
+    await p.goto(`${url}?webgpu`);
+    const r = await p.evaluate(() => (window as unknown as PageWindow).playground.ready);
+    assert.match(r.backend, /^ort-web\/webgpu\+wasm\//, `backend: ${JSON.stringify(r)}`);
+    const note = (await p.textContent("#gpuNote")) ?? "";
+    const m = /max relative difference (\S+)\)/.exec(note);
+    assert.ok(m && Number(m[1]) <= 1e-2, `self-check note: ${note}`);
+    const s: Lab2DSettings = { ...LAB2D_DEFAULTS, dtype: "float32", batch: 64, hidden: 32, layers: 2, seed: 5 };
+    const inPage = await p.evaluate(
+      ({ s }) =>
+        (
+          (window as unknown as PageWindow).playground.trainWith as (
+            s: Lab2DSettings,
+            d: { name: string },
+            n: number,
+          ) => Promise<{ losses: number[] }>
+        )(s, { name: "8gaussians" }, 4).then((r) => r.losses),
+      { s },
+    );
+    const inNode = (await train(lab2dConfig(s), unlabeled(2, TOY2D["8gaussians"].sample), { steps: 4 })).losses;
+    assert.equal(inPage.length, 4);
+    for (let i = 0; i < 4; i++)
+      assert.ok(
+        Math.abs(inPage[i]! - inNode[i]!) <= 1e-4 * Math.abs(inNode[i]!),
+        `step ${i + 1}: WebGPU page ${inPage[i]} vs node ${inNode[i]}`,
+      );
+    assert.deepEqual(errors, []);
+  } finally {
+    await gpuBrowser.close();
+  }
 });

@@ -5,7 +5,11 @@
 import chromium from "@sparticuz/chromium";
 import { type Browser, chromium as pw } from "playwright-core";
 
-export async function launchChromium(): Promise<Browser> {
+/**
+ * `webgpu`: also expose WebGPU (--enable-unsafe-webgpu); without a GPU, Chromium's adapter is
+ * SwiftShader's software Vulkan (correct, but about 100× slower than WASM).
+ */
+export async function launchChromium(opts: { webgpu?: boolean } = {}): Promise<Browser> {
   const executablePath = await chromium.executablePath();
   // The package's Lambda defaults turn off web security and site isolation, which also withholds
   // cross-origin isolation (no SharedArrayBuffer, so no WASM threads); --single-process is dropped too.
@@ -16,12 +20,12 @@ export async function launchChromium(): Promise<Browser> {
     "--disable-features=AudioServiceOutOfProcess,IsolateOrigins,site-per-process",
   ]);
   const args = chromium.args.filter((a) => !drop.has(a) && !a.startsWith("--headless"));
-  return pw.launch({ executablePath, args, headless: true });
+  return pw.launch({ executablePath, args: opts.webgpu ? [...args, "--enable-unsafe-webgpu"] : args, headless: true });
 }
 
 /** The page's `window.playground` (web/src/main.ts), as tests and benchmarks call it inside page.evaluate. */
 export interface Playground {
-  ready: Promise<{ backend: string; isolated: boolean; cores: number }>;
+  ready: Promise<{ backend: string; isolated: boolean; cores: number; webgpu?: string }>;
   set(id: string, value: string): void;
   animating(): boolean;
   train(steps: number): Promise<{ losses: number[]; step: number }>;

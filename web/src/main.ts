@@ -636,11 +636,25 @@ const params = new URLSearchParams(location.search);
 const isolated = (globalThis as { crossOriginIsolated?: boolean }).crossOriginIsolated === true;
 const threads = Number(params.get("threads") ?? (isolated ? Math.min(navigator.hardwareConcurrency || 1, 8) : 1));
 wire();
-const ready = call<{ backend: string; isolated: boolean; cores: number; webgpu: string }>({ op: "init", threads }).then(
+const wantGpu = params.has("webgpu");
+($("useWebgpu") as HTMLInputElement).checked = wantGpu;
+$("useWebgpu").onchange = () => {
+  // ORT's runtime is set up once per worker: switching providers reloads the page with or without ?webgpu.
+  const next = new URLSearchParams(location.search);
+  if (($("useWebgpu") as HTMLInputElement).checked) next.set("webgpu", "");
+  else next.delete("webgpu");
+  location.search = next.toString();
+};
+const ready = call<{ backend: string; isolated: boolean; cores: number; webgpu?: string }>({
+  op: "init",
+  threads,
+  webgpu: wantGpu,
+}).then(
   (r) => {
     $("status").textContent =
       `engine ready: ${r.backend}${r.isolated ? " (cross-origin isolated)" : " (not cross-origin isolated: 1 thread)"}`;
-    if (params.has("webgpu")) showError(`WebGPU was requested (?webgpu): ${r.webgpu}; running on WebAssembly instead`);
+    if (r.webgpu && !r.backend.includes("webgpu")) showError(r.webgpu);
+    else if (r.webgpu) $("gpuNote").textContent = r.webgpu;
     return r;
   },
   (e: Error) => {

@@ -1,6 +1,6 @@
 /** Messages between the page and its engine worker: requests carry an id; replies and events echo it. */
 export type Request =
-  | { id: number; op: "init"; threads: number }
+  | { id: number; op: "init"; threads: number /** Try WebGPU for float32 programs. */; webgpu: boolean }
   | { id: number; op: "normals"; seed: number; n: number }
   | {
       id: number;

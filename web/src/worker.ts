@@ -14,7 +14,7 @@ import { Rng } from "../../src/rng.ts";
 import { sample as runSampler } from "../../src/sampling/registry.ts";
 import type { ScoreModel } from "../../src/score.ts";
 import { type Sde, asScoreModel, sdeByName } from "../../src/sde/index.ts";
-import { installWebBackend, webgpuUnavailable } from "../../src/web.ts";
+import { checkWebGpu, installWebBackend, webgpuStatus } from "../../src/web.ts";
 import { Lab2D, type PointSource, drawnPoints, sampleWithFrames, scoreField } from "../../src/web/lab2d.ts";
 import type { Reply, Request } from "./protocol.ts";
 
@@ -67,16 +67,42 @@ const model2d = (): { model: ScoreModel; sde: Sde } => {
   return { model: lab.scoreModel(), sde: lab.sde };
 };
 
+/**
+ * Whether float32 programs may run on WebGPU here: an adapter exists and a ScoreNet forward + VJP on
+ * it matches WASM (max relative difference ≤ 1e-2); the message says what was found either way.
+ */
+async function chooseWebGpu(threads: number, wasmPaths: string): Promise<{ ok: boolean; message: string }> {
+  const why = await webgpuStatus();
+  if (why) return { ok: false, message: `WebGPU unavailable: ${why}; running on WebAssembly instead` };
+  const err = await checkWebGpu({ threads, wasmPaths }).catch((e: Error) => e);
+  if (err instanceof Error)
+    return { ok: false, message: `WebGPU failed its self-check (${err.message}); running on WebAssembly instead` };
+  if (!(err <= 1e-2))
+    return {
+      ok: false,
+      message: `WebGPU gave wrong results on this device (ScoreNet check differs from WebAssembly by ${err.toExponential(1)}); running on WebAssembly instead`,
+    };
+  return {
+    ok: true,
+    message: `WebGPU on for float32 programs (self-check vs WebAssembly: max relative difference ${err.toExponential(1)}); float64 programs run on WebAssembly`,
+  };
+}
+
 async function handle(req: Request): Promise<unknown> {
   switch (req.op) {
     case "init": {
       const base = new URL("./", self.location.href).href;
-      backendName = installWebBackend({ threads: req.threads, wasmPaths: base }).name;
+      const webgpu = req.webgpu ? await chooseWebGpu(req.threads, base) : undefined;
+      backendName = installWebBackend({
+        threads: req.threads,
+        wasmPaths: base,
+        device: webgpu?.ok ? "webgpu" : "wasm",
+      }).name;
       return {
         backend: backendName,
         isolated: (self as { crossOriginIsolated?: boolean }).crossOriginIsolated === true,
         cores: navigator.hardwareConcurrency,
-        webgpu: webgpuUnavailable(),
+        webgpu: webgpu?.message,
       };
     }
     case "normals": {
