@@ -221,7 +221,7 @@ test("errors show a readable message in the page: corrupt safetensors, a model f
   assert.deepEqual(pageErrors, []);
 });
 
-test("MNIST tab: a run folder samples a digit grid with a progress bar; inpainting keeps the known pixels exactly; class and guidance", {
+test("MNIST tab: a run folder samples a digit grid with a progress bar; inpainting (with reconstruction guidance) keeps the known pixels exactly; class and guidance", {
   skip,
 }, async () => {
   // A small ScoreNet run folder with initial weights: the test is about loading and sampling, not quality.
@@ -277,6 +277,7 @@ test("MNIST tab: a run folder samples a digit grid with a progress bar; inpainti
   assert.deepEqual([known(4, 4), known(5, 5), known(6, 6), known(5, 8), known(20, 5)], [0, 0, 0, 1, 0]);
   assert.ok(new Set(before.y).size > 10, "the input is the picked sample, not a blank image");
   await page.fill("#mK", "2");
+  await page.fill("#mRecon", "2"); // with reconstruction guidance (a score VJP in the page)
   const out = await page.evaluate(async () => {
     const r = await (window as unknown as PageWindow).playground.inpaint();
     const c = document.getElementById("mInpaintOut") as HTMLCanvasElement;

@@ -372,6 +372,8 @@ async function inpaint(): Promise<{ x: Float64Array; y: Float64Array; known: Uin
       throw new Error("paint the region to generate on the input first (or pick a mask)");
     const k = num("mK");
     if (!Number.isInteger(k) || k < 1 || k > 64) throw new Error(`completions must be 1 to 64, got ${val("mK")}`);
+    const reconstruction = num("mRecon");
+    if (!(reconstruction >= 0)) throw new Error(`the guidance weight w must be a number ≥ 0, got ${val("mRecon")}`);
     const y = Float64Array.from(inputImage),
       known = Uint8Array.from(inputKnown);
     const r = await call<{ x: Float64Array; shape: number[]; ms: number }>(
@@ -383,6 +385,7 @@ async function inpaint(): Promise<{ x: Float64Array; y: Float64Array; known: Uin
         steps: num("mSteps"),
         seed: num("seed"),
         sampler: val("mSampler"),
+        reconstruction,
         ...conditioning(),
       },
       progressTo($<HTMLProgressElement>("mProgress")),

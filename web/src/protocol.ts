@@ -39,6 +39,8 @@ export type Request =
       steps: number;
       seed: number;
       sampler: string;
+      /** Reconstruction-guidance weight (0 or absent: the replacement method alone). */
+      reconstruction?: number;
       label?: number;
       cfg?: number;
     }

@@ -2,7 +2,13 @@
  * The playground's engine worker: owns onnxruntime-web and every compiled program, so training and
  * sampling never block the page. Requests and replies follow ./protocol.ts.
  */
-import { classifierFreeGuided, maskConstraint, repeatRows, sampleConstrained } from "../../src/controllable/index.ts";
+import {
+  classifierFreeGuided,
+  maskConstraint,
+  reconstructionGuided,
+  repeatRows,
+  sampleConstrained,
+} from "../../src/controllable/index.ts";
 import { EIGHT_GAUSSIANS, TOY2D, findToy2D } from "../../src/data/toy2d.ts";
 import { decodeSafetensors, tensorToFloat32 } from "../../src/io/safetensors.ts";
 import { medianMs } from "../../src/timing.ts";
@@ -186,13 +192,17 @@ async function handle(req: Request): Promise<unknown> {
       return { x: r.x, shape: m.spec.dataShape, ms: performance.now() - t0, nfe: r.nfe };
     }
     case "mnistInpaint": {
-      // The replacement method through the one PC loop, as `scoregen inpaint` runs it (tasks/control.ts runInpaint).
+      // The replacement method (+ reconstruction guidance) through the one PC loop, as `scoregen inpaint` runs it (tasks/control.ts runInpaint).
       const m = loadedMnist(),
         dim = dataDim(m.spec);
       if (req.y.length !== dim || req.known.length !== dim)
         throw new Error(`the image has ${req.y.length} values but the model needs [${m.spec.dataShape}] = ${dim}`);
-      const model = mnistModel(req.k, req.label, req.cfg);
-      const c = maskConstraint(repeatRows(req.y, 1, req.k), repeatRows(req.known, 1, req.k));
+      const ys = repeatRows(req.y, 1, req.k),
+        ks = repeatRows(req.known, 1, req.k);
+      const base = mnistModel(req.k, req.label, req.cfg),
+        w = req.reconstruction ?? 0;
+      const model = w > 0 ? reconstructionGuided(base, m.sde, ys, ks, { weight: w }) : base;
+      const c = maskConstraint(ys, ks);
       const t0 = performance.now();
       const r = await sampleConstrained(req.sampler, model, m.sde, c, {
         n: req.k,
