@@ -9,6 +9,7 @@
  *   optlevel frozen ScoreNet forward/VJP with ORT's "extended" vs "all" graph optimizations
  *   spin     scorenet train/sample/div with ORT's intra-op spinning on (default) vs off
  *   adam     scorenet.train with the optimizer state per parameter tensor vs flat (one fused update)
+ *            vs host (the program stops at the gradients; one JavaScript pass updates the state)
  *   silu     ScoreNet train / forward b64 / VJP b16 (frozen): SiLU differentiated op by op vs as a primitive
  *   gnvjp    same three: group-norm VJP recomputing the group statistics vs reusing LayerNormalization's 1/σ
  *   normkernel same three: group norm forward by InstanceNormalization vs LayerNormalization (VJP recomputes)
@@ -185,7 +186,7 @@ const EXPERIMENTS: Record<string, Experiment> = {
   async adam(threads) {
     E.setBackend(nodeBackend({ threads }));
     const v: Record<string, Record<string, Step>> = {};
-    for (const layout of ["per-parameter", "flat"] as const)
+    for (const layout of ["per-parameter", "flat", "host"] as const)
       v[layout] = { train: (await scoreNetTrainStep(layout)).train };
     return v;
   },

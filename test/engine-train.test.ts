@@ -53,7 +53,7 @@ test("Adam/AdamW step with warmup, clipping and EMA matches a host reference (fl
   assert.equal(trainer.step, 5);
 });
 
-test("the flat (fused) optimizer state gives the per-parameter update's parameters, moments and EMA, and keeps checkpoint names", async () => {
+test("the flat (fused) and host optimizer states give the per-parameter update's parameters, moments and EMA, and keep checkpoint names", async () => {
   // Several parameters of different shapes (one frozen), float64 so the two layouts agree to rounding.
   const build = () => {
     const scope = E.ParamScope.create("float64");
@@ -76,42 +76,48 @@ test("the flat (fused) optimizer state gives the per-parameter update's paramete
   ];
   for (const cfg of configs) {
     const states: Record<string, E.HostArray>[] = [];
-    for (const layout of ["per-parameter", "flat"] as const) {
+    const layouts = ["per-parameter", "flat", "host"] as const;
+    for (const layout of layouts) {
       const { scope, loss, inputs } = build();
       const trainer = await E.Trainer.create(scope, loss, inputs, scope.init(new Rng(7)), cfg, { layout });
       for (const b of batches) await trainer.trainStep(b);
       states.push(trainer.stateTensors());
     }
-    const [ref, flat] = states as [Record<string, E.HostArray>, Record<string, E.HostArray>];
-    assert.deepEqual(Object.keys(flat), Object.keys(ref), `${cfg.kind}: state names`);
-    for (const [k, a] of Object.entries(ref)) {
-      const b = flat[k]!;
-      a.forEach((v, i) =>
-        assert.ok(Math.abs(Number(b[i]) - Number(v)) < 1e-12, `${cfg.kind} ${k}[${i}]: ${b[i]} vs ${v}`),
-      );
-    }
+    const [ref, ...others] = states as [Record<string, E.HostArray>, ...Record<string, E.HostArray>[]];
+    others.forEach((other, q) => {
+      const layout = layouts[q + 1];
+      assert.deepEqual(Object.keys(other), Object.keys(ref), `${cfg.kind} ${layout}: state names`);
+      for (const [k, a] of Object.entries(ref)) {
+        const b = other[k]!;
+        a.forEach((v, i) =>
+          assert.ok(Math.abs(Number(b[i]) - Number(v)) < 1e-12, `${cfg.kind} ${layout} ${k}[${i}]: ${b[i]} vs ${v}`),
+        );
+      }
+    });
     if (cfg.kind !== "sgd") assert.ok(Number(ref["m:l1.bias"]![0]) !== 0, "the moments moved");
   }
-  // A flat trainer resumes from a checkpoint's named state and continues exactly like the original.
+  // Flat and host trainers resume from a checkpoint's named state and continue exactly like the original.
   const cfg = configs[0]!;
-  const make = async () => {
-    const { scope, loss, inputs } = build();
-    return E.Trainer.create(scope, loss, inputs, scope.init(new Rng(7)), cfg, { layout: "flat" });
-  };
-  const a = await make(),
-    b = await make();
-  for (const batch of batches.slice(0, 3)) await a.trainStep(batch);
-  b.loadState(a.stateTensors());
-  assert.equal(b.step, 3);
-  for (const batch of batches.slice(3)) {
-    await a.trainStep(batch);
-    await b.trainStep(batch);
+  for (const layout of ["flat", "host"] as const) {
+    const make = async () => {
+      const { scope, loss, inputs } = build();
+      return E.Trainer.create(scope, loss, inputs, scope.init(new Rng(7)), cfg, { layout });
+    };
+    const a = await make(),
+      b = await make();
+    for (const batch of batches.slice(0, 3)) await a.trainStep(batch);
+    b.loadState(a.stateTensors());
+    assert.equal(b.step, 3);
+    for (const batch of batches.slice(3)) {
+      await a.trainStep(batch);
+      await b.trainStep(batch);
+    }
+    assert.deepEqual(b.stateTensors(), a.stateTensors(), `${layout}: resumed`);
+    assert.throws(
+      () => b.loadState({ ...a.stateTensors(), "v:l1.bias": new Float64Array(3) }),
+      /'v:l1.bias' is of length 3/,
+    );
   }
-  assert.deepEqual(b.stateTensors(), a.stateTensors());
-  assert.throws(
-    () => b.loadState({ ...a.stateTensors(), "v:l1.bias": new Float64Array(3) }),
-    /'v:l1.bias' is of length 3/,
-  );
 });
 
 test("a tiny MLP trained through the engine fits sin(3x) (loss drops 10x)", async () => {

@@ -1,7 +1,8 @@
 /**
- * A whole training step as one compiled program: loss, gradients (reverse-mode), gradient
- * clipping by global norm, learning-rate warmup, Adam / AdamW / SGD update and an EMA of the
- * parameters. The Trainer feeds the updated state back each step; one runtime call per step.
+ * A whole training step: loss, gradients (reverse-mode), gradient clipping by global norm,
+ * learning-rate warmup, Adam / AdamW / SGD update and an EMA of the parameters — the update either
+ * in the compiled program or, by default, in one host pass after it (see StateLayout); one runtime
+ * call per step.
  *
  * Adam (Kingma & Ba 2015, Alg. 1) with bias correction; AdamW decouples weight decay
  * (Loshchilov & Hutter 2019): θ ← θ − lr·(m̂/(√v̂ + ε) + λθ). Warmup: lr_t = lr·min(1, t/warmup),
@@ -12,6 +13,7 @@ import type { ParamTree } from "./init.ts";
 import { grad } from "./autodiff.ts";
 import { add, concat, div, minimum, mul, pow, reshape, sqrt, sub, sum } from "./ops.ts";
 import { type ParamScope, type ParamSpec, paramFeed } from "./params.ts";
+import { type HostBuilt, buildHost } from "./optim-host.ts";
 import { type Program, compile } from "./runtime.ts";
 import { type HostArray, type Tensor, TraceError, input, scalar } from "./tensor.ts";
 
@@ -36,14 +38,17 @@ const slot = (kind: string, name: string) => `${kind}:${name}`;
 const next = (feed: string) => `next:${feed}`;
 
 /**
- * How a Trainer's program holds the optimizer state. "per-parameter" (the default): the update
- * (clipping, weight decay, Adam moments, EMA) written once per parameter tensor, about 13 nodes each.
- * "flat": the gradients of all trained parameters are concatenated into one vector and the update
- * runs once over flat parameter / moment / EMA buffers, a dozen nodes in all, each parameter fed as a
- * view into the flat parameter buffer. The two agree to rounding; "flat" has 1,236 → 572 ORT nodes
- * for the ScoreNet step but measured no faster (docs/engine-profile.md), so it is opt-in.
+ * How a Trainer holds and updates the optimizer state.
+ * "host" (the default): the program stops at the gradients and their global norm; the update
+ * (clipping, weight decay, Adam moments, EMA) runs in one JavaScript pass over flat host buffers
+ * (optim-host.ts) — ScoreNet train step 0.89× the per-parameter form's time (docs/engine-profile.md).
+ * "per-parameter": the update written into the program once per parameter tensor, about 13
+ * elementwise nodes each (ORT runs each as its own kernel).
+ * "flat": in the program over concatenated gradients and flat buffers (1,236 → 572 ORT nodes for
+ * the ScoreNet step, but no faster than per-parameter). All three agree to rounding and use the
+ * same checkpoint names.
  */
-export type StateLayout = "flat" | "per-parameter";
+export type StateLayout = "flat" | "per-parameter" | "host";
 
 /** Where a logical state entry (p:name, m:name, v:name, ema:name, step) lives: a slice of a program buffer. */
 interface Slot {
@@ -269,6 +274,8 @@ export class Trainer {
     /** Logical state name → slice of a buffer, in checkpoint order. */
     private readonly slots: Map<string, Slot>,
     readonly config: OptimizerConfig,
+    /** The "host" layout's update, applied to the buffers after each run. */
+    private readonly hostUpdate?: HostBuilt["update"],
   ) {}
 
   static async create(
@@ -282,7 +289,11 @@ export class Trainer {
     if (loss.size !== 1) throw new TraceError("train step", `the loss must be a scalar, got ${loss}`);
     const specs = scope.specs();
     if (!specs.some((s) => s.trainable)) throw new TraceError("train step", "the loss has no trainable parameters");
-    const built = (opts.layout === "flat" ? buildFlat : buildPerParameter)(specs, loss, config);
+    const layout = opts.layout ?? "host";
+    const built: Built & { update?: HostBuilt["update"] } =
+      layout === "host"
+        ? { ...buildHost(specs, loss, config), stateInputs: [] }
+        : (layout === "flat" ? buildFlat : buildPerParameter)(specs, loss, config);
     const program = await compile({
       inputs: [...specs.map((s) => s.node), ...built.stateInputs, ...batch],
       outputs: built.outputs,
@@ -290,7 +301,7 @@ export class Trainer {
     const zeros = (n: number) => (scope.dtype === "float64" ? new Float64Array(n) : new Float32Array(n));
     const bufs: Record<string, HostArray> = {};
     for (const [name, n] of built.buffers) bufs[name] = zeros(n);
-    const trainer = new Trainer(program, specs, bufs, canonicalOrder(specs, built.slots), config);
+    const trainer = new Trainer(program, specs, bufs, canonicalOrder(specs, built.slots), config, built.update);
     // Moments and the step start at zero, the EMA at the parameters.
     for (const s of specs) {
       const p = params.get(s.name);
@@ -322,6 +333,7 @@ export class Trainer {
       const v = out[next(k)];
       if (v) this.bufs[k] = v;
     }
+    this.hostUpdate?.(out, this.bufs);
     return { loss: Number(out.loss![0]), gradNorm: Number(out.gradNorm![0]) };
   }
 

@@ -1,0 +1,140 @@
+/**
+ * The "host" optimizer-state layout: the program computes the loss, the gradients and their global
+ * norm only; the update (clipping, weight decay, Adam/AdamW/SGD, EMA) then runs in one JavaScript
+ * pass per step over flat host buffers, in place. Same mathematics as the in-graph layouts
+ * (optim.ts; Kingma & Ba's Alg. 1 in its "efficient" form, bias corrections on scalars):
+ *   g ← clip·g (+ λθ for adam/sgd);  m ← β₁m + (1 − β₁)g;  v ← β₂v + (1 − β₂)g²;
+ *   θ ← θ·(1 − lr·λ [adamw]) − (lr·√bc₂/bc₁)·m/(√v + ε·√bc₂);  θ̄ ← d_t·θ̄ + (1 − d_t)·θ,
+ * computed in float64 and stored in the buffers' precision. ORT runs each of the ~13 elementwise
+ * nodes per parameter tensor as its own kernel; here it is one pass over memory.
+ */
+import { grad } from "./autodiff.ts";
+import { add, mul, sqrt, sum } from "./ops.ts";
+import type { OptimizerConfig } from "./optim.ts";
+import { type ParamSpec, paramFeed } from "./params.ts";
+import type { RunResult } from "./runtime.ts";
+import { type HostArray, type Tensor, scalar } from "./tensor.ts";
+
+/** Where a logical state entry lives: a slice of a host buffer. */
+export interface HostSlot {
+  buf: string;
+  offset: number;
+  length: number;
+}
+
+const slot = (kind: string, name: string) => `${kind}:${name}`;
+/** Program output carrying the gradient of trained parameter `name`. */
+const gradOut = (name: string) => `grad:${name}`;
+export const HOST_P = "host:p",
+  HOST_M = "host:m",
+  HOST_V = "host:v",
+  HOST_EMA = "host:ema";
+
+export interface HostBuilt {
+  outputs: Record<string, Tensor>;
+  slots: Map<string, HostSlot>;
+  buffers: Map<string, number>;
+  /** Applies the update for one step's program outputs to the buffers, in place. */
+  update(out: RunResult, bufs: Record<string, HostArray>): void;
+}
+
+type Buf = Float32Array | Float64Array;
+
+/** The program (loss, gradNorm, grad:<name>) and the host update for the trained parameters of `specs`. */
+export function buildHost(specs: ParamSpec[], loss: Tensor, o: OptimizerConfig): HostBuilt {
+  const trained = specs.filter((s) => s.trainable),
+    fixed = specs.filter((s) => !s.trainable);
+  const gs = grad(
+    loss,
+    trained.map((s) => s.node),
+  );
+  const gnorm = sqrt(gs.reduce<Tensor>((acc, g) => add(acc, sum(mul(g, g))), scalar(0, loss.dtype)));
+  const outputs: Record<string, Tensor> = { loss, gradNorm: gnorm };
+  trained.forEach((s, k) => {
+    outputs[gradOut(s.name)] = gs[k]!;
+  });
+  const slots = new Map<string, HostSlot>(),
+    total = trained.reduce((a, s) => a + s.node.size, 0);
+  const buffers = new Map<string, number>([
+    [HOST_P, total],
+    ["step", 1],
+  ]);
+  const adam = o.kind !== "sgd",
+    ema = o.emaDecay !== undefined;
+  if (adam) buffers.set(HOST_M, total).set(HOST_V, total);
+  if (ema) buffers.set(HOST_EMA, total);
+  let offset = 0;
+  const layout = trained.map((s) => {
+    const n = s.node.size;
+    slots.set(paramFeed(s.name), { buf: HOST_P, offset, length: n });
+    if (adam) {
+      slots.set(slot("m", s.name), { buf: HOST_M, offset, length: n });
+      slots.set(slot("v", s.name), { buf: HOST_V, offset, length: n });
+    }
+    if (ema) slots.set(slot("ema", s.name), { buf: HOST_EMA, offset, length: n });
+    const at = { name: s.name, offset, n };
+    offset += n;
+    return at;
+  });
+  for (const s of fixed) {
+    slots.set(paramFeed(s.name), { buf: paramFeed(s.name), offset: 0, length: s.node.size });
+    buffers.set(paramFeed(s.name), s.node.size);
+    if (ema) {
+      slots.set(slot("ema", s.name), { buf: slot("ema", s.name), offset: 0, length: s.node.size });
+      buffers.set(slot("ema", s.name), s.node.size);
+    }
+  }
+  slots.set("step", { buf: "step", offset: 0, length: 1 });
+  const b1 = o.beta1 ?? 0.9,
+    b2 = o.beta2 ?? 0.999,
+    eps = o.eps ?? 1e-8,
+    wd = o.weightDecay ?? 0;
+  return {
+    outputs,
+    slots,
+    buffers,
+    update(out, bufs) {
+      const stepBuf = bufs.step as Buf;
+      const t = stepBuf[0]! + 1;
+      const lr = o.warmup ? Math.min(t / o.warmup, 1) * o.lr : o.lr;
+      const gnorm = Number((out.gradNorm as Buf)[0]);
+      const clip = o.clipNorm !== undefined ? Math.min(o.clipNorm / (gnorm + 1e-6), 1) : 1;
+      const l2 = o.kind === "adamw" ? 0 : wd,
+        keep = o.kind === "adamw" ? 1 - lr * wd : 1;
+      const bc1 = 1 - b1 ** t,
+        rootBc2 = Math.sqrt(1 - b2 ** t);
+      const stepSize = (lr * rootBc2) / bc1,
+        epsHat = eps * rootBc2;
+      const d = ema ? Math.min((1 + t) / (10 + t), o.emaDecay!) : 0;
+      const P = bufs[HOST_P] as Buf,
+        M = bufs[HOST_M] as Buf,
+        V = bufs[HOST_V] as Buf,
+        E = bufs[HOST_EMA] as Buf;
+      for (const { name, offset: at, n } of layout) {
+        const g = out[gradOut(name)] as Buf;
+        for (let i = 0; i < n; i++) {
+          const j = at + i,
+            p = P[j]!;
+          const gi = g[i]! * clip + l2 * p;
+          let q: number;
+          if (adam) {
+            const m = b1 * M[j]! + (1 - b1) * gi,
+              v = b2 * V[j]! + (1 - b2) * gi * gi;
+            M[j] = m;
+            V[j] = v;
+            q = p * keep - (stepSize * m) / (Math.sqrt(v) + epsHat);
+          } else q = p - lr * gi;
+          P[j] = q;
+          if (ema) E[j] = d * E[j]! + (1 - d) * P[j]!;
+        }
+      }
+      if (ema)
+        for (const s of fixed) {
+          const e = bufs[slot("ema", s.name)] as Buf,
+            p = bufs[paramFeed(s.name)] as Buf;
+          for (let i = 0; i < e.length; i++) e[i] = d * e[i]! + (1 - d) * p[i]!;
+        }
+      stepBuf[0] = t;
+    },
+  };
+}
