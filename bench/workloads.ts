@@ -135,8 +135,8 @@ const scorenet: Workload = {
       const t = new Float64Array(64).fill(0.5),
         g = tutorialSde.diffusion(0.5);
       const s = await model.score(xs, t, 64);
-      const out = new Float64Array(xs.length);
-      for (let i = 0; i < xs.length; i++) out[i] = xs[i]! + g * g * s[i]! * dt + Math.sqrt(dt) * g * rng.normal();
+      const out = rng.normals(xs.length) as Float64Array;
+      for (let i = 0; i < xs.length; i++) out[i] = xs[i]! + g * g * s[i]! * dt + Math.sqrt(dt) * g * out[i]!;
       return out;
     };
 

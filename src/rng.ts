@@ -6,50 +6,70 @@
  * consuming numbers from the parent.
  */
 
-import { logExact, sinCosTurns } from "./exact-math.ts";
+import { logExact, sinCosTurnsInto } from "./exact-math.ts";
+
+/** Scratch for sinCosTurnsInto: [sin, cos]. */
+const SIN_COS = new Float64Array(2);
 
 const M0 = 0xd2511f53;
 const M1 = 0xcd9e8d57;
 const W0 = 0x9e3779b9;
 const W1 = 0xbb67ae85;
 const TWO_POW_32 = 4294967296;
+/** 2^-16 and 2^-53: multiplying by an exact power of two rounds as dividing does. */
+const TWO_POW_M16 = 1 / 65536,
+  TWO_POW_M53 = 1 / 9007199254740992;
 
-/** High and low 32 bits of the 64-bit product of two unsigned 32-bit integers. */
-function mulhilo(a: number, b: number): [number, number] {
-  const lo = Math.imul(a, b) >>> 0;
-  const aH = a >>> 16,
-    aL = a & 0xffff,
-    bH = b >>> 16,
-    bL = b & 0xffff;
-  const mid1 = aH * bL,
-    mid2 = aL * bH;
-  const carry = (((aL * bL) >>> 16) + (mid1 & 0xffff) + (mid2 & 0xffff)) >>> 16;
-  const hi = (aH * bH + (mid1 >>> 16) + (mid2 >>> 16) + carry) >>> 0;
-  return [hi, lo];
-}
+const M0_HI = M0 >>> 16,
+  M0_LO = M0 & 0xffff,
+  M1_HI = M1 >>> 16,
+  M1_LO = M1 & 0xffff;
 
-/** One Philox4x32-10 block: four 32-bit outputs for a 128-bit counter and 64-bit key. */
-export function philox4x32(ctr: readonly number[], key: readonly number[]): Uint32Array {
-  let c0 = ctr[0]! >>> 0,
-    c1 = ctr[1]! >>> 0,
-    c2 = ctr[2]! >>> 0,
-    c3 = ctr[3]! >>> 0;
-  let k0 = key[0]! >>> 0,
-    k1 = key[1]! >>> 0;
+/**
+ * High 32 bits of the 64-bit product of (aH·2^16 + aL) and an unsigned 32-bit b, in exact double
+ * arithmetic: aL·b < 2^48 and aH·b + ⌊aL·b / 2^16⌋ < 2^49 are exact, and so are the floors.
+ */
+const mulHi = (aH: number, aL: number, b: number) =>
+  Math.floor((aH * b + Math.floor(aL * b * TWO_POW_M16)) * TWO_POW_M16);
+
+/** Philox4x32-10 of counter (c0, c1, c2, c3) and key (k0, k1), written to out[at..at+3]. */
+function philoxInto(
+  c0: number,
+  c1: number,
+  c2: number,
+  c3: number,
+  k0: number,
+  k1: number,
+  out: Uint32Array,
+  at: number,
+): void {
   for (let r = 0; r < 10; r++) {
-    const [hi0, lo0] = mulhilo(M0, c0);
-    const [hi1, lo1] = mulhilo(M1, c2);
-    const n0 = (hi1 ^ c1 ^ k0) >>> 0;
-    const n2 = (hi0 ^ c3 ^ k1) >>> 0;
-    c0 = n0;
+    const hi0 = mulHi(M0_HI, M0_LO, c0),
+      lo0 = Math.imul(M0, c0) >>> 0;
+    const hi1 = mulHi(M1_HI, M1_LO, c2),
+      lo1 = Math.imul(M1, c2) >>> 0;
+    c0 = (hi1 ^ c1 ^ k0) >>> 0;
     c1 = lo1;
-    c2 = n2;
+    c2 = (hi0 ^ c3 ^ k1) >>> 0;
     c3 = lo0;
     k0 = (k0 + W0) >>> 0;
     k1 = (k1 + W1) >>> 0;
   }
-  return Uint32Array.of(c0, c1, c2, c3);
+  out[at] = c0;
+  out[at + 1] = c1;
+  out[at + 2] = c2;
+  out[at + 3] = c3;
 }
+
+/** One Philox4x32-10 block: four 32-bit outputs for a 128-bit counter and 64-bit key. */
+export function philox4x32(ctr: readonly number[], key: readonly number[]): Uint32Array {
+  const out = new Uint32Array(4);
+  philoxInto(ctr[0]! >>> 0, ctr[1]! >>> 0, ctr[2]! >>> 0, ctr[3]! >>> 0, key[0]! >>> 0, key[1]! >>> 0, out, 0);
+  return out;
+}
+
+/** 53-bit uniform in (0, 1) from two 32-bit words (27 high bits of the first, 26 of the second). */
+const uniformOf = (a: number, b: number) => ((a >>> 5) * 67108864 + (b >>> 6) + 0.5) * TWO_POW_M53;
 
 /** A stream of random numbers; the state is (key, counter), so copies are cheap and exact. */
 export class Rng {
@@ -79,7 +99,7 @@ export class Rng {
   nextU32(): number {
     if (this.pos === 4) {
       const c = this.counter++;
-      this.buf = philox4x32([c % TWO_POW_32, Math.floor(c / TWO_POW_32), 0, 0], this.key);
+      philoxInto(c % TWO_POW_32, Math.floor(c / TWO_POW_32), 0, 0, this.key[0], this.key[1], this.buf, 0);
       this.pos = 0;
     }
     return this.buf[this.pos++]!;
@@ -87,9 +107,8 @@ export class Rng {
 
   /** Uniform in the open interval (0, 1) with 53 bits of resolution. */
   uniform(): number {
-    const hi = this.nextU32() >>> 5,
-      lo = this.nextU32() >>> 6; // 27 + 26 bits
-    return (hi * 67108864 + lo + 0.5) / 9007199254740992;
+    const a = this.nextU32();
+    return uniformOf(a, this.nextU32());
   }
 
   /**
@@ -106,9 +125,9 @@ export class Rng {
     const u1 = this.uniform(),
       u2 = this.uniform();
     const r = Math.sqrt(-2 * logExact(u1));
-    const [s, c] = sinCosTurns(u2);
-    this.spareNormal = r * s;
-    return r * c;
+    sinCosTurnsInto(u2, SIN_COS);
+    this.spareNormal = r * SIN_COS[0]!;
+    return r * SIN_COS[1]!;
   }
 
   /** Integer uniform in [0, n). */
@@ -116,9 +135,25 @@ export class Rng {
     return Math.floor(this.uniform() * n);
   }
 
-  /** Fill (or allocate) an array with standard normals. */
+  /**
+   * Fill (or allocate) an array with standard normals: the same numbers as n calls of normal(). Once the
+   * stream sits at a block boundary with no spare normal, each Philox block (four words, two
+   * uniforms) gives one Box–Muller pair directly.
+   */
   normals(n: number, out: Float64Array | Float32Array = new Float64Array(n)): typeof out {
-    for (let i = 0; i < n; i++) out[i] = this.normal();
+    let i = 0;
+    while (i < n && (this.pos !== 4 || this.spareNormal !== null)) out[i++] = this.normal();
+    const blk = this.buf,
+      [k0, k1] = this.key;
+    for (; i + 1 < n; i += 2) {
+      const c = this.counter++;
+      philoxInto(c % TWO_POW_32, Math.floor(c / TWO_POW_32), 0, 0, k0, k1, blk, 0);
+      const r = Math.sqrt(-2 * logExact(uniformOf(blk[0]!, blk[1]!)));
+      sinCosTurnsInto(uniformOf(blk[2]!, blk[3]!), SIN_COS);
+      out[i] = r * SIN_COS[1]!;
+      out[i + 1] = r * SIN_COS[0]!;
+    }
+    if (i < n) out[i] = this.normal();
     return out;
   }
 

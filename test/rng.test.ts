@@ -138,3 +138,28 @@ test("Rng.normal reproduces the pinned known-answer vector bit for bit", () => {
   for (let i = 0; i < z.length; i++) z[i] = r.normal();
   assert.deepEqual(float64Hex(z), [...NORMAL_KAT]);
 });
+
+test("Rng.normals (block fast path) gives the bits of repeated normal() from any stream position", () => {
+  for (const skip of [0, 1, 2, 3, 5]) {
+    for (const n of [0, 1, 2, 7, 1000, 1001]) {
+      const a = new Rng(31, 2),
+        b = new Rng(31, 2);
+      for (const r of [a, b])
+        for (let k = 0; k < skip; k++) {
+          if (k % 2) r.normal();
+          else r.nextU32();
+        }
+      const fast = a.normals(n) as Float64Array;
+      const slow = Float64Array.from({ length: n }, () => b.normal());
+      assert.deepEqual(float64Hex(fast), float64Hex(slow), `skip ${skip}, n ${n}`);
+      // Both streams continue identically afterwards (counter, buffered words and spare normal agree).
+      assert.deepEqual([a.normal(), a.uniform(), a.nextU32()], [b.normal(), b.uniform(), b.nextU32()]);
+    }
+  }
+  const f32 = new Rng(4).normals(9, new Float32Array(9));
+  const ref = new Rng(4);
+  assert.deepEqual(
+    [...f32],
+    Array.from({ length: 9 }, () => Math.fround(ref.normal())),
+  );
+});

@@ -10,8 +10,8 @@ export function scoreAt(model: ScoreModel, x: Float64Array, t: number, n: number
 /** m + c·z elementwise, with z fresh standard normals from rng (c = 0 draws nothing). */
 export function addNoise(m: Float64Array, c: number, rng: Rng): Float64Array {
   if (c === 0) return m;
-  const out = new Float64Array(m.length);
-  for (let i = 0; i < m.length; i++) out[i] = m[i]! + c * rng.normal();
+  const out = rng.normals(m.length) as Float64Array;
+  for (let i = 0; i < m.length; i++) out[i] = m[i]! + c * out[i]!;
   return out;
 }
 
