@@ -6,14 +6,15 @@
  *   g ← clip·g (+ λθ for adam/sgd);  m ← β₁m + (1 − β₁)g;  v ← β₂v + (1 − β₂)g²;
  *   θ ← θ·(1 − lr·λ [adamw]) − (lr·√bc₂/bc₁)·m/(√v + ε·√bc₂);  θ̄ ← d_t·θ̄ + (1 − d_t)·θ,
  * computed in float64 and stored in the buffers' precision. ORT runs each of the ~13 elementwise
- * nodes per parameter tensor as its own kernel; here it is one pass over memory.
+ * nodes per parameter tensor as its own kernel; here it is one pass over memory. The global gradient
+ * norm ‖g‖₂ (reported each step, and needed first when clipping) is summed here too, in float64: in
+ * the program it took three small nodes per parameter tensor.
  */
 import { grad } from "./autodiff.ts";
-import { add, mul, sqrt, sum } from "./ops.ts";
 import type { OptimizerConfig } from "./optim.ts";
 import { type ParamSpec, paramFeed } from "./params.ts";
 import type { RunResult } from "./runtime.ts";
-import { type HostArray, type Tensor, scalar } from "./tensor.ts";
+import type { HostArray, Tensor } from "./tensor.ts";
 
 /** Where a logical state entry lives: a slice of a host buffer. */
 export interface HostSlot {
@@ -34,13 +35,69 @@ export interface HostBuilt {
   outputs: Record<string, Tensor>;
   slots: Map<string, HostSlot>;
   buffers: Map<string, number>;
-  /** Applies the update for one step's program outputs to the buffers, in place. */
-  update(out: RunResult, bufs: Record<string, HostArray>): void;
+  /** Applies the update for one step's program outputs to the buffers, in place; returns ‖g‖₂ (before clipping). */
+  update(out: RunResult, bufs: Record<string, HostArray>): number;
 }
 
 type Buf = Float32Array | Float64Array;
 
-/** The program (loss, gradNorm, grad:<name>) and the host update for the trained parameters of `specs`. */
+/** Σ g² of a gradient, in float64. */
+function sumSquares(g: Buf): number {
+  let s = 0;
+  for (let i = 0; i < g.length; i++) s += g[i]! * g[i]!;
+  return s;
+}
+
+/** Adam moments and parameters for one gradient g (n values) at offset `at` of P, M, V; returns Σ g² (raw g). */
+function adamPass(g: Buf, P: Buf, M: Buf, V: Buf, at: number, k: AdamScalars): number {
+  const { clip, l2, keep, b1, b2, stepSize, epsHat } = k;
+  const c1 = 1 - b1,
+    c2 = 1 - b2;
+  let ss = 0;
+  for (let i = 0; i < g.length; i++) {
+    const j = at + i,
+      p = P[j]!,
+      raw = g[i]!;
+    ss += raw * raw;
+    const gi = raw * clip + l2 * p;
+    const m = b1 * M[j]! + c1 * gi,
+      v = b2 * V[j]! + c2 * gi * gi;
+    M[j] = m;
+    V[j] = v;
+    P[j] = p * keep - (stepSize * m) / (Math.sqrt(v) + epsHat);
+  }
+  return ss;
+}
+
+/** Plain SGD for one gradient at offset `at` of P; returns Σ g² (raw g). */
+function sgdPass(g: Buf, P: Buf, at: number, clip: number, l2: number, lr: number): number {
+  let ss = 0;
+  for (let i = 0; i < g.length; i++) {
+    const j = at + i,
+      p = P[j]!,
+      raw = g[i]!;
+    ss += raw * raw;
+    P[j] = p - lr * (raw * clip + l2 * p);
+  }
+  return ss;
+}
+
+/** θ̄ ← d·θ̄ + (1 − d)·θ over n values from offset `at`. */
+function emaPass(E: Buf, P: Buf, at: number, n: number, d: number): void {
+  for (let j = at; j < at + n; j++) E[j] = d * E[j]! + (1 - d) * P[j]!;
+}
+
+interface AdamScalars {
+  clip: number;
+  l2: number;
+  keep: number;
+  b1: number;
+  b2: number;
+  stepSize: number;
+  epsHat: number;
+}
+
+/** The program (loss, grad:<name>) and the host update for the trained parameters of `specs`. */
 export function buildHost(specs: ParamSpec[], loss: Tensor, o: OptimizerConfig): HostBuilt {
   const trained = specs.filter((s) => s.trainable),
     fixed = specs.filter((s) => !s.trainable);
@@ -48,8 +105,7 @@ export function buildHost(specs: ParamSpec[], loss: Tensor, o: OptimizerConfig):
     loss,
     trained.map((s) => s.node),
   );
-  const gnorm = sqrt(gs.reduce<Tensor>((acc, g) => add(acc, sum(mul(g, g))), scalar(0, loss.dtype)));
-  const outputs: Record<string, Tensor> = { loss, gradNorm: gnorm };
+  const outputs: Record<string, Tensor> = { loss };
   trained.forEach((s, k) => {
     outputs[gradOut(s.name)] = gs[k]!;
   });
@@ -97,44 +153,31 @@ export function buildHost(specs: ParamSpec[], loss: Tensor, o: OptimizerConfig):
       const stepBuf = bufs.step as Buf;
       const t = stepBuf[0]! + 1;
       const lr = o.warmup ? Math.min(t / o.warmup, 1) * o.lr : o.lr;
-      const gnorm = Number((out.gradNorm as Buf)[0]);
-      const clip = o.clipNorm !== undefined ? Math.min(o.clipNorm / (gnorm + 1e-6), 1) : 1;
+      const grads = layout.map(({ name }) => out[gradOut(name)] as Buf);
+      // Clipping needs the norm before the update; otherwise the update's own pass sums it.
+      const preNorm = o.clipNorm !== undefined ? Math.sqrt(grads.reduce((a, g) => a + sumSquares(g), 0)) : undefined;
+      const clip = preNorm !== undefined ? Math.min(o.clipNorm! / (preNorm + 1e-6), 1) : 1;
       const l2 = o.kind === "adamw" ? 0 : wd,
         keep = o.kind === "adamw" ? 1 - lr * wd : 1;
       const bc1 = 1 - b1 ** t,
         rootBc2 = Math.sqrt(1 - b2 ** t);
-      const stepSize = (lr * rootBc2) / bc1,
-        epsHat = eps * rootBc2;
+      const k: AdamScalars = { clip, l2, keep, b1, b2, stepSize: (lr * rootBc2) / bc1, epsHat: eps * rootBc2 };
       const d = ema ? Math.min((1 + t) / (10 + t), o.emaDecay!) : 0;
       const P = bufs[HOST_P] as Buf,
         M = bufs[HOST_M] as Buf,
         V = bufs[HOST_V] as Buf,
         E = bufs[HOST_EMA] as Buf;
-      for (const { name, offset: at, n } of layout) {
-        const g = out[gradOut(name)] as Buf;
-        for (let i = 0; i < n; i++) {
-          const j = at + i,
-            p = P[j]!;
-          const gi = g[i]! * clip + l2 * p;
-          let q: number;
-          if (adam) {
-            const m = b1 * M[j]! + (1 - b1) * gi,
-              v = b2 * V[j]! + (1 - b2) * gi * gi;
-            M[j] = m;
-            V[j] = v;
-            q = p * keep - (stepSize * m) / (Math.sqrt(v) + epsHat);
-          } else q = p - lr * gi;
-          P[j] = q;
-          if (ema) E[j] = d * E[j]! + (1 - d) * P[j]!;
-        }
-      }
+      let ss = 0;
+      layout.forEach(({ offset: at, n }, i) => {
+        const g = grads[i]!;
+        ss += adam ? adamPass(g, P, M, V, at, k) : sgdPass(g, P, at, clip, l2, lr);
+        if (ema) emaPass(E, P, at, n, d);
+      });
       if (ema)
-        for (const s of fixed) {
-          const e = bufs[slot("ema", s.name)] as Buf,
-            p = bufs[paramFeed(s.name)] as Buf;
-          for (let i = 0; i < e.length; i++) e[i] = d * e[i]! + (1 - d) * p[i]!;
-        }
+        for (const s of fixed)
+          emaPass(bufs[slot("ema", s.name)] as Buf, bufs[paramFeed(s.name)] as Buf, 0, s.node.size, d);
       stepBuf[0] = t;
+      return preNorm ?? Math.sqrt(ss);
     },
   };
 }

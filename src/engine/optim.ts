@@ -333,8 +333,8 @@ export class Trainer {
       const v = out[next(k)];
       if (v) this.bufs[k] = v;
     }
-    this.hostUpdate?.(out, this.bufs);
-    return { loss: Number(out.loss![0]), gradNorm: Number(out.gradNorm![0]) };
+    const hostNorm = this.hostUpdate?.(out, this.bufs);
+    return { loss: Number(out.loss![0]), gradNorm: hostNorm ?? Number(out.gradNorm![0]) };
   }
 
   /** Current parameters (or their EMA when `ema` is true and kept). Arrays are copies. */
