@@ -459,6 +459,8 @@ function lowerBackInput(e: Emitter, t: Tensor, ins: string[]): string {
     ]);
     return nchwFromRows(e, e.node("MatMul", [cols, wb]), n, g.inHW[0], g.inHW[1], c);
   }
+  if (t.dtype === "float32" && c * g.kHW[0] * g.kHW[1] <= nchwCol2imMaxRows && !e.constantIds.has(wt.id))
+    return backInputByNchwCol2im(e, t, gy, w);
   const span = (i: 0 | 1) => g.dilation[i] * (g.kHW[i] - 1);
   const flipPads = [span(0) - g.pads[0], span(1) - g.pads[1], span(0) - g.pads[2], span(1) - g.pads[3]];
   if (g.stride[0] === 1 && g.stride[1] === 1 && flipPads.every((p) => p >= 0)) {
@@ -475,6 +477,63 @@ function lowerBackInput(e: Emitter, t: Tensor, ins: string[]): string {
     (i) => g.inHW[i]! - (g.stride[i]! * ([ho, wo][i]! - 1) + span(i as 0 | 1) + 1 - g.pads[i]! - g.pads[i + 2]!),
   );
   return e.node("ConvTranspose", [gy, w], { ...convAttrs(g), output_padding: outPad });
+}
+
+/**
+ * How a float32 input gradient (transposed convolution) with few input-side channels is lowered:
+ * for C·kh·kw ≤ this many filter rows (C = gx's channels), one broadcast matrix product in NCHW and a
+ * Gather col2im (backInputByNchwCol2im) instead of ORT's Conv/ConvTranspose, whose im2col per image
+ * dominates when C is tiny (tconv1 of ScoreNet: 64 → 1 channel). 0 turns the form off.
+ */
+let nchwCol2imMaxRows = 9;
+/** Override the threshold above (benchmarks compare forms); no argument restores the default. */
+export function setNchwCol2imMaxRows(n = 9): void {
+  nchwCol2imMaxRows = n;
+}
+
+/**
+ * gx = convBackInput(gy, w) channels-first: contributions W·gy[n] = [C·kh·kw, O] × [O, ho·wo] for
+ * every image by one broadcast MatMul ([n, C·taps, ho·wo], no activation transposes), then each input
+ * pixel (c, y, x) gathers its at most T tap contributions (zero column padding) and sums them.
+ */
+function backInputByNchwCol2im(e: Emitter, t: Tensor, gy: string, w: string): string {
+  const g = geometryOf(t);
+  const [gys, wt] = t.inputs as [Tensor, Tensor];
+  const [o, c] = wt.shape as [number, number];
+  const n = gys.shape[0]!;
+  const [ho, wo] = convOutHW(g);
+  const [kh, kw] = g.kHW;
+  const [H, W] = g.inHW;
+  const taps = kh * kw,
+    px = ho * wo;
+  const wm = e.node("Reshape", [e.node("Transpose", [w], { perm: [1, 2, 3, 0] }), e.ints([c * taps, o])]);
+  const contrib = e.node("MatMul", [wm, e.node("Reshape", [gy, e.ints([n, o, px])])]); // [n, C·taps, px]
+  const zero = e.init("float32", [n, 1], new Float32Array(n), "z");
+  const table = e.node("Concat", [e.node("Reshape", [contrib, e.ints([n, c * taps * px])]), zero], { axis: 1 });
+  const mapH = backMap(g.stride[0], g.pads[0], g.dilation[0]),
+    mapW = backMap(g.stride[1], g.pads[1], g.dilation[1]);
+  const lists: number[][] = [];
+  for (let ch = 0; ch < c; ch++)
+    for (let y = 0; y < H; y++)
+      for (let x = 0; x < W; x++) {
+        const l: number[] = [];
+        for (let i = 0; i < kh; i++) {
+          const sy = mapH(y, i);
+          if (sy < 0 || sy >= ho) continue;
+          for (let j = 0; j < kw; j++) {
+            const sx = mapW(x, j);
+            if (sx >= 0 && sx < wo) l.push((ch * taps + i * kw + j) * px + sy * wo + sx);
+          }
+        }
+        lists.push(l);
+      }
+  const T = Math.max(1, ...lists.map((l) => l.length));
+  const idx = new BigInt64Array(c * H * W * T);
+  let q = 0;
+  for (const l of lists) for (let k = 0; k < T; k++) idx[q++] = BigInt(k < l.length ? l[k]! : c * taps * px);
+  const gathered = e.node("Gather", [table, e.init("int64", [c * H * W, T], idx, "col2im")], { axis: 1 });
+  const summed = e.node("ReduceSum", [gathered, e.ints([2])], { keepdims: 0 });
+  return e.node("Reshape", [summed, e.ints([n, c, H, W])]);
 }
 
 /**
@@ -549,6 +608,44 @@ function backInputByCol2im(e: Emitter, t: Tensor, gy: string, w: string): string
   return nchwFromRows(e, summed, n, H, W, c);
 }
 
+/**
+ * Float32 weight gradients whose input x has at most this many patch rows (C·kh·kw) take the
+ * channels-first form of backWeightByOneHotConv (ScoreNet's 1-channel conv1 and tconv1); 0 = never.
+ */
+let oneHotPatchMaxRows = 18;
+/** Override the threshold above (benchmarks compare forms); no argument restores the default. */
+export function setOneHotPatchMaxRows(n = 18): void {
+  oneHotPatchMaxRows = n;
+}
+
+/**
+ * gw = convBackWeight(x, gy) for an x of few channels, with no layout change of the activations: a
+ * Conv of x with the one-hot filter bank [C·taps, C, kh, kw] materializes the patches NCHW
+ * ([n, C·taps, ho·wo]; stride, padding and dilation by the Conv itself), each image's gy [O, ho·wo]
+ * times its patchesᵀ gives [n, O, C·taps] (FusedMatMul, transB), and the sum over images is gw.
+ */
+function backWeightByOneHotConv(e: Emitter, t: Tensor, x: string, gy: string): string {
+  const g = geometryOf(t);
+  const [xs, gys] = t.inputs as [Tensor, Tensor];
+  const [n, c] = xs.shape as [number, number];
+  const o = gys.shape[1]!;
+  const [ho, wo] = convOutHW(g);
+  const [kh, kw] = g.kHW;
+  const rows = c * kh * kw;
+  const eye = new Float32Array(rows * rows); // filter (ch, i, j) picks channel ch at tap (i, j)
+  for (let r = 0; r < rows; r++) eye[r * rows + r] = 1;
+  const patches = e.node("Conv", [x, e.init("float32", [rows, c, kh, kw], eye, "onehot")], convAttrs(g));
+  const [prod] = e.nodeOuts(
+    "FusedMatMul",
+    [e.node("Reshape", [gy, e.ints([n, o, ho * wo])]), e.node("Reshape", [patches, e.ints([n, rows, ho * wo])])],
+    { transB: 1 },
+    [e.fresh("FusedMatMul")],
+    "com.microsoft",
+  );
+  const dw = e.node("ReduceSum", [prod!, e.ints([0])], { keepdims: 0 });
+  return e.node("Reshape", [dw, e.ints([o, c, kh, kw])]);
+}
+
 function lowerBackWeight(e: Emitter, t: Tensor, ins: string[]): string {
   const g = geometryOf(t);
   const [x, gy] = ins as [string, string];
@@ -557,6 +654,7 @@ function lowerBackWeight(e: Emitter, t: Tensor, ins: string[]): string {
   const o = gys.shape[1]!;
   const [ho, wo] = convOutHW(g);
   const [kh, kw] = g.kHW;
+  if (t.dtype === "float32" && c * kh * kw <= oneHotPatchMaxRows) return backWeightByOneHotConv(e, t, x, gy);
   const cols = convPatches(e, x, t.dtype, n, c, g.inHW, [ho, wo], g, forwardMap);
   const gm = e.node("Reshape", [e.node("Transpose", [gy], { perm: [0, 2, 3, 1] }), e.ints([n * ho * wo, o])]);
   const dw = e.node("Gemm", [gm, cols], { transA: 1 }); // [O, kh·kw·C]
