@@ -207,7 +207,7 @@ test("float32 convolution lowerings (Conv, flipped Conv, ConvTranspose, MatMul+c
     rng.normals(sv.length, sv);
     const r64 = await run("float64", xv, wv, sv),
       r32 = await run("float32", xv, wv, sv);
-    // The weight gradient's re-layout by ORT's Transpose instead of the identity product.
+    // Filter re-layouts (weight gradient, col2im filter) by ORT's Transpose instead of the identity product.
     setWeightGradTranspose("transpose");
     const r32t = await run("float32", xv, wv, sv);
     setWeightGradTranspose();
@@ -215,6 +215,7 @@ test("float32 convolution lowerings (Conv, flipped Conv, ConvTranspose, MatMul+c
       ["y", r32],
       ["gx", r32],
       ["gw", r32],
+      ["gx", r32t],
       ["gw", r32t],
     ] as const) {
       const a = r64[k] as Float64Array,

@@ -573,7 +573,12 @@ function backInputByCol2im(e: Emitter, t: Tensor, gy: string, w: string): string
   const [H, W] = g.inHW;
   const taps = kh * kw;
   const rows = e.node("Reshape", [e.node("Transpose", [gy], { perm: [0, 2, 3, 1] }), e.ints([n * ho * wo, o])]);
-  const wm = e.node("Reshape", [e.node("Transpose", [w], { perm: [0, 2, 3, 1] }), e.ints([o, taps * c])]);
+  const wm = e.node("Reshape", [
+    weightGradTranspose === "matmul"
+      ? swapLastTwo(e, w, o, c, taps)
+      : e.node("Transpose", [w], { perm: [0, 2, 3, 1] }),
+    e.ints([o, taps * c]),
+  ]);
   const contrib = e.node("Reshape", [e.node("MatMul", [rows, wm]), e.ints([n * ho * wo * taps, c])]);
   const zero = e.init("float32", [1, c], new Float32Array(c), "z");
   const table = e.node("Concat", [contrib, zero], { axis: 0 });
@@ -658,27 +663,37 @@ function lowerBackWeight(e: Emitter, t: Tensor, ins: string[]): string {
   const cols = convPatches(e, x, t.dtype, n, c, g.inHW, [ho, wo], g, forwardMap);
   const gm = e.node("Reshape", [e.node("Transpose", [gy], { perm: [0, 2, 3, 1] }), e.ints([n * ho * wo, o])]);
   const dw = e.node("Gemm", [gm, cols], { transA: 1 }); // [O, kh·kw·C]
-  if (t.dtype === "float32" && weightGradTranspose === "matmul") {
-    // [O, taps, C] → [O, C, taps] as a batched product with the taps×taps identity (transA): ORT's
-    // Transpose of this shape runs element by element on one thread, its matrix product does not.
-    const taps = kh * kw;
-    const eye = new Float32Array(taps * taps);
-    for (let i = 0; i < taps; i++) eye[i * taps + i] = 1;
-    const [ct] = e.nodeOuts(
-      "FusedMatMul",
-      [e.node("Reshape", [dw, e.ints([o, taps, c])]), e.init("float32", [taps, taps], eye, "eye")],
-      { transA: 1 },
-      [e.fresh("FusedMatMul")],
-      "com.microsoft",
-    );
-    return e.node("Reshape", [ct!, e.ints([o, c, kh, kw])]);
-  }
+  if (t.dtype === "float32" && weightGradTranspose === "matmul")
+    return e.node("Reshape", [swapLastTwo(e, dw, o, kh * kw, c), e.ints([o, c, kh, kw])]);
   return e.node("Transpose", [e.node("Reshape", [dw, e.ints([o, kh, kw, c])])], { perm: [0, 3, 1, 2] });
 }
 
 /**
- * How a float32 weight gradient is brought from the im2col order [O, kh, kw, C] to [O, C, kh, kw]:
- * "matmul" (a batched product with an identity, ORT's contrib FusedMatMul) or "transpose".
+ * x viewed as [b, rows, cols] → [b, cols, rows] (float32) as a batched product with an identity on the
+ * smaller side (ORT's contrib FusedMatMul: Xᵀ·I with transA, or I·Xᵀ with transB; b·rows·cols·min
+ * multiply-adds). ORT's Transpose of filter-sized tensors whose inner axis is a 3×3 tap block runs
+ * element by element on one thread; its matrix product does not.
+ */
+function swapLastTwo(e: Emitter, x: string, b: number, rows: number, cols: number): string {
+  const k = Math.min(rows, cols);
+  const eye = new Float32Array(k * k);
+  for (let i = 0; i < k; i++) eye[i * k + i] = 1;
+  const id = e.init("float32", [k, k], eye, "eye");
+  const xr = e.node("Reshape", [x, e.ints([b, rows, cols])]);
+  const [out] = e.nodeOuts(
+    "FusedMatMul",
+    rows <= cols ? [xr, id] : [id, xr],
+    rows <= cols ? { transA: 1 } : { transB: 1 },
+    [e.fresh("FusedMatMul")],
+    "com.microsoft",
+  );
+  return out!;
+}
+
+/**
+ * How float32 filter-sized tensors swap their channel and tap axes — a weight gradient from the
+ * im2col order [O, kh, kw, C] to [O, C, kh, kw], and a filter [O, C, kh, kw] to [O, kh, kw, C] for the
+ * col2im product: "matmul" (swapLastTwo, a batched product with an identity) or "transpose".
  */
 export type WeightGradTranspose = "matmul" | "transpose";
 let weightGradTranspose: WeightGradTranspose = "matmul";
