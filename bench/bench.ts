@@ -1,11 +1,18 @@
 /**
  * Benchmarks (not tests):
  *   npm run bench -- [--json] [--reps N] [--threads 1,2,max] [--only scorenet,mnist_em,…] [--vs-torch]
+ *                    [--rounds K] [--torch-keep-env]
  * Prints the machine (CPU model, cores, Node, onnxruntime-node) and, per thread count, the
  * median ms of each workload (bench/workloads.ts) after warm-up. With --vs-torch the PyTorch
- * twins run in the same command, right after the scoregen figures of each thread count, with the
- * same thread count (../shared/bench/torch_reference.py and bench/torch_twins.py, by
- * /usr/bin/python3 with Debian's python3-torch), and each row gets the ratio scoregen / PyTorch.
+ * twins run in the same command with the same thread count (../shared/bench/torch_reference.py and
+ * bench/torch_twins.py, by /usr/bin/python3 with Debian's python3-torch), and each row gets the
+ * ratio scoregen / PyTorch. The two sides alternate K times (--rounds, default 3 with --vs-torch),
+ * scoregen then PyTorch; each figure is the median of its K round medians, and the ratio column
+ * shows the spread of the per-round ratios, so a slow spell of a shared machine hits both sides.
+ * The PyTorch side runs at its fastest: OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE, which this
+ * workplace may set for old OpenBLAS builds, are removed from its environment (--torch-keep-env
+ * keeps them), and the header names the BLAS it loaded (bench/torch_env.py), warning when it is the
+ * reference BLAS.
  */
 import { execFileSync } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
@@ -28,6 +35,8 @@ const { values } = parseArgs({
     "vs-torch": { type: "boolean", default: false },
     python: { type: "string", default: "/usr/bin/python3" },
     "torch-reference": { type: "string" },
+    rounds: { type: "string" },
+    "torch-keep-env": { type: "boolean", default: false },
   },
 });
 
@@ -75,6 +84,19 @@ for (const name of only ?? [])
   if (!WORKLOADS[name])
     throw new Error(`--only: unknown workload '${name}'; use some of: ${Object.keys(WORKLOADS).join(", ")}`);
 const baseReps = Math.max(15, Number(values.reps));
+const rounds = Number(values.rounds ?? (values["vs-torch"] ? 3 : 1));
+if (!Number.isInteger(rounds) || rounds < 1)
+  throw new Error(`--rounds: '${values.rounds}' must be a positive integer, e.g. --rounds 3`);
+
+/** The PyTorch side's environment: without this workplace's OpenBLAS overrides unless told to keep them. */
+function torchEnv(): NodeJS.ProcessEnv {
+  const env = { ...process.env };
+  if (!values["torch-keep-env"]) {
+    delete env.OPENBLAS_CORETYPE;
+    delete env.OPENBLAS_L2_SIZE;
+  }
+  return env;
+}
 
 /** scoregen medians: workload → metric → ms (plus the workload's facts). */
 async function runScoregen(threads: number): Promise<Record<string, Record<string, number>>> {
@@ -102,6 +124,7 @@ function runTorch(threads: number, sharedFile: string): Record<string, Record<st
       encoding: "utf8",
       stdio: ["ignore", "pipe", "inherit"],
       maxBuffer: 1 << 24,
+      env: torchEnv(),
     });
     return JSON.parse(text.trim().split("\n").at(-1)!) as Record<string, Record<string, number | string>>;
   };
@@ -124,23 +147,95 @@ function runTorch(threads: number, sharedFile: string): Record<string, Record<st
   return out;
 }
 
+/** The BLAS PyTorch runs on (bench/torch_env.py), as one header line. */
+function torchBlas(): { line: string; info: Record<string, unknown> } {
+  const text = execFileSync(values.python!, [join(here, "torch_env.py")], {
+    encoding: "utf8",
+    stdio: ["ignore", "pipe", "inherit"],
+    env: torchEnv(),
+  });
+  const info = JSON.parse(text.trim().split("\n").at(-1)!) as {
+    torch: string;
+    blas: string[];
+    openblas_core: string | null;
+    reference_blas: boolean;
+  };
+  const libs = info.blas.map((l) => l.split("/").at(-1)).join(", ");
+  const core = info.openblas_core ? ` (OpenBLAS kernels: ${info.openblas_core})` : "";
+  const env = values["torch-keep-env"] ? "" : " · OPENBLAS_CORETYPE/OPENBLAS_L2_SIZE unset for it";
+  let line = `PyTorch ${info.torch} on ${libs || "no BLAS library"}${core}${env}`;
+  if (info.reference_blas)
+    line += `\nwarning: PyTorch runs on the reference BLAS (Debian libblas3), several times slower than OpenBLAS; install libopenblas0-pthread for a fair comparison`;
+  return { line, info };
+}
+
+/** Median of per-round figures, per workload and metric (numbers only; other facts from the first round). */
+function combine<T extends Record<string, Record<string, number | string>>>(rs: T[]): T {
+  const out: Record<string, Record<string, number | string>> = {};
+  for (const [name, r] of Object.entries(rs[0]!)) {
+    if (typeof r !== "object") {
+      out[name] = r;
+      continue;
+    }
+    out[name] = {};
+    for (const [k, v] of Object.entries(r)) {
+      const vs = rs.map((x) => x[name]?.[k]).filter((q): q is number => typeof q === "number");
+      out[name]![k] = typeof v === "number" && k.endsWith("_ms") ? round(median(vs)) : v;
+    }
+  }
+  return out as T;
+}
+const median = (a: number[]) => {
+  const s = [...a].sort((x, y) => x - y);
+  return s.length % 2 ? s[s.length >> 1]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
+};
+
 const info = machine();
-const result: Record<string, unknown> = { ...info, reps: baseReps, runs: [] as unknown[] };
+const result: Record<string, unknown> = { ...info, reps: baseReps, rounds, runs: [] as unknown[] };
 if (!values.json)
   console.log(`${info.cpu} · ${info.cores} cores available · Node ${info.node} · onnxruntime-node ${info.onnxruntime}`);
 const tmp = values["vs-torch"] ? mkdtempSync(join(tmpdir(), "scoregen-bench-")) : undefined;
 try {
   const shared = tmp ? join(tmp, "shared.safetensors") : "";
-  if (tmp) await exportShared(shared);
+  if (tmp) {
+    await exportShared(shared);
+    const blas = torchBlas();
+    result.torchBlas = blas.info;
+    if (!values.json) console.log(blas.line);
+  }
   for (const threads of threadCounts(values.threads!)) {
-    const scoregen = await runScoregen(threads);
-    const torch = tmp ? runTorch(threads, shared) : undefined;
-    (result.runs as unknown[]).push({ threads, scoregen, ...(torch ? { torch } : {}) });
+    const sRounds: Record<string, Record<string, number>>[] = [],
+      tRounds: Record<string, Record<string, number | string>>[] = [];
+    for (let r = 0; r < rounds; r++) {
+      if (rounds > 1 && !values.json) console.error(`  round ${r + 1}/${rounds}`);
+      sRounds.push(await runScoregen(threads));
+      if (tmp) {
+        const t = runTorch(threads, shared);
+        tRounds.push(t);
+        if (!values.json) console.error(`  torch ${JSON.stringify(t)}`);
+      }
+    }
+    const scoregen = combine(sRounds);
+    const torch = tmp ? combine(tRounds) : undefined;
+    /** Per-round ratios of one metric: [min, max], or undefined with one round. */
+    const spread = (name: string, metric: string) => {
+      if (rounds < 2 || !tmp) return undefined;
+      const q = sRounds.map((s, i) => Number(s[name]?.[metric]) / Number(tRounds[i]![name]?.[metric]));
+      return q.every(Number.isFinite) ? [Math.min(...q), Math.max(...q)] : undefined;
+    };
+    (result.runs as unknown[]).push({
+      threads,
+      scoregen,
+      ...(torch ? { torch } : {}),
+      ...(rounds > 1 ? { rounds: { scoregen: sRounds, torch: tRounds } } : {}),
+    });
     if (values.json) continue;
-    console.log(`\n${threads} thread${threads > 1 ? "s" : ""}${torch ? `, vs ${torch.engine ?? "PyTorch"}` : ""}`);
+    console.log(
+      `\n${threads} thread${threads > 1 ? "s" : ""}${torch ? `, vs ${torch.engine ?? "PyTorch"}` : ""}${rounds > 1 ? ` (median of ${rounds} alternating rounds)` : ""}`,
+    );
     console.log(
       torch
-        ? "| workload | scoregen ms | PyTorch ms | ratio |\n| --- | ---: | ---: | ---: |"
+        ? `| workload | scoregen ms | PyTorch ms | ratio${rounds > 1 ? " [per-round range]" : ""} |\n| --- | ---: | ---: | ---: |`
         : "| workload | scoregen ms |\n| --- | ---: |",
     );
     const notes: string[] = [];
@@ -157,7 +252,11 @@ try {
           console.log(`| ${label} | ${v} |`);
           continue;
         }
-        console.log(`| ${label} | ${v} | ${tv ?? "–"} | ${typeof tv === "number" ? (v / tv).toFixed(2) : "–"} |`);
+        const sp = spread(name, metric);
+        const ratio = typeof tv === "number" ? (v / tv).toFixed(2) : "–";
+        console.log(
+          `| ${label} | ${v} | ${tv ?? "–"} | ${ratio}${sp ? ` [${sp[0]!.toFixed(2)}–${sp[1]!.toFixed(2)}]` : ""} |`,
+        );
       }
     }
     if (notes.length) console.log(notes.join("; "));
