@@ -175,7 +175,7 @@ test("a tiny conv net trained through the engine learns to denoise (loss drops 3
   assert.ok(last < first / 3, `loss ${first} → ${last}`);
 });
 
-test("float32 convolution lowerings (Conv, flipped Conv, ConvTranspose, MatMul+col2im, NCHW col2im, Gather+Gemm, one-hot patches) agree with the float64 im2col oracle", async () => {
+test("float32 convolution lowerings (Conv, flipped Conv, ConvTranspose, MatMul+col2im, NCHW col2im, Gather+Gemm for tiny outputs and weight gradients, one-hot patches) agree with the float64 im2col oracle", async () => {
   const rng = new Rng(5);
   const geos = [
     { x: [2, 3, 9, 9], w: [4, 3, 3, 3], o: { stride: 1, padding: 1 } },
@@ -183,6 +183,8 @@ test("float32 convolution lowerings (Conv, flipped Conv, ConvTranspose, MatMul+c
     { x: [1, 2, 10, 10], w: [3, 2, 3, 3], o: { stride: 1, padding: 2, dilation: 2 } },
     // A small strided gradient image (5×2 pixels): gx by MatMul + Gather col2im instead of ConvTranspose.
     { x: [2, 3, 8, 7], w: [4, 3, 3, 3], o: { stride: 2, padding: [1, 0, 2, 1], dilation: [1, 2] } },
+    // A 2×2 output: the conv itself by Gather-im2col + Gemm (fed filter), gx by MatMul + col2im.
+    { x: [3, 3, 5, 5], w: [6, 3, 3, 3], o: { stride: 2, padding: 0 } },
     // One input channel: gw by the one-hot patch Conv + FusedMatMul, gx by the NCHW product + col2im.
     { x: [3, 1, 9, 8], w: [4, 1, 3, 3], o: { stride: 1, padding: 0 } },
     { x: [2, 1, 9, 9], w: [5, 1, 3, 2], o: { stride: 2, padding: [1, 0, 2, 1], dilation: [2, 1] } },

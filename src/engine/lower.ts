@@ -382,10 +382,13 @@ function convIm2col(e: Emitter, t: Tensor, x: string, w: string): string {
   const o = ws.shape[0]!;
   const [ho, wo] = convOutHW(g);
   const cols = convPatches(e, x, t.dtype, n, c, g.inHW, [ho, wo], g, forwardMap);
-  const wm = e.node("Reshape", [
-    e.node("Transpose", [w], { perm: [2, 3, 1, 0] }),
-    e.ints([g.kHW[0] * g.kHW[1] * c, o]),
-  ]);
+  const taps = g.kHW[0] * g.kHW[1];
+  if (t.dtype === "float32" && weightGradTranspose === "matmul") {
+    // The filter as [O, taps·C] rows by the identity product, then cols · filterᵀ.
+    const wr = e.node("Reshape", [swapLastTwo(e, w, o, c, taps), e.ints([o, taps * c])]);
+    return nchwFromRows(e, e.node("Gemm", [cols, wr], { transB: 1 }), n, ho, wo, o);
+  }
+  const wm = e.node("Reshape", [e.node("Transpose", [w], { perm: [2, 3, 1, 0] }), e.ints([taps * c, o])]);
   return nchwFromRows(e, e.node("MatMul", [cols, wm]), n, ho, wo, o);
 }
 
@@ -436,8 +439,20 @@ const useDepthwiseSum = (e: Emitter, t: Tensor, outChannels: number, inChannels:
   inChannels > 1 &&
   e.constantIds.has(t.inputs[1]!.id);
 
+/**
+ * Float32 convolutions with fed (not frozen) filters and outputs of at most this many pixels take the
+ * Gather-im2col + one product form: ORT's Conv runs one skinny product per image there (ScoreNet's
+ * conv4 and tconv4's input gradient: 2×2 outputs). 0 = never.
+ */
+let im2colMaxPixels = 4;
+/** Override the threshold above (benchmarks compare forms); no argument restores the default. */
+export function setIm2colMaxPixels(n = 4): void {
+  im2colMaxPixels = n;
+}
+
 function lowerConv(e: Emitter, t: Tensor, ins: string[]): string {
-  if (t.dtype === "float64" || convForm("conv", t) === "gather") return convIm2col(e, t, ins[0]!, ins[1]!);
+  const tiny = t.shape[2]! * t.shape[3]! <= im2colMaxPixels && !e.constantIds.has(t.inputs[1]!.id);
+  if (t.dtype === "float64" || tiny || convForm("conv", t) === "gather") return convIm2col(e, t, ins[0]!, ins[1]!);
   const [o, c] = t.inputs[1]!.shape as [number, number];
   if (useDepthwiseSum(e, t, o, c))
     return depthwiseSum(e, ins[0]!, ins[1]!, c, geometryOf(t).kHW, convAttrs(geometryOf(t)));
@@ -574,9 +589,7 @@ function backInputByCol2im(e: Emitter, t: Tensor, gy: string, w: string): string
   const taps = kh * kw;
   const rows = e.node("Reshape", [e.node("Transpose", [gy], { perm: [0, 2, 3, 1] }), e.ints([n * ho * wo, o])]);
   const wm = e.node("Reshape", [
-    weightGradTranspose === "matmul"
-      ? swapLastTwo(e, w, o, c, taps)
-      : e.node("Transpose", [w], { perm: [0, 2, 3, 1] }),
+    weightGradTranspose === "matmul" ? swapLastTwo(e, w, o, c, taps) : e.node("Transpose", [w], { perm: [0, 2, 3, 1] }),
     e.ints([o, taps * c]),
   ]);
   const contrib = e.node("Reshape", [e.node("MatMul", [rows, wm]), e.ints([n * ho * wo * taps, c])]);
