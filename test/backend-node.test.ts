@@ -1,7 +1,9 @@
 /** Thread settings of the onnxruntime-node backend: option > SCOREGEN_THREADS > available cores. */
 import assert from "node:assert/strict";
 import { availableParallelism } from "node:os";
-import { describe, it } from "node:test";
+import { describe, it, test } from "node:test";
+import "../src/node.ts";
+import * as E from "../src/engine/index.ts";
 import { nodeBackend, resolveThreads } from "../src/engine/backend-node.ts";
 
 describe("onnxruntime-node thread count", () => {
@@ -35,4 +37,26 @@ describe("onnxruntime-node thread count", () => {
       else process.env.SCOREGEN_THREADS = saved;
     }
   });
+});
+
+test("Program.run writes outputs named in `into` into those arrays (CPU provider) and refuses a wrong one", async () => {
+  const x = E.input("x", [3, 4]);
+  const p = await E.compile({ inputs: [x], outputs: { y: E.mul(x, 2), s: E.sum(x) } });
+  const xv = Float32Array.from({ length: 12 }, (_, i) => i - 5);
+  const fresh = await p.run({ x: xv });
+  const into = new Float32Array(12).fill(Number.NaN);
+  for (let k = 0; k < 2; k++) {
+    const r = await p.run({ x: xv.map((v) => v + k) }, { y: into });
+    assert.equal(r.y, into, "the result holds the caller's array");
+    assert.deepEqual(
+      [...into],
+      [...(fresh.y as Float32Array)].map((v) => v + 2 * k),
+    );
+    assert.equal(Number((r.s as Float32Array)[0]), Number((fresh.s as Float32Array)[0]) + 12 * k);
+  }
+  await assert.rejects(
+    p.run({ x: xv }, { y: new Float32Array(11) }),
+    /output 'y' must be a float32 array of 12 values/,
+  );
+  await assert.rejects(p.run({ x: xv }, { y: new Float64Array(12) }), /output 'y' must be a float32 array/);
 });

@@ -136,7 +136,8 @@ export function nodeBackend(opts: NodeBackendOptions = {}): NodeBackend {
       if (profilePrefix) o = { ...o, enableProfiling: true, profileFilePrefix: `${profilePrefix}-${profiled.length}` };
       const s = await ort.InferenceSession.create(model, o);
       if (profilePrefix) profiled.push(s);
-      return ortBackendSession(s, (v) => new ort.Tensor(v.dtype, v.data as never, v.shape as number[]));
+      const cpu = (o.executionProviders ?? ["cpu"]).every((p) => p === "cpu");
+      return ortBackendSession(s, (v) => new ort.Tensor(v.dtype, v.data as never, v.shape as number[]), cpu);
     },
     endProfiling(): void {
       for (const s of profiled) s.endProfiling();

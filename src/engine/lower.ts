@@ -589,7 +589,10 @@ function backInputByCol2im(e: Emitter, t: Tensor, gy: string, w: string): string
   const taps = kh * kw;
   const rows = e.node("Reshape", [e.node("Transpose", [gy], { perm: [0, 2, 3, 1] }), e.ints([n * ho * wo, o])]);
   const wm = e.node("Reshape", [
-    weightGradTranspose === "matmul" ? swapLastTwo(e, w, o, c, taps) : e.node("Transpose", [w], { perm: [0, 2, 3, 1] }),
+    // A frozen filter keeps the Transpose, which ORT folds into a constant when the session loads.
+    weightGradTranspose === "matmul" && !e.constantIds.has(wt.id)
+      ? swapLastTwo(e, w, o, c, taps)
+      : e.node("Transpose", [w], { perm: [0, 2, 3, 1] }),
     e.ints([o, taps * c]),
   ]);
   const contrib = e.node("Reshape", [e.node("MatMul", [rows, wm]), e.ints([n * ho * wo * taps, c])]);

@@ -33,6 +33,8 @@ export const HOST_P = "host:p",
 
 export interface HostBuilt {
   outputs: Record<string, Tensor>;
+  /** The gradient outputs: read only by `update`, so one set of arrays can receive them every step. */
+  gradOutputs: string[];
   slots: Map<string, HostSlot>;
   buffers: Map<string, number>;
   /** Applies the update for one step's program outputs to the buffers, in place; returns ‖g‖₂ (before clipping). */
@@ -147,6 +149,7 @@ export function buildHost(specs: ParamSpec[], loss: Tensor, o: OptimizerConfig):
     wd = o.weightDecay ?? 0;
   return {
     outputs,
+    gradOutputs: trained.map((s) => gradOut(s.name)),
     slots,
     buffers,
     update(out, bufs) {

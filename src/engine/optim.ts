@@ -276,6 +276,8 @@ export class Trainer {
     readonly config: OptimizerConfig,
     /** The "host" layout's update, applied to the buffers after each run. */
     private readonly hostUpdate?: HostBuilt["update"],
+    /** Arrays the program's gradient outputs are written into each step (host layout). */
+    private readonly gradBuffers?: Record<string, HostArray>,
   ) {}
 
   static async create(
@@ -290,7 +292,7 @@ export class Trainer {
     const specs = scope.specs();
     if (!specs.some((s) => s.trainable)) throw new TraceError("train step", "the loss has no trainable parameters");
     const layout = opts.layout ?? "host";
-    const built: Built & { update?: HostBuilt["update"] } =
+    const built: Built & { update?: HostBuilt["update"]; gradOutputs?: string[] } =
       layout === "host"
         ? { ...buildHost(specs, loss, config), stateInputs: [] }
         : (layout === "flat" ? buildFlat : buildPerParameter)(specs, loss, config);
@@ -301,7 +303,18 @@ export class Trainer {
     const zeros = (n: number) => (scope.dtype === "float64" ? new Float64Array(n) : new Float32Array(n));
     const bufs: Record<string, HostArray> = {};
     for (const [name, n] of built.buffers) bufs[name] = zeros(n);
-    const trainer = new Trainer(program, specs, bufs, canonicalOrder(specs, built.slots), config, built.update);
+    const gradBuffers = built.gradOutputs
+      ? Object.fromEntries(built.gradOutputs.map((k) => [k, zeros(built.outputs[k]!.size)]))
+      : undefined;
+    const trainer = new Trainer(
+      program,
+      specs,
+      bufs,
+      canonicalOrder(specs, built.slots),
+      config,
+      built.update,
+      gradBuffers,
+    );
     // Moments and the step start at zero, the EMA at the parameters.
     for (const s of specs) {
       const p = params.get(s.name);
@@ -328,7 +341,7 @@ export class Trainer {
   async trainStep(batch: Record<string, HostArray | ArrayLike<number>>): Promise<{ loss: number; gradNorm: number }> {
     const feeds: Record<string, HostArray | ArrayLike<number>> = { ...this.bufs, ...batch };
     for (const s of this.specs) feeds[paramFeed(s.name)] = this.view(paramFeed(s.name));
-    const out = await this.program.run(feeds);
+    const out = await this.program.run(feeds, this.gradBuffers);
     for (const k of Object.keys(this.bufs)) {
       const v = out[next(k)];
       if (v) this.bufs[k] = v;

@@ -11,34 +11,53 @@ import { type DType, type HostArray, type Shape, type Tensor, fmtShape, sizeOf, 
 export type RunResult = Record<string, HostArray>;
 
 export interface BackendSession {
+  /**
+   * Runs the program. `into` names outputs to be written into these preallocated host arrays (of
+   * the outputs' sizes and types) where the backend can (`writesInPlace`); the result then holds
+   * those very arrays. Elsewhere `into` is ignored and fresh arrays come back.
+   */
   run(
     feeds: Record<string, { dtype: DType; shape: Shape; data: HostArray }>,
     outputNames: readonly string[],
+    into?: Readonly<Record<string, { dtype: DType; shape: Shape; data: HostArray }>>,
   ): Promise<RunResult>;
+  /** Whether `into` outputs are written in place (onnxruntime-node's CPU provider). */
+  readonly writesInPlace?: boolean;
   release?(): Promise<void>;
 }
 
 /** The part of an onnxruntime InferenceSession (onnxruntime-node or onnxruntime-web) a backend wraps. */
 export interface OrtSessionLike<T> {
-  run(feeds: Record<string, T>, outputNames: string[]): Promise<Record<string, { data: unknown }>>;
+  run(
+    feeds: Record<string, T>,
+    fetches: string[] | Record<string, T | null>,
+  ): Promise<Record<string, { data: unknown }>>;
   release(): Promise<void>;
 }
 
 /**
  * A BackendSession over an onnxruntime session: feeds become that package's tensors (built by
  * `tensor`), the named outputs come back as host arrays. Shared by the Node and web backends.
+ * With `writesInPlace` (onnxruntime-node's CPU provider, which writes preallocated output tensors
+ * in place) the `into` outputs are fetched into the caller's arrays: a training step's gradients
+ * then reuse one set of buffers instead of megabytes of fresh arrays per step.
  */
 export function ortBackendSession<T>(
   s: OrtSessionLike<T>,
   tensor: (v: { dtype: DType; shape: Shape; data: HostArray }) => T,
+  writesInPlace = false,
 ): BackendSession {
   return {
-    async run(feeds, outputNames): Promise<RunResult> {
+    writesInPlace,
+    async run(feeds, outputNames, into): Promise<RunResult> {
       const f: Record<string, T> = {};
       for (const [k, v] of Object.entries(feeds)) f[k] = tensor(v);
-      const out = await s.run(f, outputNames as string[]);
+      const pre = writesInPlace && into ? into : undefined;
+      let fetches: string[] | Record<string, T | null> = outputNames as string[];
+      if (pre) fetches = Object.fromEntries(outputNames.map((n) => [n, pre[n] ? tensor(pre[n]) : null]));
+      const out = await s.run(f, fetches);
       const r: RunResult = {};
-      for (const name of outputNames) r[name] = out[name]!.data as HostArray;
+      for (const name of outputNames) r[name] = pre?.[name]?.data ?? (out[name]!.data as HostArray);
       return r;
     },
     release: () => s.release(),
@@ -87,8 +106,15 @@ export class Program {
     readonly modelBytes: Uint8Array,
   ) {}
 
-  /** Run with one host array per input name (lengths checked); returns every output. */
-  async run(feeds: Record<string, HostArray | ArrayLike<number>>): Promise<RunResult> {
+  /**
+   * Run with one host array per input name (lengths checked); returns every output. Outputs named in
+   * `into` are written into those arrays where the backend writes in place (onnxruntime-node), and
+   * the result holds them; elsewhere fresh arrays come back.
+   */
+  async run(
+    feeds: Record<string, HostArray | ArrayLike<number>>,
+    into?: Readonly<Record<string, HostArray>>,
+  ): Promise<RunResult> {
     const f: Record<string, { dtype: DType; shape: Shape; data: HostArray }> = {};
     for (const i of this.inputs) {
       const v = feeds[i.name];
@@ -100,9 +126,23 @@ export class Program {
         );
       f[i.name] = { dtype: i.dtype, shape: i.shape, data: toHost(v, i.dtype) };
     }
+    let pre: Record<string, { dtype: DType; shape: Shape; data: HostArray }> | undefined;
+    if (into && this.session.writesInPlace) {
+      pre = {};
+      for (const o of this.outputs) {
+        const buf = into[o.name];
+        if (!buf) continue;
+        if (buf.length !== sizeOf(o.shape) || buf.constructor !== HOST_CTOR[o.dtype](0).constructor)
+          throw new Error(
+            `Program.run: the array for output '${o.name}' must be a ${o.dtype} array of ${sizeOf(o.shape)} values`,
+          );
+        pre[o.name] = { dtype: o.dtype, shape: o.shape, data: buf };
+      }
+    }
     return this.session.run(
       f,
       this.outputs.map((o) => o.name),
+      pre,
     );
   }
 }
