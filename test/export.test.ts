@@ -67,7 +67,9 @@ async function libraryStep(
   z: Float64Array,
 ) {
   let k = 0;
-  const rng = { normal: () => z[k++]! } as unknown as Rng;
+  // a stand-in Rng that hands out the given noise z in order
+  const normal = () => z[k++]!;
+  const rng = { normal, normals: (n: number) => Float64Array.from({ length: n }, normal) } as unknown as Rng;
   return eulerMaruyamaPredictor.update(x, t, s, {
     model: src.model,
     sde: src.sde,
