@@ -11,6 +11,7 @@
  *   adam     scorenet.train with the optimizer state per parameter tensor vs flat (one fused update)
  *            vs host (the program stops at the gradients; one JavaScript pass updates the state)
  *   silu     ScoreNet train / forward b64 / VJP b16 (frozen): SiLU differentiated op by op vs as a primitive
+ *   gnaffine same three: group norm's affine part (x̂·γ + β) differentiated op by op vs one primitive whose VJP shares the sums
  *   gnvjp    same three: group-norm VJP recomputing the group statistics vs reusing LayerNormalization's 1/σ
  *   normkernel same three: group norm forward by InstanceNormalization vs LayerNormalization (VJP recomputes)
  *   gnform   same three: InstanceNormalization + recomputed statistics vs the default (LayerNormalization's 1/σ
@@ -168,6 +169,7 @@ const EXPERIMENTS: Record<string, Experiment> = {
     return v;
   },
   silu: elementwiseExperiment({ composite: { vars: { silu: "composite" } }, primitive: {} }),
+  gnaffine: elementwiseExperiment({ composite: { vars: { groupNormAffine: "composite" } }, primitive: {} }),
   gnvjp: elementwiseExperiment({ recompute: { vars: { groupNormVjp: "recompute" } }, invstd: {} }),
   normkernel: elementwiseExperiment({
     instance: { vars: { groupNormVjp: "recompute" }, kernel: "instance" },

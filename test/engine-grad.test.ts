@@ -269,24 +269,34 @@ test("group norm's float32 lowerings (LayerNormalization, InstanceNormalization)
   }
 });
 
-test("the alternative formulations (recomputed group statistics, composite SiLU) give the same gradients", async () => {
+test("the alternative formulations (recomputed group statistics, composite group-norm affine, composite SiLU) give the same gradients", async () => {
   const { Rng } = await import("../src/rng.ts");
   const rng = new Rng(9);
   const xv = rng.normals(2 * 4 * 4 * 4) as Float64Array,
-    vv = rng.normals(2 * 4 * 4 * 4) as Float64Array;
+    vv = rng.normals(2 * 4 * 4 * 4) as Float64Array,
+    gammav = rng.normals(4) as Float64Array,
+    betav = rng.normals(4) as Float64Array;
   const run = async () => {
     const x = E.input("x", [2, 4, 4, 4], "float64"),
-      v = E.input("v", [2, 4, 4, 4], "float64");
-    const y = E.silu(E.groupNormalize(x, 2));
-    const [jv] = E.vjp([y], [v], [x]);
-    const [hv] = E.grad(E.sum(E.mul(jv!, jv!)), [x]);
-    return (await E.compile({ inputs: [x, v], outputs: { jv: jv!, hv: hv! } })).run({ x: xv, v: vv });
+      v = E.input("v", [2, 4, 4, 4], "float64"),
+      gamma = E.input("gamma", [4], "float64"),
+      beta = E.input("beta", [4], "float64");
+    const y = E.silu(E.groupNorm(x, 2, gamma, beta));
+    const [jv, jg, jb] = E.vjp([y], [v], [x, gamma, beta]);
+    const [hv, hg, hb] = E.grad(E.sum(E.mul(jv!, jv!)), [x, gamma, beta]);
+    const outputs = { jv: jv!, jg: jg!, jb: jb!, hv: hv!, hg: hg!, hb: hb! };
+    return (await E.compile({ inputs: [x, v, gamma, beta], outputs })).run({
+      x: xv,
+      v: vv,
+      gamma: gammav,
+      beta: betav,
+    });
   };
   const fast = await run();
-  E.setTraceVariants({ groupNormVjp: "recompute", silu: "composite" });
+  E.setTraceVariants({ groupNormVjp: "recompute", groupNormAffine: "composite", silu: "composite" });
   const ref = await run();
   E.setTraceVariants();
-  for (const k of ["jv", "hv"])
+  for (const k of ["jv", "jg", "jb", "hv", "hg", "hb"])
     (ref[k] as Float64Array).forEach((v, i) =>
       assert.ok(Math.abs((fast[k] as Float64Array)[i]! - v) < 1e-9 * Math.max(1, Math.abs(v)), `${k}[${i}]`),
     );

@@ -104,7 +104,7 @@ test("ScoreNet's GroupNorm group counts are the tutorial's: 4, 32, 32, 32, 32, 3
     if (seen.has(t.id)) return;
     seen.add(t.id);
     t.inputs.forEach(visit);
-    if (t.op === "groupNormalize") groups.push(t.attrs.groups as number);
+    if (t.op === "groupNorm" || t.op === "groupNormalize") groups.push(t.attrs.groups as number);
   };
   visit(out);
   assert.deepEqual(groups, [4, 32, 32, 32, 32, 32, 32]);

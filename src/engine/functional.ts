@@ -6,6 +6,7 @@ import {
   abs,
   add,
   exp,
+  groupNormAffine,
   groupNormalize,
   log,
   matmul,
@@ -48,6 +49,7 @@ export function logSumExp(x: Tensor, axes: readonly number[], keepdims = false):
  * group, then scaled by gamma [C] and shifted by beta [C]. Biased variance, as in PyTorch.
  */
 export function groupNorm(x: Tensor, groups: number, gamma: Tensor, beta: Tensor, eps = 1e-5): Tensor {
+  if (traceVariants().groupNormAffine === "primitive") return groupNormAffine(x, groups, gamma, beta, eps);
   const y = groupNormalize(x, groups, eps);
   const c = x.shape[1]!;
   const bshape = [1, c, ...x.shape.slice(2).map(() => 1)];

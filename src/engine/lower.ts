@@ -177,6 +177,14 @@ function lowerNode(e: Emitter, t: Tensor, ins: string[]): string {
       return lowerGroupNormalize(e, t, ins[0]!);
     case "groupInvStd":
       return lowerGroupInvStd(e, t, ins[0]!);
+    case "groupNorm": {
+      const bshape = e.ints([1, t.shape[1]!, ...t.shape.slice(2).map(() => 1)]);
+      const y = lowerGroupNormalize(e, t, ins[0]!);
+      return e.node("Add", [
+        e.node("Mul", [y, e.node("Reshape", [ins[1]!, bshape])]),
+        e.node("Reshape", [ins[2]!, bshape]),
+      ]);
+    }
     case "conv":
       return lowerConv(e, t, ins);
     case "convBackInput":

@@ -310,6 +310,23 @@ export function groupInvStd(x: Tensor, groups: number, eps = 1e-5): Tensor {
   return new Tensor("groupInvStd", [x], [x.shape[0]!, groups, 1], x.dtype, { groups, eps });
 }
 
+/**
+ * Group normalization with its affine part, x̂·γ + β (x̂ = groupNormalize(x), γ and β [C]), as one
+ * primitive: its VJP (below) computes the per-channel sums Σ_hw g and Σ_hw g·x̂ once for dβ, dγ and
+ * dx, where differentiating x̂·γ + β op by op sums over the same values four times.
+ */
+export function groupNormAffine(x: Tensor, groups: number, gamma: Tensor, beta: Tensor, eps = 1e-5): Tensor {
+  groupNormalize(x, groups, eps); // same checks
+  const c = x.shape[1]!;
+  for (const [name, v] of [
+    ["gamma", gamma],
+    ["beta", beta],
+  ] as const)
+    if (v.rank !== 1 || v.shape[0] !== c || v.dtype !== x.dtype)
+      throw new TraceError("groupNorm", `${name} must be [${c}] ${x.dtype} for ${fmtShape(x.shape)}, got ${v}`);
+  return new Tensor("groupNorm", [x, gamma, beta], x.shape, x.dtype, { groups, eps });
+}
+
 /** SiLU / swish x·σ(x) as one primitive whose VJP, g·(σ(x)·(1 − y) + y) with y = x·σ(x), reuses the output. */
 export function siluPrimitive(x: Tensor): Tensor {
   if (!isFloat(x.dtype)) throw new TraceError("silu", `needs a float tensor, got ${x.dtype}`);
@@ -320,13 +337,15 @@ export function siluPrimitive(x: Tensor): Tensor {
  * Alternative formulations kept so that bench/ab.ts can time them against each other in one
  * process; the defaults are the faster ones measured (docs/engine-profile.md).
  *   groupNormVjp: "invstd" reuses groupInvStd; "recompute" recomputes the group statistics.
+ *   groupNormAffine: "primitive" (groupNormAffine) or "composite" (groupNormalize, then mul and add).
  *   silu: "primitive" (siluPrimitive) or "composite" (mul(x, sigmoid(x)), differentiated op by op).
  */
 export interface TraceVariants {
   groupNormVjp: "invstd" | "recompute";
+  groupNormAffine: "primitive" | "composite";
   silu: "primitive" | "composite";
 }
-const DEFAULT_VARIANTS: TraceVariants = { groupNormVjp: "invstd", silu: "primitive" };
+const DEFAULT_VARIANTS: TraceVariants = { groupNormVjp: "invstd", groupNormAffine: "primitive", silu: "primitive" };
 let variants: TraceVariants = { ...DEFAULT_VARIANTS };
 /** Choose formulations for programs traced from now on; no argument restores the defaults. */
 export function setTraceVariants(v: Partial<TraceVariants> = {}): void {
@@ -470,6 +489,32 @@ defineVjp("groupNormalize", (n, g) => {
   const d = sub(xg, mean(xg, [2], true));
   const sigma = sqrt(add(mean(mul(d, d), [2], true), eps));
   return [reshape(div(inner, sigma), x.shape)];
+});
+defineVjp("groupNorm", (n, g, need) => {
+  // y = x̂·γ + β over groups of m = (C/G)·hw values, r = 1/σ per group; with s₁ = Σ_hw g, s₂ = Σ_hw g·x̂
+  // per (n, c): dβ = Σ_n s₁, dγ = Σ_n s₂, and dx = r·(γg − A − x̂·B), A = Σ_{c∈grp} γs₁/m, B = Σ_{c∈grp} γs₂/m.
+  const [x, gamma] = n.inputs as [Tensor, Tensor];
+  const G = n.attrs.groups as number,
+    eps = n.attrs.eps as number;
+  const [N, C] = x.shape as [number, number];
+  const hw = x.size / (N * C),
+    cg = C / G;
+  const y = reshape(groupNormalize(x, G, eps), [N, C, hw]),
+    gr = reshape(g, [N, C, hw]);
+  const s1 = sum(gr, [2]),
+    s2 = sum(mul(gr, y), [2]); // [N, C]
+  const dGamma = need[1] ? sum(s2, [0]) : undefined,
+    dBeta = need[2] ? sum(s1, [0]) : undefined;
+  if (!need[0]) return [undefined, dGamma, dBeta];
+  const r = groupInvStd(x, G, eps); // [N, G, 1]
+  const perGroup = (s: Tensor) => mul(mul(sum(reshape(mul(s, gamma), [N, G, cg]), [2], true), 1 / (cg * hw)), r);
+  const at = (t: Tensor) => reshape(t, [N, G, 1, 1]);
+  const k = reshape(mul(reshape(gamma, [1, G, cg]), r), [N, G, cg, 1]);
+  const dx = sub(
+    sub(mul(reshape(g, [N, G, cg, hw]), k), mul(reshape(y, [N, G, cg, hw]), at(perGroup(s2)))),
+    at(perGroup(s1)),
+  );
+  return [reshape(dx, x.shape), dGamma, dBeta];
 });
 defineVjp("groupInvStd", (n, g) => {
   // r = (σ² + eps)^(−1/2), σ² = mean((x − μ)²) over m values: ∂r/∂x_i = −r³(x_i − μ)/m = −r²·x̂_i/m
