@@ -292,7 +292,7 @@ export class Trainer {
     const specs = scope.specs();
     if (!specs.some((s) => s.trainable)) throw new TraceError("train step", "the loss has no trainable parameters");
     const layout = opts.layout ?? "host";
-    const built: Built & { update?: HostBuilt["update"]; gradOutputs?: string[] } =
+    const built: Built & Partial<Pick<HostBuilt, "update" | "allocate">> =
       layout === "host"
         ? { ...buildHost(specs, loss, config), stateInputs: [] }
         : (layout === "flat" ? buildFlat : buildPerParameter)(specs, loss, config);
@@ -301,11 +301,10 @@ export class Trainer {
       outputs: built.outputs,
     });
     const zeros = (n: number) => (scope.dtype === "float64" ? new Float64Array(n) : new Float32Array(n));
-    const bufs: Record<string, HostArray> = {};
-    for (const [name, n] of built.buffers) bufs[name] = zeros(n);
-    const gradBuffers = built.gradOutputs
-      ? Object.fromEntries(built.gradOutputs.map((k) => [k, zeros(built.outputs[k]!.size)]))
-      : undefined;
+    let bufs: Record<string, HostArray> = {},
+      gradBuffers: Record<string, HostArray> | undefined;
+    if (built.allocate) ({ bufs, grads: gradBuffers } = built.allocate(zeros));
+    else for (const [name, n] of built.buffers) bufs[name] = zeros(n);
     const trainer = new Trainer(
       program,
       specs,
