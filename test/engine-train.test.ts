@@ -4,7 +4,7 @@ import assert from "node:assert/strict";
 import "../src/node.ts";
 import * as E from "../src/engine/index.ts";
 import { normal, torchDefaultWeight, zeros } from "../src/engine/init.ts";
-import { setWeightGradTranspose } from "../src/engine/lower.ts";
+import { setCol2imShifts, setWeightGradTranspose } from "../src/engine/lower.ts";
 import { Rng } from "../src/rng.ts";
 
 test("Adam/AdamW step with warmup, clipping and EMA matches a host reference (float64)", async () => {
@@ -188,6 +188,8 @@ test("float32 convolution lowerings (Conv, flipped Conv, ConvTranspose, MatMul+c
     // One input channel: gw by the one-hot patch Conv + FusedMatMul, gx by the NCHW product + col2im.
     { x: [3, 1, 9, 8], w: [4, 1, 3, 3], o: { stride: 1, padding: 0 } },
     { x: [2, 1, 9, 9], w: [5, 1, 3, 2], o: { stride: 2, padding: [1, 0, 2, 1], dilation: [2, 1] } },
+    // Stride 1 with uneven padding and dilation: gx's shifted tap planes are cropped at the edges.
+    { x: [2, 1, 9, 8], w: [3, 1, 3, 3], o: { stride: 1, padding: [1, 2, 0, 1], dilation: [2, 1] } },
   ] as const;
   for (const g of geos) {
     const run = async (dt: "float32" | "float64", xv: Float64Array, wv: Float64Array, sv: Float64Array) => {
@@ -213,12 +215,17 @@ test("float32 convolution lowerings (Conv, flipped Conv, ConvTranspose, MatMul+c
     setWeightGradTranspose("transpose");
     const r32t = await run("float32", xv, wv, sv);
     setWeightGradTranspose();
+    // Stride-1 few-channel input gradients by the Gather col2im instead of shifted planes.
+    setCol2imShifts(false);
+    const r32g = await run("float32", xv, wv, sv);
+    setCol2imShifts();
     for (const [k, r] of [
       ["y", r32],
       ["gx", r32],
       ["gw", r32],
       ["gx", r32t],
       ["gw", r32t],
+      ["gx", r32g],
     ] as const) {
       const a = r64[k] as Float64Array,
         b = r[k] as Float32Array;

@@ -482,7 +482,12 @@ function lowerBackInput(e: Emitter, t: Tensor, ins: string[]): string {
     ]);
     return nchwFromRows(e, e.node("MatMul", [cols, wb]), n, g.inHW[0], g.inHW[1], c);
   }
-  if (t.dtype === "float32" && c * g.kHW[0] * g.kHW[1] <= nchwCol2imMaxRows && !e.constantIds.has(wt.id))
+  const unitStride = g.stride[0] === 1 && g.stride[1] === 1;
+  if (
+    t.dtype === "float32" &&
+    c * g.kHW[0] * g.kHW[1] <= nchwCol2imMaxRows &&
+    (!e.constantIds.has(wt.id) || (unitStride && col2imShifts))
+  )
     return backInputByNchwCol2im(e, t, gy, w);
   const span = (i: 0 | 1) => g.dilation[i] * (g.kHW[i] - 1);
   const flipPads = [span(0) - g.pads[0], span(1) - g.pads[1], span(0) - g.pads[2], span(1) - g.pads[3]];
@@ -531,6 +536,7 @@ function backInputByNchwCol2im(e: Emitter, t: Tensor, gy: string, w: string): st
     px = ho * wo;
   const wm = e.node("Reshape", [e.node("Transpose", [w], { perm: [1, 2, 3, 0] }), e.ints([c * taps, o])]);
   const contrib = e.node("MatMul", [wm, e.node("Reshape", [gy, e.ints([n, o, px])])]); // [n, C·taps, px]
+  if (col2imShifts && g.stride[0] === 1 && g.stride[1] === 1) return col2imByShifts(e, t, contrib);
   const zero = e.init("float32", [n, 1], new Float32Array(n), "z");
   const table = e.node("Concat", [e.node("Reshape", [contrib, e.ints([n, c * taps * px])]), zero], { axis: 1 });
   const mapH = backMap(g.stride[0], g.pads[0], g.dilation[0]),
@@ -557,6 +563,50 @@ function backInputByNchwCol2im(e: Emitter, t: Tensor, gy: string, w: string): st
   const gathered = e.node("Gather", [table, e.init("int64", [c * H * W, T], idx, "col2im")], { axis: 1 });
   const summed = e.node("ReduceSum", [gathered, e.ints([2])], { keepdims: 0 });
   return e.node("Reshape", [summed, e.ints([n, c, H, W])]);
+}
+
+/**
+ * Stride-1 col2im: each tap's contribution plane [n, C, ho, wo] lands on gx shifted by
+ * (i·d − pad_top, j·d − pad_left) — cropped by a Slice where it hangs over the edge, placed by a
+ * zero Pad — and one Sum adds the kh·kw planes: a few small copies instead of a Gather of single
+ * values. `contrib` is [n, C·kh·kw, ho·wo] (channel-major, tap-minor); returns gx [n, C, H, W].
+ */
+function col2imByShifts(e: Emitter, t: Tensor, contrib: string): string {
+  const g = geometryOf(t);
+  const [n, c, H, W] = t.shape as [number, number, number, number];
+  const [ho, wo] = convOutHW(g);
+  const [kh, kw] = g.kHW;
+  const planes = e.node("Reshape", [contrib, e.ints([n, c, kh * kw, ho, wo])]);
+  const placed: string[] = [];
+  for (let i = 0; i < kh; i++)
+    for (let j = 0; j < kw; j++) {
+      const oy = i * g.dilation[0] - g.pads[0],
+        ox = j * g.dilation[1] - g.pads[1];
+      // source rows [y0, y1) land on [oy + y0, oy + y1) ⊂ [0, H); likewise columns
+      const y0 = Math.max(0, -oy),
+        y1 = Math.min(ho, H - oy),
+        x0 = Math.max(0, -ox),
+        x1 = Math.min(wo, W - ox);
+      if (y1 <= y0 || x1 <= x0) continue;
+      const tap = i * kw + j;
+      const plane = e.node("Slice", [planes, e.ints([tap, y0, x0]), e.ints([tap + 1, y1, x1]), e.ints([2, 3, 4])]);
+      const pads = [0, 0, 0, oy + y0, ox + x0, 0, 0, 0, H - (oy + y1), W - (ox + x1)];
+      placed.push(e.node("Pad", [plane, e.ints(pads)]));
+    }
+  if (placed.length === 0) return e.node("Expand", [e.scalar("float32", 0), e.ints([n, c, H, W])]);
+  const sum = placed.length === 1 ? placed[0]! : e.node("Sum", placed);
+  return e.node("Reshape", [sum, e.ints([n, c, H, W])]);
+}
+
+/**
+ * Whether stride-1 input gradients of few input-side channels (see nchwCol2imMaxRows) take the
+ * shift-and-sum col2im (col2imByShifts), also with frozen filters, instead of the Gather col2im
+ * (fed filters) or a depthwise Conv + channel sum (frozen).
+ */
+let col2imShifts = true;
+/** Override the choice above (benchmarks compare them); no argument restores the default. */
+export function setCol2imShifts(on = true): void {
+  col2imShifts = on;
 }
 
 /**
