@@ -2,7 +2,8 @@
  * Interleaved A/B comparisons in one process (A, B, A, B, … so machine load hits both alike):
  *   npm run bench:ab -- <experiment> [--rounds 30] [--threads 2] [--metrics train,vjp16]
  * Prints, per metric, each variant's median ms and the median over rounds of the per-round
- * ratio variant/first variant. Experiments:
+ * ratio variant/first variant, then each variant's 10th-percentile time and their ratio (on a
+ * machine shared with others, contention only adds time, so the fastest steps are the steadiest). Experiments:
  *   freeze   ScoreNet forward (batch 64) and forward+VJP (batch 16): weights fed vs frozen into
  *            the program as initializers (ProgramSpec.constants)
  *   convform each ScoreNet conv layer alone (batch 32): ORT's Conv/ConvTranspose vs Gather-im2col + MatMul
@@ -19,6 +20,9 @@
  *   gnsilu   same three: all of the above old (instance, recompute, composite) vs all new
  *   onechannel frozen ScoreNet forward b64 / VJP b16: 1-output-channel convs as Conv vs depthwise Conv + ReduceSum
  *   col2im   ScoreNet train / forward b64 / VJP b16: transposed convs from ≤ 25-pixel inputs by ConvTranspose vs MatMul + Gather col2im
+ *   shifts   ScoreNet train / forward b64 / VJP b16: stride-1 few-channel transposed convs by Gather col2im (fed) or
+ *            depthwise Conv + sum (frozen) vs one NCHW product + shifted planes summed (col2imByShifts)
+ *   interop  scorenet train/sample/div with ORT's inter-op threads 1 (sequential) vs 2 (parallel execution)
  *   wgrad    scorenet.train: weight gradients re-laid out by Transpose vs by a product with an identity
  */
 import { parseArgs } from "node:util";
@@ -28,6 +32,7 @@ import {
   type ConvForm,
   type NormKernel,
   setCol2imMaxPixels,
+  setCol2imShifts,
   setConvFormPolicy,
   setNormKernel,
   setSingleChannelConv,
@@ -220,6 +225,23 @@ const EXPERIMENTS: Record<string, Experiment> = {
     }
     return v;
   },
+  async shifts(threads) {
+    E.setBackend(nodeBackend({ threads }));
+    const v: Record<string, Record<string, Step>> = {};
+    for (const on of [false, true])
+      v[on ? "shifts" : "gather/depthwise"] = await scoreNetSteps(() => setCol2imShifts(on)).finally(() =>
+        setCol2imShifts(),
+      );
+    return v;
+  },
+  async interop(threads) {
+    const v: Record<string, Record<string, Step>> = {};
+    for (const inter of [1, 2]) {
+      E.setBackend(nodeBackend({ threads, interOpThreads: inter }));
+      v[`inter=${inter}`] = await WORKLOADS.scorenet!.setup();
+    }
+    return v;
+  },
   async spin(threads) {
     const v: Record<string, Record<string, Step>> = {};
     for (const spin of ["1", "0"]) {
@@ -286,4 +308,9 @@ for (const m of metrics) {
       `${n} ${round(median(wall[n]!))} ms${i ? ` (ratio ${ratio(wall[n]!, wall[names[0]!]!)})` : ""}, cpu ${round(median(cpu[n]!))} ms${i ? ` (ratio ${ratio(cpu[n]!, cpu[names[0]!]!)})` : ""}`,
   );
   console.log(`  ${m}: ${cells.join(" · ")}`);
+  // Contention only ever adds time: the fastest tenth of each variant's steps estimates its quiet-machine time.
+  const p10 = (n: string) => quantile(wall[n]!, 0.1);
+  console.log(
+    `  ${m} fastest 10%: ${names.map((n, i) => `${n} ${round(p10(n))} ms${i ? ` (ratio ${(p10(n) / p10(names[0]!)).toFixed(3)})` : ""}`).join(" · ")}`,
+  );
 }

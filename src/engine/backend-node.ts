@@ -26,6 +26,11 @@ export interface NodeBackendOptions {
    * SCOREGEN_ORT_CONFIG as comma-separated key=value pairs; unset = none).
    */
   sessionConfig?: Record<string, string>;
+  /**
+   * Inter-op threads: above 1, ORT runs independent nodes concurrently ("parallel" execution mode),
+   * each still with `threads` intra-op threads (default 1: sequential).
+   */
+  interOpThreads?: number;
 }
 
 /** A Backend whose profiled sessions can be flushed to disk. */
@@ -112,9 +117,9 @@ function resolveSettings(opts: NodeBackendOptions): ResolvedSettings {
     session: {
       executionProviders: providers,
       intraOpNumThreads: threads,
-      interOpNumThreads: 1,
+      interOpNumThreads: opts.interOpThreads ?? 1,
       graphOptimizationLevel: opts.graphOptimizationLevel ?? "all",
-      executionMode: "sequential",
+      executionMode: (opts.interOpThreads ?? 1) > 1 ? "parallel" : "sequential",
       ...(config ? { extra: extraFrom(config) } : {}),
     },
   };
