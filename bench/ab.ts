@@ -22,7 +22,10 @@
  *   col2im   ScoreNet train / forward b64 / VJP b16: transposed convs from ≤ 25-pixel inputs by ConvTranspose vs MatMul + Gather col2im
  *   shifts   ScoreNet train / forward b64 / VJP b16: stride-1 few-channel transposed convs by Gather col2im (fed) or
  *            depthwise Conv + sum (frozen) vs one NCHW product + shifted planes summed (col2imByShifts)
- *   interop  scorenet train/sample/div with ORT's inter-op threads 1 (sequential) vs 2 (parallel execution)
+ *   wgradrows scorenet.train: weight gradients with gy as channels-last rows (Transpose + Gemm transA) vs as
+ *            [O, N·Ho·Wo] (batch axis moved, plain MatMul)
+ *   interop  scorenet train/sample/div with ORT's inter-op threads 1 (sequential) vs 2 (parallel execution),
+ *            and 1 intra-op thread with 2 inter-op threads
  *   wgrad    scorenet.train: weight gradients re-laid out by Transpose vs by a product with an identity
  */
 import { parseArgs } from "node:util";
@@ -36,6 +39,7 @@ import {
   setConvFormPolicy,
   setNormKernel,
   setSingleChannelConv,
+  setWeightGradRows,
   setWeightGradTranspose,
 } from "../src/engine/lower.ts";
 import { traceNetwork } from "../src/models/registry.ts";
@@ -234,11 +238,25 @@ const EXPERIMENTS: Record<string, Experiment> = {
       );
     return v;
   },
+  async wgradrows(threads) {
+    E.setBackend(nodeBackend({ threads }));
+    const v: Record<string, Record<string, Step>> = {};
+    for (const rows of ["channels-last", "channels-first"] as const) {
+      setWeightGradRows(rows);
+      v[rows] = { train: (await scoreNetTrainStep()).train };
+      setWeightGradRows();
+    }
+    return v;
+  },
   async interop(threads) {
     const v: Record<string, Record<string, Step>> = {};
-    for (const inter of [1, 2]) {
-      E.setBackend(nodeBackend({ threads, interOpThreads: inter }));
-      v[`inter=${inter}`] = await WORKLOADS.scorenet!.setup();
+    for (const [intra, inter] of [
+      [threads, 1],
+      [threads, 2],
+      [1, 2],
+    ] as const) {
+      E.setBackend(nodeBackend({ threads: intra, interOpThreads: inter }));
+      v[`intra=${intra},inter=${inter}`] = await WORKLOADS.scorenet!.setup();
     }
     return v;
   },

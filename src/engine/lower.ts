@@ -735,11 +735,30 @@ function lowerBackWeight(e: Emitter, t: Tensor, ins: string[]): string {
   const [kh, kw] = g.kHW;
   if (t.dtype === "float32" && c * kh * kw <= oneHotPatchMaxRows) return backWeightByOneHotConv(e, t, x, gy);
   const cols = convPatches(e, x, t.dtype, n, c, g.inHW, [ho, wo], g, forwardMap);
-  const gm = e.node("Reshape", [e.node("Transpose", [gy], { perm: [0, 2, 3, 1] }), e.ints([n * ho * wo, o])]);
-  const dw = e.node("Gemm", [gm, cols], { transA: 1 }); // [O, kh·kw·C]
+  let dw: string; // [O, kh·kw·C]
+  if (weightGradRows === "channels-first") {
+    // gy [N, O, Ho, Wo] → [O, N·Ho·Wo]: whole Ho·Wo runs move, no per-element transpose
+    const gt = e.node("Reshape", [e.node("Transpose", [gy], { perm: [1, 0, 2, 3] }), e.ints([o, n * ho * wo])]);
+    dw = e.node("MatMul", [gt, cols]);
+  } else {
+    const gm = e.node("Reshape", [e.node("Transpose", [gy], { perm: [0, 2, 3, 1] }), e.ints([n * ho * wo, o])]);
+    dw = e.node("Gemm", [gm, cols], { transA: 1 });
+  }
   if (t.dtype === "float32" && weightGradTranspose === "matmul")
     return e.node("Reshape", [swapLastTwo(e, dw, o, kh * kw, c), e.ints([o, c, kh, kw])]);
   return e.node("Transpose", [e.node("Reshape", [dw, e.ints([o, kh, kw, c])])], { perm: [0, 3, 1, 2] });
+}
+
+/**
+ * How the output gradient enters a weight gradient's product with the patch matrix: "channels-last"
+ * (gy transposed to rows [N·Ho·Wo, O], then a Gemm with transA) or "channels-first" (gy as [O, N·Ho·Wo]
+ * by moving the batch axis, whole Ho·Wo runs at a time, then a plain MatMul).
+ */
+export type WeightGradRows = "channels-last" | "channels-first";
+let weightGradRows: WeightGradRows = "channels-first";
+/** Override the choice above (benchmarks compare them); no argument restores the default. */
+export function setWeightGradRows(r: WeightGradRows = "channels-first"): void {
+  weightGradRows = r;
 }
 
 /**
