@@ -130,3 +130,17 @@ export function sinCosTurns(u: number): [number, number] {
   sinCosTurnsInto(u, out);
   return [out[0]!, out[1]!];
 }
+
+/**
+ * The doubles the functions above compute with, for the WebAssembly twin of the random normals
+ * (src/rng-wasm.ts), which must use the very same constants to give the same bits.
+ */
+export const EXACT_MATH_CONSTANTS = {
+  atanh: ATANH_C,
+  sin: SIN_C,
+  cos: COS_C,
+  ln2Hi: LN2_HI,
+  ln2Lo: LN2_LO,
+  twoPiHi: TWO_PI_HI,
+  twoPiLo: TWO_PI_LO,
+} as const;

@@ -7,6 +7,7 @@
  */
 
 import { logExact, sinCosTurnsInto } from "./exact-math.ts";
+import { normalPairs } from "./rng-wasm.ts";
 
 /** Scratch for sinCosTurnsInto: [sin, cos]. */
 const SIN_COS = new Float64Array(2);
@@ -138,13 +139,19 @@ export class Rng {
   /**
    * Fill (or allocate) an array with standard normals: the same numbers as n calls of normal(). Once the
    * stream sits at a block boundary with no spare normal, each Philox block (four words, two
-   * uniforms) gives one Box–Muller pair directly.
+   * uniforms) gives one Box–Muller pair directly, in WebAssembly where available (rng-wasm.ts; the
+   * same bits).
    */
   normals(n: number, out: Float64Array | Float32Array = new Float64Array(n)): typeof out {
     let i = 0;
     while (i < n && (this.pos !== 4 || this.spareNormal !== null)) out[i++] = this.normal();
     const blk = this.buf,
       [k0, k1] = this.key;
+    const pairs = (n - i) >> 1;
+    if (pairs > 0 && normalPairs(k0, k1, this.counter, pairs, out, i)) {
+      this.counter += pairs;
+      i += 2 * pairs;
+    }
     for (; i + 1 < n; i += 2) {
       const c = this.counter++;
       philoxInto(c % TWO_POW_32, Math.floor(c / TWO_POW_32), 0, 0, k0, k1, blk, 0);

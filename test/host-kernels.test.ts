@@ -2,17 +2,10 @@
 import assert from "node:assert/strict";
 import test from "node:test";
 import "../src/node.ts";
-import { assembleHostKernels } from "../scripts/wasm.ts";
 import * as E from "../src/engine/index.ts";
 import { hostArena, scalarKernels, setHostArenaEngine } from "../src/engine/host-kernels.ts";
-import { HOST_KERNELS_WASM } from "../src/engine/host-kernels.wasm.ts";
 import { normal } from "../src/engine/init.ts";
 import { Rng } from "../src/rng.ts";
-
-test("the embedded host-kernels module is host-kernels.wat assembled (run npm run build:wasm after editing it)", async () => {
-  const want = Buffer.from(await assembleHostKernels()).toString("base64");
-  assert.equal(HOST_KERNELS_WASM, want);
-});
 
 test("WebAssembly SIMD kernels equal the scalar float32 twin bit for bit: Adam, SGD, EMA, Σg², padding stays zero", () => {
   const n = 1003,

@@ -7,6 +7,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { Rng, philox4x32 } from "../src/rng.ts";
 import { logExact, sinCosTurns } from "../src/exact-math.ts";
+import { normalPairs, setRngWasm } from "../src/rng-wasm.ts";
 import { NORMAL_KAT, NORMAL_KAT_SEED, float64Hex } from "./helpers/rng-kat.ts";
 
 const hex = (a: Uint32Array) => [...a].map((x) => x.toString(16).padStart(8, "0"));
@@ -162,4 +163,35 @@ test("Rng.normals (block fast path) gives the bits of repeated normal() from any
     [...f32],
     Array.from({ length: 9 }, () => Math.fround(ref.normal())),
   );
+});
+
+test("WebAssembly normals: the JavaScript bits across chunk boundaries, for float32 output, and past 2^32 blocks", () => {
+  // Both paths of Rng.normals from a mid-block position, n spanning several WebAssembly calls.
+  const n = 70001;
+  const draw = () => {
+    const r = new Rng(8, 3);
+    r.nextU32();
+    return [r.normals(n) as Float64Array, r.normals(11, new Float32Array(11)) as Float32Array, r.normal()] as const;
+  };
+  const wasm = draw();
+  setRngWasm(false);
+  const js = draw();
+  setRngWasm();
+  assert.deepEqual(float64Hex(wasm[0]), float64Hex(js[0]));
+  assert.deepEqual([...wasm[1]], [...js[1]]);
+  assert.equal(wasm[2], js[2]);
+  // The counter's high word: blocks 2^32 − 3 … 2^32 + 4 against Philox and exact-math directly.
+  const [k0, k1] = [0x12345678, 0x9abcdef0];
+  const start = 2 ** 32 - 3,
+    pairs = 8;
+  const out = new Float64Array(2 * pairs);
+  assert.ok(normalPairs(k0, k1, start, pairs, out, 0), "WebAssembly is available in Node");
+  const uniform = (a: number, b: number) => ((a >>> 5) * 67108864 + (b >>> 6) + 0.5) * 2 ** -53;
+  for (let p = 0; p < pairs; p++) {
+    const c = start + p;
+    const w = philox4x32([c % 2 ** 32, Math.floor(c / 2 ** 32), 0, 0], [k0, k1]);
+    const r = Math.sqrt(-2 * logExact(uniform(w[0]!, w[1]!)));
+    const [sin, cos] = sinCosTurns(uniform(w[2]!, w[3]!));
+    assert.deepEqual([out[2 * p], out[2 * p + 1]], [r * cos, r * sin], `block ${c}`);
+  }
 });
