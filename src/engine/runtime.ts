@@ -152,6 +152,9 @@ function toHost(v: HostArray | ArrayLike<number>, dtype: DType): HostArray {
   if (dtype === "float64" && v instanceof Float64Array) return v;
   if (dtype === "int64" && v instanceof BigInt64Array) return v;
   if (dtype === "bool" && v instanceof Uint8Array) return v;
+  // Typed arrays of numbers convert in one native copy (same rounding as element by element).
+  if ((dtype === "float32" || dtype === "float64") && ArrayBuffer.isView(v) && !(v instanceof BigInt64Array))
+    return dtype === "float32" ? new Float32Array(v as ArrayLike<number>) : new Float64Array(v as ArrayLike<number>);
   const out = HOST_CTOR[dtype](v.length);
   if (out instanceof BigInt64Array)
     for (let i = 0; i < v.length; i++) out[i] = BigInt(Number((v as ArrayLike<number>)[i]));
