@@ -4,7 +4,7 @@ import assert from "node:assert/strict";
 import "../src/node.ts";
 import * as E from "../src/engine/index.ts";
 import { normal, torchDefaultWeight, zeros } from "../src/engine/init.ts";
-import { setCol2imShifts, setWeightGradTranspose } from "../src/engine/lower.ts";
+import { setCol2imShifts, setCol2imSum, setWeightGradTranspose } from "../src/engine/lower.ts";
 import { Rng } from "../src/rng.ts";
 
 test("Adam/AdamW step with warmup, clipping and EMA matches a host reference (float64)", async () => {
@@ -215,10 +215,15 @@ test("float32 convolution lowerings (Conv, flipped Conv, ConvTranspose, MatMul+c
     setWeightGradTranspose("transpose");
     const r32t = await run("float32", xv, wv, sv);
     setWeightGradTranspose();
-    // Stride-1 few-channel input gradients by the Gather col2im instead of shifted planes.
+    // Stride-1 few-channel input gradients by the Gather col2im instead of shifted planes; the strided
+    // col2im's contributions summed by a ReduceSum everywhere, then by slots and a Sum everywhere.
     setCol2imShifts(false);
+    setCol2imSum("reduce");
     const r32g = await run("float32", xv, wv, sv);
     setCol2imShifts();
+    setCol2imSum("slots");
+    const r32s = await run("float32", xv, wv, sv);
+    setCol2imSum();
     for (const [k, r] of [
       ["y", r32],
       ["gx", r32],
@@ -226,6 +231,7 @@ test("float32 convolution lowerings (Conv, flipped Conv, ConvTranspose, MatMul+c
       ["gx", r32t],
       ["gw", r32t],
       ["gx", r32g],
+      ["gx", r32s],
     ] as const) {
       const a = r64[k] as Float64Array,
         b = r[k] as Float32Array;

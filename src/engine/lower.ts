@@ -675,16 +675,38 @@ function backInputByCol2im(e: Emitter, t: Tensor, gy: string, w: string): string
       lists.push(l);
     }
   const T = Math.max(1, ...lists.map((l) => l.length));
+  const at = (b: number, l: number[], k: number) => BigInt(k < l.length ? b * ho * wo * taps + l[k]! : zeroRow);
+  if (col2imSum === "slots" || (col2imSum === "auto" && H * W > 25)) {
+    // slot k of every output pixel (its k-th contribution, or the zero row) by one Gather; one Sum adds the T slots
+    const slots = Array.from({ length: T }, (_, k) => {
+      const idx = new BigInt64Array(n * H * W);
+      let q = 0;
+      for (let b = 0; b < n; b++) for (const l of lists) idx[q++] = at(b, l, k);
+      return e.node("Gather", [table, e.init("int64", [idx.length], idx, "col2im")], { axis: 0 });
+    });
+    return nchwFromRows(e, slots.length === 1 ? slots[0]! : e.node("Sum", slots), n, H, W, c);
+  }
   const idx = new BigInt64Array(n * H * W * T);
   let q = 0;
-  for (let b = 0; b < n; b++)
-    for (const l of lists)
-      for (let k = 0; k < T; k++) idx[q++] = BigInt(k < l.length ? b * ho * wo * taps + l[k]! : zeroRow);
+  for (let b = 0; b < n; b++) for (const l of lists) for (let k = 0; k < T; k++) idx[q++] = at(b, l, k);
   const gathered = e.node("Gather", [table, e.init("int64", [idx.length], idx, "col2im")], { axis: 0 });
   const summed = e.node("ReduceSum", [e.node("Reshape", [gathered, e.ints([n * H * W, T, c])]), e.ints([1])], {
     keepdims: 0,
   });
   return nchwFromRows(e, summed, n, H, W, c);
+}
+
+/**
+ * How backInputByCol2im adds each output pixel's T contributions: "slots" (T Gathers of one row per
+ * pixel, then one variadic Sum), "reduce" (one Gather of T rows per pixel, then a ReduceSum over T),
+ * or "auto" (the default): slots for outputs of more than 25 pixels (ScoreNet's tconv3 forward, 12×12:
+ * fastest tenth 0.66–0.87× of reduce), reduce for smaller ones (tconv4's 5×5: slots 1.04–1.28×).
+ */
+export type Col2imSum = "slots" | "reduce" | "auto";
+let col2imSum: Col2imSum = "auto";
+/** Override the choice above (benchmarks compare them); no argument restores the default. */
+export function setCol2imSum(s: Col2imSum = "auto"): void {
+  col2imSum = s;
 }
 
 /**
