@@ -24,6 +24,9 @@
  *            depthwise Conv + sum (frozen) vs one NCHW product + shifted planes summed (col2imByShifts)
  *   wgradrows scorenet.train: weight gradients with gy as channels-last rows (Transpose + Gemm transA) vs as
  *            [O, N·Ho·Wo] (batch axis moved, plain MatMul)
+ *   tconv1   ScoreNet's tconv1 alone (batch 32/64, fed/frozen): Gather col2im or depthwise + sum vs shifted planes
+ *   wgradlayers each ScoreNet weight gradient alone (batch 32): channels-last rows + Gemm transA vs [O, N·Ho·Wo] + MatMul
+ *   col2imsum tconv3 / tconv4 forwards alone: col2im contributions by ReduceSum over T vs T one-row Gathers + Sum
  *   interop  scorenet train/sample/div with ORT's inter-op threads 1 (sequential) vs 2 (parallel execution),
  *            and 1 intra-op thread with 2 inter-op threads
  *   wgrad    scorenet.train: weight gradients re-laid out by Transpose vs by a product with an identity
@@ -36,6 +39,7 @@ import {
   type NormKernel,
   setCol2imMaxPixels,
   setCol2imShifts,
+  setCol2imSum,
   setConvFormPolicy,
   setNormKernel,
   setSingleChannelConv,
@@ -108,6 +112,47 @@ async function convLayer(
   setConvFormPolicy();
   const rng = new Rng(2);
   const feeds = { x: rng.normals(x.size, new Float32Array(x.size)), w: rng.normals(w.size, new Float32Array(w.size)) };
+  return () => prog.run(feeds);
+}
+
+/**
+ * One op of ScoreNet alone, compiled under `setup` (then the lowering defaults are restored): a
+ * transposed conv's forward (`transposed`) or a conv's weight gradient (`!transposed`), at batch n
+ * with the filter fed or frozen; feeds are seeded so every variant sees the same values.
+ */
+async function layerStep(
+  op: "convTranspose" | "weightGrad",
+  xs: number[],
+  ws: number[],
+  geometry: { stride: number; outputPadding?: number },
+  frozen: boolean,
+  setup: () => void,
+): Promise<Step> {
+  setup();
+  const x = E.input("x", xs),
+    w = E.input("w", ws);
+  let out: E.Tensor;
+  let extra: E.Tensor[] = [];
+  if (op === "convTranspose") out = E.convTranspose2d(x, w, geometry);
+  else {
+    const y = E.conv2d(x, w, { stride: geometry.stride });
+    const gy = E.input("gy", y.shape);
+    out = E.vjp([y], [gy], [w])[0]!;
+    extra = [gy];
+  }
+  const rng = new Rng(4);
+  const feeds: Record<string, Float32Array> = {};
+  for (const t of [x, w, ...extra])
+    feeds[t.attrs.name as string] = rng.normals(t.size, new Float32Array(t.size)) as Float32Array;
+  const prog = await E.compile({
+    inputs: [x, w, ...extra],
+    outputs: { out },
+    constants: frozen ? { w: feeds.w! } : undefined,
+  });
+  setCol2imShifts();
+  setCol2imSum();
+  setWeightGradRows();
+  if (frozen) delete feeds.w;
   return () => prog.run(feeds);
 }
 
@@ -202,6 +247,65 @@ const EXPERIMENTS: Record<string, Experiment> = {
     return v;
   },
   /** Each ScoreNet conv layer alone (batch 32, as training): ORT's kernels vs Gather-im2col + MatMul. */
+  /** tconv1 (64 → 1 channel, stride 1) alone: Gather col2im (fed) or depthwise + sum (frozen) vs shifted planes. */
+  async tconv1(threads) {
+    E.setBackend(nodeBackend({ threads }));
+    const v: Record<string, Record<string, Step>> = { old: {}, shifts: {} };
+    for (const [name, on] of [
+      ["old", false],
+      ["shifts", true],
+    ] as const)
+      for (const n of [32, 64])
+        for (const frozen of [false, true])
+          v[name]![`${frozen ? "frozen" : "fed"}${n}`] = await layerStep(
+            "convTranspose",
+            [n, 64, 26, 26],
+            [64, 1, 3, 3],
+            { stride: 1 },
+            frozen,
+            () => setCol2imShifts(on),
+          );
+    return v;
+  },
+  /** Each ScoreNet weight gradient alone (batch 32): gy as channels-last rows + Gemm transA vs [O, N·Ho·Wo] + MatMul. */
+  async wgradlayers(threads) {
+    E.setBackend(nodeBackend({ threads }));
+    const layers: [string, number[], number[]][] = [
+      ["conv2", [32, 32, 26, 26], [64, 32, 3, 3]],
+      ["tconv2", [32, 32, 26, 26], [128, 32, 3, 3]],
+      ["conv3", [32, 64, 12, 12], [128, 64, 3, 3]],
+      ["tconv3", [32, 64, 12, 12], [256, 64, 3, 3]],
+      ["conv4", [32, 128, 5, 5], [256, 128, 3, 3]],
+    ];
+    const v: Record<string, Record<string, Step>> = { "channels-last": {}, "channels-first": {} };
+    for (const rows of ["channels-last", "channels-first"] as const)
+      for (const [name, xs, ws] of layers)
+        v[rows]![name] = await layerStep("weightGrad", xs, ws, { stride: 2 }, false, () => setWeightGradRows(rows));
+    return v;
+  },
+  /** tconv3 / tconv4 forwards alone (batch 64 frozen, 32 fed): col2im contributions by ReduceSum over T vs T Gathers + Sum. */
+  async col2imsum(threads) {
+    E.setBackend(nodeBackend({ threads }));
+    const v: Record<string, Record<string, Step>> = { reduce: {}, slots: {} };
+    for (const form of ["reduce", "slots"] as const)
+      for (const [name, cin, hw, cout, op] of [
+        ["tconv3", 256, 5, 64, 1],
+        ["tconv4", 256, 2, 128, 0],
+      ] as const)
+        for (const [n, frozen] of [
+          [64, true],
+          [32, false],
+        ] as const)
+          v[form]![`${name}-${frozen ? "frozen" : "fed"}${n}`] = await layerStep(
+            "convTranspose",
+            [n, cin, hw, hw],
+            [cin, cout, 3, 3],
+            { stride: 2, outputPadding: op },
+            frozen,
+            () => setCol2imSum(form),
+          );
+    return v;
+  },
   async convform(threads) {
     E.setBackend(nodeBackend({ threads }));
     const v: Record<string, Record<string, Step>> = { ort: {}, gather: {} };
