@@ -27,6 +27,8 @@
  *   tconv1   ScoreNet's tconv1 alone (batch 32/64, fed/frozen): Gather col2im or depthwise + sum vs shifted planes
  *   wgradlayers each ScoreNet weight gradient alone (batch 32): channels-last rows + Gemm transA vs [O, N·Ho·Wo] + MatMul
  *   col2imsum tconv3 / tconv4 forwards alone: col2im contributions by ReduceSum over T vs T one-row Gathers + Sum
+ *   sharedpatches ScoreNet's fed convs with their weight gradients alone (batch 32), and the train step: ORT's
+ *            Conv vs one product from the weight gradient's patch matrix
  *   interop  scorenet train/sample/div with ORT's inter-op threads 1 (sequential) vs 2 (parallel execution),
  *            and 1 intra-op thread with 2 inter-op threads
  *   wgrad    scorenet.train: weight gradients re-laid out by Transpose vs by a product with an identity
@@ -40,6 +42,7 @@ import {
   setCol2imMaxPixels,
   setCol2imShifts,
   setCol2imSum,
+  setSharedPatches,
   setConvFormPolicy,
   setNormKernel,
   setSingleChannelConv,
@@ -304,6 +307,43 @@ const EXPERIMENTS: Record<string, Experiment> = {
             frozen,
             () => setCol2imSum(form),
           );
+    return v;
+  },
+  /**
+   * ScoreNet's fed convs with their weight gradient (batch 32; output and weight gradient of one program), then
+   * the whole train step: ORT's Conv vs the product from the weight gradient's patch matrix.
+   */
+  async sharedpatches(threads) {
+    E.setBackend(nodeBackend({ threads }));
+    const layers: [string, number[], number[]][] = [
+      ["conv2", [32, 32, 26, 26], [64, 32, 3, 3]],
+      ["tconv2-gx", [32, 32, 26, 26], [128, 32, 3, 3]],
+      ["conv3", [32, 64, 12, 12], [128, 64, 3, 3]],
+      ["tconv3-gx", [32, 64, 12, 12], [256, 64, 3, 3]],
+    ];
+    const v: Record<string, Record<string, Step>> = {};
+    for (const mode of ["never", "always", "auto"] as const) {
+      const m: Record<string, Step> = {};
+      for (const [name, xs, ws] of layers) {
+        setSharedPatches(mode);
+        const x = E.input("x", xs),
+          w = E.input("w", ws);
+        const y = E.conv2d(x, w, { stride: 2 });
+        const gy = E.input("gy", y.shape);
+        const [gw] = E.vjp([y], [gy], [w]);
+        const prog = await E.compile({ inputs: [x, w, gy], outputs: { y, gw: gw! } });
+        setSharedPatches();
+        const rng = new Rng(4);
+        const feeds = Object.fromEntries(
+          [x, w, gy].map((t) => [t.attrs.name as string, rng.normals(t.size, new Float32Array(t.size))]),
+        );
+        m[name] = () => prog.run(feeds);
+      }
+      setSharedPatches(mode);
+      m.train = (await scoreNetTrainStep()).train;
+      setSharedPatches();
+      v[mode === "never" ? "ort-conv" : mode === "always" ? "shared" : "auto"] = m;
+    }
     return v;
   },
   async convform(threads) {

@@ -4,7 +4,7 @@ import assert from "node:assert/strict";
 import "../src/node.ts";
 import * as E from "../src/engine/index.ts";
 import { normal, torchDefaultWeight, zeros } from "../src/engine/init.ts";
-import { setCol2imShifts, setCol2imSum, setWeightGradTranspose } from "../src/engine/lower.ts";
+import { setCol2imShifts, setCol2imSum, setSharedPatches, setWeightGradTranspose } from "../src/engine/lower.ts";
 import { Rng } from "../src/rng.ts";
 
 test("Adam/AdamW step with warmup, clipping and EMA matches a host reference (float64)", async () => {
@@ -219,10 +219,14 @@ test("float32 convolution lowerings (Conv, flipped Conv, ConvTranspose, MatMul+c
     // col2im's contributions summed by a ReduceSum everywhere, then by slots and a Sum everywhere.
     setCol2imShifts(false);
     setCol2imSum("reduce");
+    setSharedPatches("never"); // and the conv itself by ORT's Conv, not from the weight gradient's patches
     const r32g = await run("float32", xv, wv, sv);
+    setSharedPatches();
     setCol2imShifts();
     setCol2imSum("slots");
+    setSharedPatches("always");
     const r32s = await run("float32", xv, wv, sv);
+    setSharedPatches();
     setCol2imSum();
     for (const [k, r] of [
       ["y", r32],
@@ -230,8 +234,12 @@ test("float32 convolution lowerings (Conv, flipped Conv, ConvTranspose, MatMul+c
       ["gw", r32],
       ["gx", r32t],
       ["gw", r32t],
+      ["y", r32g],
       ["gx", r32g],
+      ["gw", r32g],
+      ["y", r32s],
       ["gx", r32s],
+      ["gw", r32s],
     ] as const) {
       const a = r64[k] as Float64Array,
         b = r[k] as Float32Array;

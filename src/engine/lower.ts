@@ -48,6 +48,8 @@ class Emitter {
   readonly constantIds = new Set<number>();
   /** Ids of the values whose groupInvStd the program computes (their group norm then uses LayerNormalization). */
   readonly invStdOf = new Set<number>();
+  /** patchKey(x, geometry) of every float32 weight gradient that builds x's patch matrix (lowerBackWeight). */
+  readonly weightGradPatches = new Set<string>();
   /** Operator domains used besides the default one (each needs an opset import). */
   readonly domains = new Set<string>();
   private n = 0;
@@ -365,18 +367,58 @@ function convPatches(
   g: ConvGeometry,
   map: TapMap,
 ): string {
-  const rows = rowsWithZero(e, src, n, c, srcHW[0], srcHW[1], dtype);
-  return gatherPatches(
-    e,
-    rows,
-    c,
-    n,
-    [...srcHW],
-    [...dstHW],
-    [...g.kHW],
-    map(g.stride[0], g.pads[0], g.dilation[0]),
-    map(g.stride[1], g.pads[1], g.dilation[1]),
-  );
+  // One patch matrix per source and geometry: a conv and its weight gradient share it (the Gather's
+  // index table is a fresh initializer each time, so ORT's common-subexpression pass would not).
+  const key = `patches|${src}|${JSON.stringify(g)}|${JSON.stringify(dstHW)}|${map === forwardMap ? "f" : "b"}`;
+  return e.once(key, () => {
+    const rows = rowsWithZero(e, src, n, c, srcHW[0], srcHW[1], dtype);
+    return gatherPatches(
+      e,
+      rows,
+      c,
+      n,
+      [...srcHW],
+      [...dstHW],
+      [...g.kHW],
+      map(g.stride[0], g.pads[0], g.dilation[0]),
+      map(g.stride[1], g.pads[1], g.dilation[1]),
+    );
+  });
+}
+
+/** Key of a value's patch matrix under a conv geometry (Emitter.weightGradPatches). */
+const patchKey = (x: Tensor, g: ConvGeometry) => `${x.id}|${JSON.stringify(g)}`;
+
+/**
+ * Whether a float32 conv with a fed filter takes its patches from the matrix its weight gradient
+ * builds anyway (one product, no per-image im2col of its own): "auto" (the default) where the
+ * program has that weight gradient and the output has at most 25 pixels per image — there ORT's
+ * Conv runs one skinny product per image (ScoreNet's conv3 and tconv3's input gradient, 5×5: fastest
+ * tenth 0.66× and 0.95× with their weight gradients); at 12×12 its Conv is as fast or faster
+ * (conv2 0.97×, tconv2's input gradient 1.08×); "always" for every such conv, "never" to keep ORT's Conv.
+ */
+export type SharedPatches = "auto" | "always" | "never";
+let sharedPatches: SharedPatches = "auto";
+/** Override the choice above (benchmarks compare them); no argument restores the default. */
+export function setSharedPatches(p: SharedPatches = "auto"): void {
+  sharedPatches = p;
+}
+
+/**
+ * y = conv(x, w) from x's shared patch matrix cols [N·Ho·Wo, taps·C]: y as [O, N·Ho·Wo] =
+ * w (as [O, taps·C]) · colsᵀ, then the batch axis moved out (whole Ho·Wo runs) to NCHW.
+ */
+function convBySharedPatches(e: Emitter, t: Tensor, x: string, w: string): string {
+  const g = geometryOf(t);
+  const [xs, ws] = t.inputs as [Tensor, Tensor];
+  const [n, c] = xs.shape as [number, number];
+  const o = ws.shape[0]!;
+  const [ho, wo] = convOutHW(g);
+  const taps = g.kHW[0] * g.kHW[1];
+  const cols = convPatches(e, x, t.dtype, n, c, g.inHW, [ho, wo], g, forwardMap);
+  const wr = e.node("Reshape", [swapLastTwo(e, w, o, c, taps), e.ints([o, taps * c])]);
+  const yt = e.node("Reshape", [e.node("Gemm", [wr, cols], { transB: 1 }), e.ints([o, n, ho * wo])]);
+  return e.node("Reshape", [e.node("Transpose", [yt], { perm: [1, 0, 2] }), e.ints([n, o, ho, wo])]);
 }
 
 function nchwFromRows(e: Emitter, m: string, n: number, h: number, w: number, c: number): string {
@@ -461,6 +503,12 @@ export function setIm2colMaxPixels(n = 4): void {
 function lowerConv(e: Emitter, t: Tensor, ins: string[]): string {
   const tiny = t.shape[2]! * t.shape[3]! <= im2colMaxPixels && !e.constantIds.has(t.inputs[1]!.id);
   if (t.dtype === "float64" || tiny || convForm("conv", t) === "gather") return convIm2col(e, t, ins[0]!, ins[1]!);
+  if (
+    (sharedPatches === "always" || (sharedPatches === "auto" && t.shape[2]! * t.shape[3]! <= 25)) &&
+    !e.constantIds.has(t.inputs[1]!.id) &&
+    e.weightGradPatches.has(patchKey(t.inputs[0]!, geometryOf(t)))
+  )
+    return convBySharedPatches(e, t, ins[0]!, ins[1]!);
   const [o, c] = t.inputs[1]!.shape as [number, number];
   if (useDepthwiseSum(e, t, o, c))
     return depthwiseSum(e, ins[0]!, ins[1]!, c, geometryOf(t).kHW, convAttrs(geometryOf(t)));
@@ -747,6 +795,10 @@ function backWeightByOneHotConv(e: Emitter, t: Tensor, x: string, gy: string): s
   return e.node("Reshape", [dw, e.ints([o, c, kh, kw])]);
 }
 
+/** Whether lowerBackWeight builds x's Gather patch matrix (and not the one-hot patch Conv of few channels). */
+const weightGradBuildsPatches = (t: Tensor) =>
+  t.dtype !== "float32" || t.inputs[0]!.shape[1]! * geometryOf(t).kHW[0] * geometryOf(t).kHW[1] > oneHotPatchMaxRows;
+
 function lowerBackWeight(e: Emitter, t: Tensor, ins: string[]): string {
   const g = geometryOf(t);
   const [x, gy] = ins as [string, string];
@@ -755,7 +807,7 @@ function lowerBackWeight(e: Emitter, t: Tensor, ins: string[]): string {
   const o = gys.shape[1]!;
   const [ho, wo] = convOutHW(g);
   const [kh, kw] = g.kHW;
-  if (t.dtype === "float32" && c * kh * kw <= oneHotPatchMaxRows) return backWeightByOneHotConv(e, t, x, gy);
+  if (!weightGradBuildsPatches(t)) return backWeightByOneHotConv(e, t, x, gy);
   const cols = convPatches(e, x, t.dtype, n, c, g.inHW, [ho, wo], g, forwardMap);
   let dw: string; // [O, kh·kw·C]
   if (weightGradRows === "channels-first") {
@@ -865,6 +917,9 @@ export function toOnnx(spec: ProgramSpec): Uint8Array {
   const outs = Object.values(spec.outputs);
   const order = topoSort(outs);
   for (const t of order) if (t.op === "groupInvStd") e.invStdOf.add(t.inputs[0]!.id);
+  for (const t of order)
+    if (t.op === "convBackWeight" && t.dtype === "float32" && weightGradBuildsPatches(t))
+      e.weightGradPatches.add(patchKey(t.inputs[0]!, geometryOf(t)));
   for (const t of order) {
     if (names.has(t.id)) continue;
     if (t.op === "input")
