@@ -98,6 +98,19 @@ const SCORENET_CONVS = (n: number): [string, number[], number[], number, number,
   ["tconv1", [n, 64, 26, 26], [64, 1, 3, 3], 1, 0, true],
 ];
 
+/**
+ * ScoreNet's stride-2 convolutions at batch 32 as conv(x, w): [name, x shape, w shape]. The tconv rows
+ * are the transposed convs' adjoint geometry (their input gradient is this conv; their weight
+ * gradient is this conv's).
+ */
+const STRIDED_CONVS: [string, number[], number[]][] = [
+  ["conv2", [32, 32, 26, 26], [64, 32, 3, 3]],
+  ["tconv2", [32, 32, 26, 26], [128, 32, 3, 3]],
+  ["conv3", [32, 64, 12, 12], [128, 64, 3, 3]],
+  ["tconv3", [32, 64, 12, 12], [256, 64, 3, 3]],
+  ["conv4", [32, 128, 5, 5], [256, 128, 3, 3]],
+];
+
 /** One conv layer of ScoreNet as its own program, lowered in `form`. */
 async function convLayer(
   xs: number[],
@@ -159,6 +172,22 @@ async function layerStep(
   return () => prog.run(feeds);
 }
 
+/** scorenet.train traced and compiled under each variant's setup (then `reset` restores the defaults). */
+async function trainStepVariants(
+  threads: number,
+  setups: Record<string, () => void>,
+  reset: () => void,
+): Promise<Record<string, Record<string, Step>>> {
+  E.setBackend(nodeBackend({ threads }));
+  const v: Record<string, Record<string, Step>> = {};
+  for (const [name, setup] of Object.entries(setups)) {
+    setup();
+    v[name] = { train: (await scoreNetTrainStep()).train };
+    reset();
+  }
+  return v;
+}
+
 /** ScoreNet's train step, frozen forward (batch 64) and frozen forward+VJP (batch 16), traced and compiled under `setup`. */
 async function scoreNetSteps(setup: () => void): Promise<Record<string, Step>> {
   setup();
@@ -215,16 +244,10 @@ const EXPERIMENTS: Record<string, Experiment> = {
     setSingleChannelConv();
     return v;
   },
-  async wgrad(threads) {
-    E.setBackend(nodeBackend({ threads }));
-    const v: Record<string, Record<string, Step>> = {};
-    for (const form of ["transpose", "matmul"] as const) {
-      setWeightGradTranspose(form);
-      v[form] = { train: (await scoreNetTrainStep()).train };
-    }
-    setWeightGradTranspose();
-    return v;
-  },
+  wgrad: (threads) =>
+    trainStepVariants(threads, { transpose: () => setWeightGradTranspose("transpose"), matmul: () => {} }, () =>
+      setWeightGradTranspose(),
+    ),
   silu: elementwiseExperiment({ composite: { vars: { silu: "composite" } }, primitive: {} }),
   gnaffine: elementwiseExperiment({ composite: { vars: { groupNormAffine: "composite" } }, primitive: {} }),
   gnvjp: elementwiseExperiment({ recompute: { vars: { groupNormVjp: "recompute" } }, invstd: {} }),
@@ -273,16 +296,9 @@ const EXPERIMENTS: Record<string, Experiment> = {
   /** Each ScoreNet weight gradient alone (batch 32): gy as channels-last rows + Gemm transA vs [O, N·Ho·Wo] + MatMul. */
   async wgradlayers(threads) {
     E.setBackend(nodeBackend({ threads }));
-    const layers: [string, number[], number[]][] = [
-      ["conv2", [32, 32, 26, 26], [64, 32, 3, 3]],
-      ["tconv2", [32, 32, 26, 26], [128, 32, 3, 3]],
-      ["conv3", [32, 64, 12, 12], [128, 64, 3, 3]],
-      ["tconv3", [32, 64, 12, 12], [256, 64, 3, 3]],
-      ["conv4", [32, 128, 5, 5], [256, 128, 3, 3]],
-    ];
     const v: Record<string, Record<string, Step>> = { "channels-last": {}, "channels-first": {} };
     for (const rows of ["channels-last", "channels-first"] as const)
-      for (const [name, xs, ws] of layers)
+      for (const [name, xs, ws] of STRIDED_CONVS)
         v[rows]![name] = await layerStep("weightGrad", xs, ws, { stride: 2 }, false, () => setWeightGradRows(rows));
     return v;
   },
@@ -315,12 +331,7 @@ const EXPERIMENTS: Record<string, Experiment> = {
    */
   async sharedpatches(threads) {
     E.setBackend(nodeBackend({ threads }));
-    const layers: [string, number[], number[]][] = [
-      ["conv2", [32, 32, 26, 26], [64, 32, 3, 3]],
-      ["tconv2-gx", [32, 32, 26, 26], [128, 32, 3, 3]],
-      ["conv3", [32, 64, 12, 12], [128, 64, 3, 3]],
-      ["tconv3-gx", [32, 64, 12, 12], [256, 64, 3, 3]],
-    ];
+    const layers = STRIDED_CONVS.filter(([name]) => name !== "conv4"); // conv4's 2×2 output always takes the patches
     const v: Record<string, Record<string, Step>> = {};
     for (const mode of ["never", "always", "auto"] as const) {
       const m: Record<string, Step> = {};
@@ -382,16 +393,12 @@ const EXPERIMENTS: Record<string, Experiment> = {
       );
     return v;
   },
-  async wgradrows(threads) {
-    E.setBackend(nodeBackend({ threads }));
-    const v: Record<string, Record<string, Step>> = {};
-    for (const rows of ["channels-last", "channels-first"] as const) {
-      setWeightGradRows(rows);
-      v[rows] = { train: (await scoreNetTrainStep()).train };
-      setWeightGradRows();
-    }
-    return v;
-  },
+  wgradrows: (threads) =>
+    trainStepVariants(
+      threads,
+      { "channels-last": () => setWeightGradRows("channels-last"), "channels-first": () => {} },
+      () => setWeightGradRows(),
+    ),
   async interop(threads) {
     const v: Record<string, Record<string, Step>> = {};
     for (const [intra, inter] of [

@@ -6,6 +6,7 @@ import * as E from "../src/engine/index.ts";
 import { normal, torchDefaultWeight, zeros } from "../src/engine/init.ts";
 import { setCol2imShifts, setCol2imSum, setSharedPatches, setWeightGradTranspose } from "../src/engine/lower.ts";
 import { Rng } from "../src/rng.ts";
+import { OPTIMIZER_CONFIGS } from "./helpers/optimizers.ts";
 
 test("Adam/AdamW step with warmup, clipping and EMA matches a host reference (float64)", async () => {
   const cfg: E.OptimizerConfig = {
@@ -69,12 +70,7 @@ test("the flat (fused) and host optimizer states give the per-parameter update's
   };
   const rng = new Rng(4);
   const batches = Array.from({ length: 6 }, () => ({ x: rng.normals(10), y: rng.normals(5) }));
-  const configs: E.OptimizerConfig[] = [
-    { kind: "adamw", lr: 0.05, weightDecay: 0.1, warmup: 3, clipNorm: 0.5, emaDecay: 0.9 },
-    { kind: "adam", lr: 0.05, weightDecay: 0.01, beta1: 0.8, emaDecay: 0.5 },
-    { kind: "sgd", lr: 0.1, weightDecay: 0.01 },
-  ];
-  for (const cfg of configs) {
+  for (const cfg of OPTIMIZER_CONFIGS) {
     const states: Record<string, E.HostArray>[] = [];
     const layouts = ["per-parameter", "flat", "host"] as const;
     for (const layout of layouts) {
@@ -97,7 +93,7 @@ test("the flat (fused) and host optimizer states give the per-parameter update's
     if (cfg.kind !== "sgd") assert.ok(Number(ref["m:l1.bias"]![0]) !== 0, "the moments moved");
   }
   // Flat and host trainers resume from a checkpoint's named state and continue exactly like the original.
-  const cfg = configs[0]!;
+  const cfg = OPTIMIZER_CONFIGS[0]!;
   for (const layout of ["flat", "host"] as const) {
     const make = async () => {
       const { scope, loss, inputs } = build();

@@ -6,6 +6,7 @@ import * as E from "../src/engine/index.ts";
 import { hostArena, scalarKernels, setHostArenaEngine } from "../src/engine/host-kernels.ts";
 import { normal } from "../src/engine/init.ts";
 import { Rng } from "../src/rng.ts";
+import { OPTIMIZER_CONFIGS } from "./helpers/optimizers.ts";
 
 test("WebAssembly SIMD kernels equal the scalar float32 twin bit for bit: Adam, SGD, EMA, Σg², padding stays zero", () => {
   const n = 1003,
@@ -58,12 +59,7 @@ async function float32Trainer(cfg: E.OptimizerConfig, layout: E.StateLayout) {
 test("float32 host trainer: the SIMD arena equals the scalar twin exactly and the per-parameter (ORT float32) update to float32 rounding", async () => {
   const rng = new Rng(4);
   const batches = Array.from({ length: 8 }, () => ({ x: rng.normals(27), y: rng.normals(18) }));
-  const configs: E.OptimizerConfig[] = [
-    { kind: "adamw", lr: 0.05, weightDecay: 0.1, warmup: 3, clipNorm: 0.5, emaDecay: 0.9 },
-    { kind: "adam", lr: 0.05, weightDecay: 0.01, beta1: 0.8, emaDecay: 0.5 },
-    { kind: "sgd", lr: 0.1, weightDecay: 0.01 },
-  ];
-  for (const cfg of configs) {
+  for (const cfg of OPTIMIZER_CONFIGS) {
     const run = async (layout: E.StateLayout) => {
       const t = await float32Trainer(cfg, layout);
       const norms: number[] = [];
