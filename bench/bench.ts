@@ -60,7 +60,14 @@ function machine(): Record<string, string | number> {
     cpu = /^model name\s*:\s*(.+)$/m.exec(info)?.[1]?.trim() ?? cpu;
     const flags = /^flags\s*:\s*(.+)$/m.exec(info)?.[1]?.split(/\s+/) ?? [];
     const simd = ["avx512f", "avx2", "neon"].find((f) => flags.includes(f));
-    if (simd) cpu += ` (${simd})`;
+    // Virtual machines often report a bare "AMD EPYC": family/model/stepping tell the generation apart.
+    const field = (k: string) => new RegExp(`^${k}\\s*:\\s*(\\d+)$`, "m").exec(info)?.[1];
+    const id = ["cpu family", "model", "stepping"].map(field);
+    const parts = [
+      id.every((v) => v !== undefined) ? `family ${id[0]} model ${id[1]} stepping ${id[2]}` : "",
+      simd ?? "",
+    ];
+    if (parts.some((p) => p)) cpu += ` (${parts.filter((p) => p).join("; ")})`;
   } catch {
     /* not Linux: os.cpus() names it */
   }
