@@ -269,6 +269,36 @@ test("group norm's float32 lowerings (LayerNormalization, InstanceNormalization)
   }
 });
 
+test("group norm with its affine part, forward only: one channel per group runs as one InstanceNormalization with γ and β; all agree with float64", async () => {
+  const { Rng } = await import("../src/rng.ts");
+  const rng = new Rng(12);
+  const xv = Float64Array.from(rng.normals(2 * 6 * 5 * 5) as Float64Array, (v, i) => (i % 7) * 0.5 + v * (1 + (i % 3))),
+    gamma = rng.normals(6) as Float64Array,
+    beta = rng.normals(6) as Float64Array;
+  const run = async (dt: "float32" | "float64", groups: number) => {
+    const x = E.input("x", [2, 6, 5, 5], dt),
+      g = E.input("gamma", [6], dt),
+      b = E.input("beta", [6], dt);
+    const y = E.groupNorm(x, groups, g, b);
+    const p = await E.compile({ inputs: [x, g, b], outputs: { y } });
+    return { y: (await p.run({ x: xv, gamma, beta })).y!, text: new TextDecoder().decode(p.modelBytes) };
+  };
+  for (const groups of [6, 3]) {
+    const want = (await run("float64", groups)).y as Float64Array;
+    const got = await run("float32", groups);
+    assert.equal(
+      got.text.includes("Mul"),
+      groups !== 6,
+      `groups ${groups}: the affine part ${groups === 6 ? "inside" : "after"} the normalization`,
+    );
+    let err = 0;
+    want.forEach((v, i) => {
+      err = Math.max(err, Math.abs(v - (got.y as Float32Array)[i]!) / Math.max(1, Math.abs(v)));
+    });
+    assert.ok(err < 1e-4, `groups ${groups}: max error ${err}`);
+  }
+});
+
 test("the alternative formulations (recomputed group statistics, composite group-norm affine, composite SiLU) give the same gradients", async () => {
   const { Rng } = await import("../src/rng.ts");
   const rng = new Rng(9);

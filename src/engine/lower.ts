@@ -179,14 +179,8 @@ function lowerNode(e: Emitter, t: Tensor, ins: string[]): string {
       return lowerGroupNormalize(e, t, ins[0]!);
     case "groupInvStd":
       return lowerGroupInvStd(e, t, ins[0]!);
-    case "groupNorm": {
-      const bshape = e.ints([1, t.shape[1]!, ...t.shape.slice(2).map(() => 1)]);
-      const y = lowerGroupNormalize(e, t, ins[0]!);
-      return e.node("Add", [
-        e.node("Mul", [y, e.node("Reshape", [ins[1]!, bshape])]),
-        e.node("Reshape", [ins[2]!, bshape]),
-      ]);
-    }
+    case "groupNorm":
+      return lowerGroupNorm(e, t, ins);
     case "conv":
       return lowerConv(e, t, ins);
     case "convBackInput":
@@ -282,6 +276,27 @@ function lowerGroupNormalize(e: Emitter, t: Tensor, x: string): string {
     y = e.node("Div", [d, sigma]);
   }
   return e.node("Reshape", [y, e.ints(t.shape)]);
+}
+
+/**
+ * x̂·γ + β. With one channel per group (groups = C) and no 1/σ wanted by a VJP, float32 takes
+ * InstanceNormalization with γ and β as its own scale and bias: one kernel instead of a
+ * normalization, a Mul and an Add (ScoreNet's tgnorm2, 32 groups of 32 channels at 26×26).
+ */
+function lowerGroupNorm(e: Emitter, t: Tensor, ins: string[]): string {
+  const [n, c] = t.shape as [number, number];
+  const x = t.inputs[0]!;
+  if (t.dtype === "float32" && t.attrs.groups === c && !e.invStdOf.has(x.id) && normKernel !== "layer") {
+    const rows = e.node("Reshape", [ins[0]!, e.ints([n, c, x.size / (n * c)])]);
+    const y = e.node("InstanceNormalization", [rows, ins[1]!, ins[2]!], { epsilon: { f: t.attrs.eps as number } });
+    return e.node("Reshape", [y, e.ints(t.shape)]);
+  }
+  const bshape = e.ints([1, c, ...t.shape.slice(2).map(() => 1)]);
+  const y = lowerGroupNormalize(e, t, ins[0]!);
+  return e.node("Add", [
+    e.node("Mul", [y, e.node("Reshape", [ins[1]!, bshape])]),
+    e.node("Reshape", [ins[2]!, bshape]),
+  ]);
 }
 
 /** 1/√(σ² + eps) per group [N, G, 1]: LayerNormalization's third output (float32) or 1/σ of the reductions (float64). */
