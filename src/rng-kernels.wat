@@ -110,6 +110,54 @@
     (i32.store offset=8 (local.get $at) (local.get $c2))
     (i32.store offset=12 (local.get $at) (local.get $c3)))
 
+  ;; Philox4x32-10 of the four blocks $counter … $counter + 3 at once (lane b = block b; the 32×32 → 64-bit
+  ;; products by extmul), their words then stored per block as $philox stores them: block b at 448 + 16b
+  (func $philox4 (param $k0 i32) (param $k1 i32) (param $counter i64)
+    (local $c0 v128) (local $c1 v128) (local $c2 v128) (local $c3 v128) (local $key0 v128) (local $key1 v128)
+    (local $hi0 v128) (local $lo0 v128) (local $hi1 v128) (local $lo1 v128) (local $p v128)
+    (local $round i32) (local $t0 v128) (local $t1 v128) (local $t2 v128) (local $t3 v128)
+    (local $n1 i64) (local $n2 i64) (local $n3 i64)
+    (local.set $n1 (i64.add (local.get $counter) (i64.const 1)))
+    (local.set $n2 (i64.add (local.get $counter) (i64.const 2)))
+    (local.set $n3 (i64.add (local.get $counter) (i64.const 3)))
+    (local.set $c0 (i32x4.replace_lane 3 (i32x4.replace_lane 2 (i32x4.replace_lane 1
+      (i32x4.splat (i32.wrap_i64 (local.get $counter)))
+      (i32.wrap_i64 (local.get $n1))) (i32.wrap_i64 (local.get $n2))) (i32.wrap_i64 (local.get $n3))))
+    (local.set $c1 (i32x4.replace_lane 3 (i32x4.replace_lane 2 (i32x4.replace_lane 1
+      (i32x4.splat (i32.wrap_i64 (i64.shr_u (local.get $counter) (i64.const 32))))
+      (i32.wrap_i64 (i64.shr_u (local.get $n1) (i64.const 32))))
+      (i32.wrap_i64 (i64.shr_u (local.get $n2) (i64.const 32))))
+      (i32.wrap_i64 (i64.shr_u (local.get $n3) (i64.const 32)))))
+    (local.set $key0 (i32x4.splat (local.get $k0)))
+    (local.set $key1 (i32x4.splat (local.get $k1)))
+    (loop $rounds
+      ;; high words of the four 64-bit products: odd 32-bit lanes of the two extmul halves
+      (local.set $hi0 (i8x16.shuffle 4 5 6 7 12 13 14 15 20 21 22 23 28 29 30 31
+        (i64x2.extmul_low_i32x4_u (local.get $c0) (i32x4.splat (i32.const 0xd2511f53)))
+        (i64x2.extmul_high_i32x4_u (local.get $c0) (i32x4.splat (i32.const 0xd2511f53)))))
+      (local.set $lo0 (i32x4.mul (local.get $c0) (i32x4.splat (i32.const 0xd2511f53))))
+      (local.set $hi1 (i8x16.shuffle 4 5 6 7 12 13 14 15 20 21 22 23 28 29 30 31
+        (i64x2.extmul_low_i32x4_u (local.get $c2) (i32x4.splat (i32.const 0xcd9e8d57)))
+        (i64x2.extmul_high_i32x4_u (local.get $c2) (i32x4.splat (i32.const 0xcd9e8d57)))))
+      (local.set $lo1 (i32x4.mul (local.get $c2) (i32x4.splat (i32.const 0xcd9e8d57))))
+      (local.set $c0 (v128.xor (v128.xor (local.get $hi1) (local.get $c1)) (local.get $key0)))
+      (local.set $c1 (local.get $lo1))
+      (local.set $c2 (v128.xor (v128.xor (local.get $hi0) (local.get $c3)) (local.get $key1)))
+      (local.set $c3 (local.get $lo0))
+      (local.set $key0 (i32x4.add (local.get $key0) (i32x4.splat (i32.const 0x9e3779b9))))
+      (local.set $key1 (i32x4.add (local.get $key1) (i32x4.splat (i32.const 0xbb67ae85))))
+      (local.set $round (i32.add (local.get $round) (i32.const 1)))
+      (br_if $rounds (i32.lt_u (local.get $round) (i32.const 10))))
+    ;; 4×4 transpose: columns (c0, c1, c2, c3) to the four blocks' rows
+    (local.set $t0 (i8x16.shuffle 0 1 2 3 16 17 18 19 4 5 6 7 20 21 22 23 (local.get $c0) (local.get $c1)))
+    (local.set $t1 (i8x16.shuffle 0 1 2 3 16 17 18 19 4 5 6 7 20 21 22 23 (local.get $c2) (local.get $c3)))
+    (local.set $t2 (i8x16.shuffle 8 9 10 11 24 25 26 27 12 13 14 15 28 29 30 31 (local.get $c0) (local.get $c1)))
+    (local.set $t3 (i8x16.shuffle 8 9 10 11 24 25 26 27 12 13 14 15 28 29 30 31 (local.get $c2) (local.get $c3)))
+    (v128.store (i32.const 448) (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23 (local.get $t0) (local.get $t1)))
+    (v128.store (i32.const 464) (i8x16.shuffle 8 9 10 11 12 13 14 15 24 25 26 27 28 29 30 31 (local.get $t0) (local.get $t1)))
+    (v128.store (i32.const 480) (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23 (local.get $t2) (local.get $t3)))
+    (v128.store (i32.const 496) (i8x16.shuffle 8 9 10 11 12 13 14 15 24 25 26 27 28 29 30 31 (local.get $t2) (local.get $t3))))
+
   ;; one pair from the block at counter $counter, through the scalar functions above
   (func $onePair (param $k0 i32) (param $k1 i32) (param $counter i64) (param $at i32)
     (call $philox (local.get $k0) (local.get $k1) (local.get $counter) (i32.const 448))
@@ -203,18 +251,12 @@
   ;; ($k0, $k1), one block a pair, written as doubles from byte 512: four pairs at a time (two f64x2
   ;; streams), the rest one by one.
   (func (export "normals") (param $k0 i32) (param $k1 i32) (param $counter i64) (param $pairs i32)
-    (local $i i32) (local $at i32) (local $b i32)
+    (local $i i32) (local $at i32)
     (local.set $at (i32.const 512))
     (block $quads
       (loop $quad
         (br_if $quads (i32.gt_u (i32.add (local.get $i) (i32.const 4)) (local.get $pairs)))
-        (local.set $b (i32.const 0))
-        (loop $blocks ;; four blocks' words at bytes 448, 464, 480, 496
-          (call $philox (local.get $k0) (local.get $k1)
-            (i64.add (local.get $counter) (i64.extend_i32_u (local.get $b)))
-            (i32.add (i32.const 448) (i32.shl (local.get $b) (i32.const 4))))
-          (local.set $b (i32.add (local.get $b) (i32.const 1)))
-          (br_if $blocks (i32.lt_u (local.get $b) (i32.const 4))))
+        (call $philox4 (local.get $k0) (local.get $k1) (local.get $counter)) ;; words at 448, 464, 480, 496
         (call $pair2
           (f64x2.sqrt (f64x2.mul (f64x2.splat (f64.const -2)) (call $log2 (call $uniform2 (i32.const 448) (i32.const 464)))))
           (call $uniform2 (i32.const 456) (i32.const 472))
