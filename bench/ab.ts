@@ -29,6 +29,7 @@
  *   col2imsum tconv3 / tconv4 forwards alone: col2im contributions by ReduceSum over T vs T one-row Gathers + Sum
  *   sharedpatches ScoreNet's fed convs with their weight gradients alone (batch 32), and the train step: ORT's
  *            Conv vs one product from the weight gradient's patch matrix
+ *   dynblock scorenet train/sample/div: ORT's default parallel-for partitioning vs session.dynamic_block_base=4
  *   interop  scorenet train/sample/div with ORT's inter-op threads 1 (sequential) vs 2 (parallel execution),
  *            and 1 intra-op thread with 2 inter-op threads
  *   wgrad    scorenet.train: weight gradients re-laid out by Transpose vs by a product with an identity
@@ -408,6 +409,15 @@ const EXPERIMENTS: Record<string, Experiment> = {
     ] as const) {
       E.setBackend(nodeBackend({ threads: intra, interOpThreads: inter }));
       v[`intra=${intra},inter=${inter}`] = await WORKLOADS.scorenet!.setup();
+    }
+    return v;
+  },
+  /** scorenet train/sample/div with ORT's default parallel-loop partitioning vs dynamic blocks (session.dynamic_block_base 4). */
+  async dynblock(threads) {
+    const v: Record<string, Record<string, Step>> = {};
+    for (const base of [undefined, "4"]) {
+      E.setBackend(nodeBackend({ threads, sessionConfig: base ? { "session.dynamic_block_base": base } : undefined }));
+      v[base ? `dynamic_block_base=${base}` : "default"] = await WORKLOADS.scorenet!.setup();
     }
     return v;
   },
