@@ -19,7 +19,8 @@
  *            where a VJP needs it, InstanceNormalization in forward-only programs)
  *   gnsilu   same three: all of the above old (instance, recompute, composite) vs all new
  *   onechannel frozen ScoreNet forward b64 / VJP b16: 1-output-channel convs as Conv vs depthwise Conv + ReduceSum
- *   col2im   ScoreNet train / forward b64 / VJP b16: transposed convs from ≤ 25-pixel inputs by ConvTranspose vs MatMul + Gather col2im
+ *   col2im   ScoreNet train / forward b64 / VJP b16: transposed convs by ConvTranspose vs MatMul + Gather col2im from
+ *            ≤ 25-pixel inputs (the default) and from ≤ 144-pixel inputs
  *   shifts   ScoreNet train / forward b64 / VJP b16: stride-1 few-channel transposed convs by Gather col2im (fed) or
  *            depthwise Conv + sum (frozen) vs one NCHW product + shifted planes summed (col2imByShifts)
  *   wgradrows scorenet.train: weight gradients with gy as channels-last rows (Transpose + Gemm transA) vs as
@@ -224,9 +225,9 @@ const EXPERIMENTS: Record<string, Experiment> = {
   async col2im(threads) {
     E.setBackend(nodeBackend({ threads }));
     const v: Record<string, Record<string, Step>> = {};
-    for (const max of [0, 25]) {
+    for (const max of [0, 25, 144]) {
       setCol2imMaxPixels(max);
-      v[max ? "col2im" : "ConvTranspose"] = {
+      v[max ? `col2im≤${max}` : "ConvTranspose"] = {
         train: (await scoreNetTrainStep()).train,
         forward64: await scoreNetProgram(64, false, true),
         vjp16: await scoreNetProgram(16, true, true),
