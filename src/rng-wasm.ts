@@ -7,6 +7,7 @@
  */
 import { EXACT_MATH_CONSTANTS as K } from "./exact-math.ts";
 import { RNG_KERNELS_WASM } from "./rng-kernels.wasm.ts";
+import { compileEmbeddedWasm } from "./wasm-module.ts";
 
 interface Kernel {
   /** Output pairs (float64) at byte 512 of `values`' buffer. */
@@ -26,11 +27,11 @@ export function setRngWasm(on = true): void {
 }
 
 function load(): Kernel | null {
+  const mod = compileEmbeddedWasm(RNG_KERNELS_WASM);
+  if (!mod) return null;
   try {
-    if (typeof WebAssembly !== "object") return null;
-    const bytes = Uint8Array.from(atob(RNG_KERNELS_WASM), (ch) => ch.charCodeAt(0));
     const memory = new WebAssembly.Memory({ initial: PAGES, maximum: PAGES });
-    const inst = new WebAssembly.Instance(new WebAssembly.Module(bytes), { env: { memory } });
+    const inst = new WebAssembly.Instance(mod, { env: { memory } });
     const c = new Float64Array(memory.buffer, 0, OUT_AT / 8);
     c.set(K.atanh, 0);
     c.set(K.sin, 16);

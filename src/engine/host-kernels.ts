@@ -8,6 +8,7 @@
  * Addresses are byte offsets into the arena; counts are values, multiples of 4 (regions are padded
  * with zeros, which every kernel leaves at zero).
  */
+import { compileEmbeddedWasm } from "../wasm-module.ts";
 import { HOST_KERNELS_WASM } from "./host-kernels.wasm.ts";
 
 export interface HostKernels {
@@ -53,13 +54,7 @@ export function setHostArenaEngine(engine: "auto" | "scalar" = "auto"): void {
 }
 
 function wasmModule(): WebAssembly.Module | null {
-  if (compiled !== undefined) return compiled;
-  try {
-    const bytes = Uint8Array.from(atob(HOST_KERNELS_WASM), (ch) => ch.charCodeAt(0));
-    compiled = typeof WebAssembly === "object" && WebAssembly.validate(bytes) ? new WebAssembly.Module(bytes) : null;
-  } catch {
-    compiled = null;
-  }
+  if (compiled === undefined) compiled = compileEmbeddedWasm(HOST_KERNELS_WASM);
   return compiled;
 }
 
