@@ -36,7 +36,7 @@
  *   wgrad    scorenet.train: weight gradients re-laid out by Transpose vs by a product with an identity
  */
 import { parseArgs } from "node:util";
-import { nodeBackend } from "../src/engine/backend-node.ts";
+import { type NodeBackendOptions, nodeBackend } from "../src/engine/backend-node.ts";
 import * as E from "../src/engine/index.ts";
 import {
   type ConvForm,
@@ -172,6 +172,18 @@ async function layerStep(
   setWeightGradRows();
   if (frozen) delete feeds.w;
   return () => prog.run(feeds);
+}
+
+/** WORKLOADS.scorenet (train, sample, div) set up under each variant's backend options. */
+async function backendVariants(
+  options: Record<string, NodeBackendOptions>,
+): Promise<Record<string, Record<string, Step>>> {
+  const v: Record<string, Record<string, Step>> = {};
+  for (const [name, o] of Object.entries(options)) {
+    E.setBackend(nodeBackend(o));
+    v[name] = await WORKLOADS.scorenet!.setup();
+  }
+  return v;
 }
 
 /** scorenet.train traced and compiled under each variant's setup (then `reset` restores the defaults). */
@@ -401,35 +413,23 @@ const EXPERIMENTS: Record<string, Experiment> = {
       { "channels-last": () => setWeightGradRows("channels-last"), "channels-first": () => {} },
       () => setWeightGradRows(),
     ),
-  async interop(threads) {
-    const v: Record<string, Record<string, Step>> = {};
-    for (const [intra, inter] of [
-      [threads, 1],
-      [threads, 2],
-      [1, 2],
-    ] as const) {
-      E.setBackend(nodeBackend({ threads: intra, interOpThreads: inter }));
-      v[`intra=${intra},inter=${inter}`] = await WORKLOADS.scorenet!.setup();
-    }
-    return v;
-  },
+  interop: (threads) =>
+    backendVariants({
+      [`intra=${threads},inter=1`]: { threads },
+      [`intra=${threads},inter=2`]: { threads, interOpThreads: 2 },
+      "intra=1,inter=2": { threads: 1, interOpThreads: 2 },
+    }),
   /** scorenet train/sample/div with ORT's default parallel-loop partitioning vs dynamic blocks (session.dynamic_block_base 4). */
-  async dynblock(threads) {
-    const v: Record<string, Record<string, Step>> = {};
-    for (const base of [undefined, "4"]) {
-      E.setBackend(nodeBackend({ threads, sessionConfig: base ? { "session.dynamic_block_base": base } : undefined }));
-      v[base ? `dynamic_block_base=${base}` : "default"] = await WORKLOADS.scorenet!.setup();
-    }
-    return v;
-  },
-  async spin(threads) {
-    const v: Record<string, Record<string, Step>> = {};
-    for (const spin of ["1", "0"]) {
-      E.setBackend(nodeBackend({ threads, sessionConfig: { "session.intra_op.allow_spinning": spin } }));
-      v[`spin=${spin}`] = await WORKLOADS.scorenet!.setup();
-    }
-    return v;
-  },
+  dynblock: (threads) =>
+    backendVariants({
+      default: { threads },
+      "dynamic_block_base=4": { threads, sessionConfig: { "session.dynamic_block_base": "4" } },
+    }),
+  spin: (threads) =>
+    backendVariants({
+      "spin=1": { threads, sessionConfig: { "session.intra_op.allow_spinning": "1" } },
+      "spin=0": { threads, sessionConfig: { "session.intra_op.allow_spinning": "0" } },
+    }),
 };
 
 const { values, positionals } = parseArgs({
