@@ -135,11 +135,11 @@ async function convLayer(
 
 /**
  * One op of ScoreNet alone, compiled under `setup` (then the lowering defaults are restored): a
- * transposed conv's forward (`transposed`) or a conv's weight gradient (`!transposed`), at batch n
- * with the filter fed or frozen; feeds are seeded so every variant sees the same values.
+ * transposed conv's forward, a conv's weight gradient, or a conv with its weight gradient in one
+ * program, with the filter fed or frozen; feeds are seeded so every variant sees the same values.
  */
 async function layerStep(
-  op: "convTranspose" | "weightGrad",
+  op: "convTranspose" | "weightGrad" | "convWithWeightGrad",
   xs: number[],
   ws: number[],
   geometry: { stride: number; outputPadding?: number },
@@ -149,13 +149,14 @@ async function layerStep(
   setup();
   const x = E.input("x", xs),
     w = E.input("w", ws);
-  let out: E.Tensor;
+  let outputs: Record<string, E.Tensor>;
   let extra: E.Tensor[] = [];
-  if (op === "convTranspose") out = E.convTranspose2d(x, w, geometry);
+  if (op === "convTranspose") outputs = { out: E.convTranspose2d(x, w, geometry) };
   else {
     const y = E.conv2d(x, w, { stride: geometry.stride });
     const gy = E.input("gy", y.shape);
-    out = E.vjp([y], [gy], [w])[0]!;
+    const gw = E.vjp([y], [gy], [w])[0]!;
+    outputs = op === "weightGrad" ? { out: gw } : { y, gw };
     extra = [gy];
   }
   const rng = new Rng(4);
@@ -164,12 +165,13 @@ async function layerStep(
     feeds[t.attrs.name as string] = rng.normals(t.size, new Float32Array(t.size)) as Float32Array;
   const prog = await E.compile({
     inputs: [x, w, ...extra],
-    outputs: { out },
+    outputs,
     constants: frozen ? { w: feeds.w! } : undefined,
   });
   setCol2imShifts();
   setCol2imSum();
   setWeightGradRows();
+  setSharedPatches();
   if (frozen) delete feeds.w;
   return () => prog.run(feeds);
 }
@@ -349,21 +351,8 @@ const EXPERIMENTS: Record<string, Experiment> = {
     const v: Record<string, Record<string, Step>> = {};
     for (const mode of ["never", "always", "auto"] as const) {
       const m: Record<string, Step> = {};
-      for (const [name, xs, ws] of layers) {
-        setSharedPatches(mode);
-        const x = E.input("x", xs),
-          w = E.input("w", ws);
-        const y = E.conv2d(x, w, { stride: 2 });
-        const gy = E.input("gy", y.shape);
-        const [gw] = E.vjp([y], [gy], [w]);
-        const prog = await E.compile({ inputs: [x, w, gy], outputs: { y, gw: gw! } });
-        setSharedPatches();
-        const rng = new Rng(4);
-        const feeds = Object.fromEntries(
-          [x, w, gy].map((t) => [t.attrs.name as string, rng.normals(t.size, new Float32Array(t.size))]),
-        );
-        m[name] = () => prog.run(feeds);
-      }
+      for (const [name, xs, ws] of layers)
+        m[name] = await layerStep("convWithWeightGrad", xs, ws, { stride: 2 }, false, () => setSharedPatches(mode));
       setSharedPatches(mode);
       m.train = (await scoreNetTrainStep()).train;
       setSharedPatches();
