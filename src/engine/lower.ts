@@ -419,28 +419,16 @@ export function setSharedPatches(p: SharedPatches = "auto"): void {
   sharedPatches = p;
 }
 
-/**
- * y = conv(x, w) from x's shared patch matrix cols [N·Ho·Wo, taps·C]: y as [O, N·Ho·Wo] =
- * w (as [O, taps·C]) · colsᵀ, then the batch axis moved out (whole Ho·Wo runs) to NCHW.
- */
-function convBySharedPatches(e: Emitter, t: Tensor, x: string, w: string): string {
-  const g = geometryOf(t);
-  const [xs, ws] = t.inputs as [Tensor, Tensor];
-  const [n, c] = xs.shape as [number, number];
-  const o = ws.shape[0]!;
-  const [ho, wo] = convOutHW(g);
-  const taps = g.kHW[0] * g.kHW[1];
-  const cols = convPatches(e, x, t.dtype, n, c, g.inHW, [ho, wo], g, forwardMap);
-  const wr = e.node("Reshape", [swapLastTwo(e, w, o, c, taps), e.ints([o, taps * c])]);
-  const yt = e.node("Reshape", [e.node("Gemm", [wr, cols], { transB: 1 }), e.ints([o, n, ho * wo])]);
-  return e.node("Reshape", [e.node("Transpose", [yt], { perm: [1, 0, 2] }), e.ints([n, o, ho, wo])]);
-}
-
 function nchwFromRows(e: Emitter, m: string, n: number, h: number, w: number, c: number): string {
   return e.node("Transpose", [e.node("Reshape", [m, e.ints([n, h, w, c])])], { perm: [0, 3, 1, 2] });
 }
 
-function convIm2col(e: Emitter, t: Tensor, x: string, w: string): string {
+/**
+ * y = conv(x, w) from x's patch matrix cols [N·Ho·Wo, taps·C] (shared with x's weight gradient, see
+ * convPatches). "rows": cols · filterᵀ gives channels-last rows, transposed to NCHW. "channels-first"
+ * (float32): filter · colsᵀ gives y as [O, N·Ho·Wo], and the batch axis moves out in whole Ho·Wo runs.
+ */
+function convIm2col(e: Emitter, t: Tensor, x: string, w: string, out: "rows" | "channels-first" = "rows"): string {
   const g = geometryOf(t);
   const [xs, ws] = t.inputs as [Tensor, Tensor];
   const [n, c] = xs.shape as [number, number];
@@ -448,11 +436,14 @@ function convIm2col(e: Emitter, t: Tensor, x: string, w: string): string {
   const [ho, wo] = convOutHW(g);
   const cols = convPatches(e, x, t.dtype, n, c, g.inHW, [ho, wo], g, forwardMap);
   const taps = g.kHW[0] * g.kHW[1];
-  if (t.dtype === "float32" && weightGradTranspose === "matmul") {
-    // The filter as [O, taps·C] rows by the identity product, then cols · filterᵀ.
-    const wr = e.node("Reshape", [swapLastTwo(e, w, o, c, taps), e.ints([o, taps * c])]);
-    return nchwFromRows(e, e.node("Gemm", [cols, wr], { transB: 1 }), n, ho, wo, o);
+  // The float32 filter as [O, taps·C] rows by the identity product.
+  const filterRows = () => e.node("Reshape", [swapLastTwo(e, w, o, c, taps), e.ints([o, taps * c])]);
+  if (out === "channels-first") {
+    const yt = e.node("Reshape", [e.node("Gemm", [filterRows(), cols], { transB: 1 }), e.ints([o, n, ho * wo])]);
+    return e.node("Reshape", [e.node("Transpose", [yt], { perm: [1, 0, 2] }), e.ints([n, o, ho, wo])]);
   }
+  if (t.dtype === "float32" && weightGradTranspose === "matmul")
+    return nchwFromRows(e, e.node("Gemm", [cols, filterRows()], { transB: 1 }), n, ho, wo, o);
   const wm = e.node("Reshape", [e.node("Transpose", [w], { perm: [2, 3, 1, 0] }), e.ints([taps * c, o])]);
   return nchwFromRows(e, e.node("MatMul", [cols, wm]), n, ho, wo, o);
 }
@@ -523,7 +514,7 @@ function lowerConv(e: Emitter, t: Tensor, ins: string[]): string {
     !e.constantIds.has(t.inputs[1]!.id) &&
     e.weightGradPatches.has(patchKey(t.inputs[0]!, geometryOf(t)))
   )
-    return convBySharedPatches(e, t, ins[0]!, ins[1]!);
+    return convIm2col(e, t, ins[0]!, ins[1]!, "channels-first");
   const [o, c] = t.inputs[1]!.shape as [number, number];
   if (useDepthwiseSum(e, t, o, c))
     return depthwiseSum(e, ins[0]!, ins[1]!, c, geometryOf(t).kHW, convAttrs(geometryOf(t)));
