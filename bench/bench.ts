@@ -1,7 +1,7 @@
 /**
  * Benchmarks (not tests):
  *   npm run bench -- [--json] [--reps N] [--threads 1,2,max] [--only scorenet,mnist_em,…] [--vs-torch]
- *                    [--rounds K] [--torch-keep-env]
+ *                    [--rounds K] [--torch-keep-env] [--lockstep [--pairs P]]
  * Prints the machine (CPU model, cores, Node, onnxruntime-node) and, per thread count, the
  * median ms of each workload (bench/workloads.ts) after warm-up. With --vs-torch the PyTorch
  * twins run in the same command with the same thread count (../shared/bench/torch_reference.py and
@@ -12,7 +12,9 @@
  * The PyTorch side runs at its fastest: OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE, which this
  * workplace may set for old OpenBLAS builds, are removed from its environment (--torch-keep-env
  * keeps them), and the header names the BLAS it loaded (bench/torch_env.py), warning when it is the
- * reference BLAS.
+ * reference BLAS. With --lockstep (and --vs-torch) the step workloads (scorenet, mlp_train) are
+ * instead timed one step at a time against a PyTorch server, alternating (bench/lockstep.ts), and
+ * each ratio is the median of P per-pair ratios (--pairs, default 40) with its quartiles.
  */
 import { execFileSync } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
@@ -22,6 +24,7 @@ import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { nodeBackend } from "../src/engine/backend-node.ts";
 import * as E from "../src/engine/index.ts";
+import { LOCKSTEP_STEPS, type LockstepRow, runLockstep } from "./lockstep.ts";
 import { medianMs, round } from "./timing.ts";
 import { WORKLOADS, exportShared } from "./workloads.ts";
 
@@ -37,6 +40,8 @@ const { values } = parseArgs({
     "torch-reference": { type: "string" },
     rounds: { type: "string" },
     "torch-keep-env": { type: "boolean", default: false },
+    lockstep: { type: "boolean", default: false },
+    pairs: { type: "string", default: "40" },
   },
 });
 
@@ -91,6 +96,17 @@ for (const name of only ?? [])
   if (!WORKLOADS[name])
     throw new Error(`--only: unknown workload '${name}'; use some of: ${Object.keys(WORKLOADS).join(", ")}`);
 const baseReps = Math.max(15, Number(values.reps));
+const pairs = Number(values.pairs);
+if (values.lockstep) {
+  if (!values["vs-torch"]) throw new Error("--lockstep compares with PyTorch: add --vs-torch");
+  if (!Number.isInteger(pairs) || pairs < 1)
+    throw new Error(`--pairs: '${values.pairs}' must be a positive integer, e.g. --pairs 40`);
+  const other = only?.filter((n) => !LOCKSTEP_STEPS[n]);
+  if (other?.length)
+    throw new Error(
+      `--lockstep times single steps of ${Object.keys(LOCKSTEP_STEPS).join(", ")} only; run ${other.join(", ")} without --lockstep`,
+    );
+}
 const rounds = Number(values.rounds ?? (values["vs-torch"] ? 3 : 1));
 if (!Number.isInteger(rounds) || rounds < 1)
   throw new Error(`--rounds: '${values.rounds}' must be a positive integer, e.g. --rounds 3`);
@@ -154,6 +170,22 @@ function runTorch(threads: number, sharedFile: string): Record<string, Record<st
   return out;
 }
 
+/** Lockstep pairs for every lockstep-capable workload (bench/lockstep.ts). */
+async function lockstepRun(threads: number, sharedFile: string): Promise<LockstepRow[]> {
+  E.setBackend(nodeBackend({ threads }));
+  E.clearProgramCache();
+  const steps: Record<string, () => Promise<unknown>> = {};
+  for (const [name, metrics] of Object.entries(LOCKSTEP_STEPS)) {
+    if (only && !only.includes(name)) continue;
+    const fns = await WORKLOADS[name]!.setup();
+    for (const m of metrics) steps[`${name}.${m}`] = fns[m]!;
+  }
+  const args = [join(here, "torch_twins.py"), "--serve", "--threads", String(threads), "--shared", sharedFile];
+  return runLockstep(steps, { python: values.python!, args, env: torchEnv() }, pairs, 3, (l) => {
+    if (!values.json) console.error(l);
+  });
+}
+
 /** The BLAS PyTorch runs on (bench/torch_env.py), as one header line. */
 function torchBlas(): { line: string; info: Record<string, unknown> } {
   const text = execFileSync(values.python!, [join(here, "torch_env.py")], {
@@ -211,6 +243,22 @@ try {
     if (!values.json) console.log(blas.line);
   }
   for (const threads of threadCounts(values.threads!)) {
+    if (values.lockstep) {
+      const rows = await lockstepRun(threads, shared);
+      (result.runs as unknown[]).push({ threads, lockstep: rows });
+      if (values.json) continue;
+      console.log(
+        `\n${threads} thread${threads > 1 ? "s" : ""}, lockstep with PyTorch (${pairs} alternating pairs per step)`,
+      );
+      console.log(
+        "| step | scoregen ms | PyTorch ms | ratio: median of pairs [quartiles] |\n| --- | ---: | ---: | ---: |",
+      );
+      for (const r of rows)
+        console.log(
+          `| ${r.step} | ${round(r.scoregenMs)} | ${round(r.torchMs)} | ${r.ratio[1].toFixed(2)} [${r.ratio[0].toFixed(2)}–${r.ratio[2].toFixed(2)}] |`,
+        );
+      continue;
+    }
     const sRounds: Record<string, Record<string, number>>[] = [],
       tRounds: Record<string, Record<string, number | string>>[] = [];
     for (let r = 0; r < rounds; r++) {

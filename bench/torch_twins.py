@@ -14,14 +14,20 @@ The ScoreNet weights and the digits come from --shared (a safetensors file writt
 `npm run bench -- --vs-torch`), so both engines evaluate the same network on the same data.
 Prints one JSON line: {"engine": ..., "<workload>": {"<metric>_ms": median, ...}}.
 Usage: /usr/bin/python3 bench/torch_twins.py --shared FILE [--threads N] [--only a,b] [--reps R]
+
+With --serve it instead times single steps on request, for `npm run bench -- --vs-torch --lockstep`:
+it prints "ready", then for each line naming a step (scorenet.train, scorenet.sample, scorenet.div,
+mlp_train.train: the same work as ../shared/bench/torch_reference.py's scorenet steps and
+mlp_train above) runs it once and prints its wall time in ms; "quit" ends it.
 """
-import argparse, json, math, os, struct, time
+import argparse, json, math, os, struct, sys, time
 
 ap = argparse.ArgumentParser()
 ap.add_argument("--threads", type=int, default=2)
 ap.add_argument("--reps", type=int, default=15)
 ap.add_argument("--only", default="mlp_train,pc2d,mnist_em,mnist_bpd")
 ap.add_argument("--shared", default=None)
+ap.add_argument("--serve", action="store_true")
 args = ap.parse_args()
 os.environ["OPENBLAS_NUM_THREADS"] = "1"
 os.environ["OMP_NUM_THREADS"] = str(args.threads)
@@ -98,6 +104,11 @@ vp_std = lambda t: torch.sqrt(-torch.expm1(2 * vp_log_mean(t)))
 
 
 def mlp_train():
+    return {"train_ms": median_ms(mlp_train_step(), args.reps, 3)}
+
+
+def mlp_train_step():
+    """One Adam step of the DSM loss for the 2-D MLP at batch 512 (a closure over its state)."""
     net, n = Mlp(), 512
     opt = torch.optim.Adam(net.parameters(), lr=1e-3)
     x0 = torch.randn(n, 2)
@@ -112,7 +123,7 @@ def mlp_train():
         loss.backward()
         opt.step()
 
-    return {"train_ms": median_ms(step, args.reps, 3)}
+    return step
 
 
 def pc2d():
@@ -186,6 +197,61 @@ def scorenet(shared):
     return model
 
 
+def scorenet_steps(shared):
+    """The scorenet steps of ../shared/bench/torch_reference.py (same batches, loss and work) on the
+    shared weights: an Adam step of the DSM loss at batch 32, an Euler-Maruyama step at batch 64,
+    a Hutchinson divergence (VJP) at batch 16."""
+    model = scorenet(shared)
+    opt = torch.optim.Adam(model.parameters(), lr=1e-4)
+    x = torch.rand(32, 1, 28, 28)
+
+    def train():
+        t = torch.rand(32) * (1 - 1e-5) + 1e-5
+        z = torch.randn_like(x)
+        std = ve_std(t)[:, None, None, None]
+        score = model(x + z * std, t)
+        loss = torch.mean(torch.sum((score * std + z) ** 2, dim=(1, 2, 3)))
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+
+    xs, dt = torch.randn(64, 1, 28, 28), 1.0 / 500
+
+    @torch.no_grad()
+    def sample():
+        t = torch.full((64,), 0.5)
+        g = (SIGMA ** t)[:, None, None, None]
+        mean = xs + g ** 2 * model(xs, t) * dt
+        return mean + math.sqrt(dt) * g * torch.randn_like(xs)
+
+    xd = torch.randn(16, 1, 28, 28)
+    probe = torch.randint(0, 2, xd.shape).float() * 2 - 1
+
+    def div():
+        xv = xd.clone().requires_grad_(True)
+        s = torch.sum(model(xv, torch.full((16,), 0.5)) * probe)
+        (v,) = torch.autograd.grad(s, xv)
+        return torch.sum(v * probe, dim=(1, 2, 3))
+
+    return {"scorenet.train": train, "scorenet.sample": sample, "scorenet.div": div}
+
+
+def serve(steps):
+    """Time one named step per request line (protocol in the module docstring)."""
+    print("ready", flush=True)
+    for line in sys.stdin:
+        name = line.strip()
+        if name == "quit":
+            break
+        fn = steps.get(name)
+        if fn is None:
+            print(f"error: unknown step '{name}'; use one of: {', '.join(steps)}", flush=True)
+            continue
+        t0 = time.perf_counter()
+        fn()
+        print(f"{(time.perf_counter() - t0) * 1000:.4f}", flush=True)
+
+
 def mnist_em(shared):
     model, n, steps, eps = scorenet(shared), 64, 500, 1e-3
 
@@ -238,6 +304,9 @@ def mnist_bpd(shared):
 
 
 shared = read_safetensors(args.shared) if args.shared else None
+if args.serve:
+    serve({**scorenet_steps(shared), "mlp_train.train": mlp_train_step()})
+    raise SystemExit(0)
 out = {"engine": f"pytorch-{torch.__version__}", "threads": args.threads}
 for name in args.only.split(","):
     if name == "mlp_train":
