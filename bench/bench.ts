@@ -14,7 +14,9 @@
  * keeps them), and the header names the BLAS it loaded (bench/torch_env.py), warning when it is the
  * reference BLAS. With --lockstep (and --vs-torch) the step workloads (scorenet, mlp_train) are
  * instead timed one step at a time against a PyTorch server, alternating (bench/lockstep.ts), and
- * each ratio is the median of P per-pair ratios (--pairs, default 40) with its quartiles.
+ * each ratio is the median of P per-pair ratios (--pairs, default 40) with its quartiles; the
+ * end-to-end ScoreNet runs (mnist_em, mnist_bpd) take turns at every network evaluation, K times
+ * after their warm-up (--rounds, default 1 here), each side counting only its own active time.
  */
 import { execFileSync } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
@@ -24,7 +26,14 @@ import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { nodeBackend } from "../src/engine/backend-node.ts";
 import * as E from "../src/engine/index.ts";
-import { LOCKSTEP_STEPS, type LockstepRow, runLockstep } from "./lockstep.ts";
+import {
+  LOCKSTEP_RUNS,
+  LOCKSTEP_STEPS,
+  type LockstepRow,
+  type LockstepRunRow,
+  runLockstep,
+  runLockstepEnd2End,
+} from "./lockstep.ts";
 import { medianMs, round } from "./timing.ts";
 import { WORKLOADS, exportShared } from "./workloads.ts";
 
@@ -101,11 +110,10 @@ if (values.lockstep) {
   if (!values["vs-torch"]) throw new Error("--lockstep compares with PyTorch: add --vs-torch");
   if (!Number.isInteger(pairs) || pairs < 1)
     throw new Error(`--pairs: '${values.pairs}' must be a positive integer, e.g. --pairs 40`);
-  const other = only?.filter((n) => !LOCKSTEP_STEPS[n]);
+  const able = [...Object.keys(LOCKSTEP_STEPS), ...LOCKSTEP_RUNS];
+  const other = only?.filter((n) => !able.includes(n));
   if (other?.length)
-    throw new Error(
-      `--lockstep times single steps of ${Object.keys(LOCKSTEP_STEPS).join(", ")} only; run ${other.join(", ")} without --lockstep`,
-    );
+    throw new Error(`--lockstep runs ${able.join(", ")} only; run ${other.join(", ")} without --lockstep`);
 }
 const rounds = Number(values.rounds ?? (values["vs-torch"] ? 3 : 1));
 if (!Number.isInteger(rounds) || rounds < 1)
@@ -170,20 +178,41 @@ function runTorch(threads: number, sharedFile: string): Record<string, Record<st
   return out;
 }
 
-/** Lockstep pairs for every lockstep-capable workload (bench/lockstep.ts). */
-async function lockstepRun(threads: number, sharedFile: string): Promise<LockstepRow[]> {
+/** Lockstep pairs of the step workloads and turn-taking end-to-end runs (bench/lockstep.ts). */
+async function lockstepRun(
+  threads: number,
+  sharedFile: string,
+): Promise<{ steps: LockstepRow[]; runs: LockstepRunRow[] }> {
   E.setBackend(nodeBackend({ threads }));
   E.clearProgramCache();
+  const wanted = (name: string) => !only || only.includes(name);
   const steps: Record<string, () => Promise<unknown>> = {};
   for (const [name, metrics] of Object.entries(LOCKSTEP_STEPS)) {
-    if (only && !only.includes(name)) continue;
+    if (!wanted(name)) continue;
     const fns = await WORKLOADS[name]!.setup();
     for (const m of metrics) steps[`${name}.${m}`] = fns[m]!;
   }
-  const args = [join(here, "torch_twins.py"), "--serve", "--threads", String(threads), "--shared", sharedFile];
-  return runLockstep(steps, { python: values.python!, args, env: torchEnv() }, pairs, 3, (l) => {
+  const server = {
+    python: values.python!,
+    args: [join(here, "torch_twins.py"), "--serve", "--threads", String(threads), "--shared", sharedFile],
+    env: torchEnv(),
+  };
+  const log = (l: string) => {
     if (!values.json) console.error(l);
-  });
+  };
+  const stepRows = Object.keys(steps).length ? await runLockstep(steps, server, pairs, 3, log) : [];
+  const runs = LOCKSTEP_RUNS.filter(wanted);
+  const runRows = runs.length
+    ? await runLockstepEnd2End(
+        runs,
+        async (name, wrap) => (await WORKLOADS[name]!.setup(wrap)).run!,
+        server,
+        Number(values.rounds ?? 1),
+        (name) => WORKLOADS[name]!.warm ?? 1,
+        log,
+      )
+    : [];
+  return { steps: stepRows, runs: runRows };
 }
 
 /** The BLAS PyTorch runs on (bench/torch_env.py), as one header line. */
@@ -244,8 +273,8 @@ try {
   }
   for (const threads of threadCounts(values.threads!)) {
     if (values.lockstep) {
-      const rows = await lockstepRun(threads, shared);
-      (result.runs as unknown[]).push({ threads, lockstep: rows });
+      const { steps: rows, runs } = await lockstepRun(threads, shared);
+      (result.runs as unknown[]).push({ threads, lockstep: rows, lockstepRuns: runs });
       if (values.json) continue;
       console.log(
         `\n${threads} thread${threads > 1 ? "s" : ""}, lockstep with PyTorch (${pairs} alternating pairs per step)`,
@@ -257,6 +286,12 @@ try {
         console.log(
           `| ${r.step} | ${round(r.scoregenMs)} | ${round(r.torchMs)} | ${r.ratio[1].toFixed(2)} [${r.ratio[0].toFixed(2)}–${r.ratio[2].toFixed(2)}] |`,
         );
+      for (const r of runs) {
+        const ratios = r.scoregenMs.map((v, i) => (v / r.torchMs[i]!).toFixed(2));
+        console.log(
+          `| ${r.run}.run (turns at each evaluation) | ${round(median(r.scoregenMs))} | ${round(median(r.torchMs))} | ${ratios.join(", ")} |`,
+        );
+      }
       continue;
     }
     const sRounds: Record<string, Record<string, number>>[] = [],

@@ -18,7 +18,8 @@ Usage: /usr/bin/python3 bench/torch_twins.py --shared FILE [--threads N] [--only
 With --serve it instead times single steps on request, for `npm run bench -- --vs-torch --lockstep`:
 it prints "ready", then for each line naming a step (scorenet.train, scorenet.sample, scorenet.div,
 mlp_train.train: the same work as ../shared/bench/torch_reference.py's scorenet steps and
-mlp_train above) runs it once and prints its wall time in ms; "quit" ends it.
+mlp_train above) runs it once and prints its wall time in ms; "run mnist_em" / "run mnist_bpd" run
+that whole workload taking turns with scoregen at every network evaluation (see Gate); "quit" ends it.
 """
 import argparse, json, math, os, struct, sys, time
 
@@ -236,24 +237,34 @@ def scorenet_steps(shared):
     return {"scorenet.train": train, "scorenet.sample": sample, "scorenet.div": div}
 
 
-def serve(steps):
+def serve(steps, shared):
     """Time one named step per request line (protocol in the module docstring)."""
     print("ready", flush=True)
     for line in sys.stdin:
         name = line.strip()
         if name == "quit":
             break
+        if name in ("run mnist_em", "run mnist_bpd"):
+            run_gated(name[4:], shared)
+            continue
         fn = steps.get(name)
         if fn is None:
             print(f"error: unknown step '{name}'; use one of: {', '.join(steps)}", flush=True)
             continue
         t0 = time.perf_counter()
         fn()
-        print(f"{(time.perf_counter() - t0) * 1000:.4f}", flush=True)
+        ms = (time.perf_counter() - t0) * 1000
+        quiesce()
+        print(f"{ms:.4f}", flush=True)
 
 
 def mnist_em(shared):
-    model, n, steps, eps = scorenet(shared), 64, 500, 1e-3
+    return {"run_ms": median_ms(mnist_em_run(scorenet(shared)), 3, 1)}
+
+
+def mnist_em_run(model):
+    """The 500-step Euler-Maruyama run of 64 samples with `model` (a closure)."""
+    n, steps, eps = 64, 500, 1e-3
 
     @torch.no_grad()
     def run():
@@ -266,12 +277,18 @@ def mnist_em(shared):
             x = mean + math.sqrt(dt) * g * torch.randn_like(x)
         return mean
 
-    return {"run_ms": median_ms(run, 3, 1)}
+    return run
 
 
 def mnist_bpd(shared):
+    run, nfe = mnist_bpd_run(scorenet(shared), shared)
+    ms = median_ms(run, 1, 0)
+    return {"run_ms": ms, "nfe": nfe[0]}
+
+
+def mnist_bpd_run(model, shared):
+    """The bits/dim run of the 32 digits with `model` (a closure) and its function-evaluation counter."""
     from scipy import integrate
-    model = scorenet(shared)
     digits = shared["digits"] if shared else torch.rand(32, 1, 28, 28)
     n, dim, eps = digits.shape[0], 784, 1e-5
     nfe = [0]
@@ -299,13 +316,56 @@ def mnist_bpd(shared):
         prior = -dim / 2 * math.log(2 * math.pi * s1 ** 2) - (z.reshape(n, dim) ** 2).sum(1) / (2 * s1 ** 2)
         return -(prior + delta) / (dim * math.log(2)) + 8
 
-    ms = median_ms(run, 1, 0)
-    return {"run_ms": ms, "nfe": nfe[0]}
+    return run, nfe
+
+
+def quiesce():
+    """Waits (up to 300 ms) until this process uses under 10% of one CPU over 2 ms (OpenMP threads
+    spin after a parallel region; scoregen waits the same way for ORT's threads)."""
+    end = time.perf_counter() + 0.3
+    while time.perf_counter() < end:
+        c0, t0 = time.process_time(), time.perf_counter()
+        time.sleep(0.002)
+        if time.process_time() - c0 < 0.1 * (time.perf_counter() - t0):
+            return
+
+
+class Gate:
+    """A model whose every evaluation first hands the turn to scoregen (--serve "run NAME"): it prints
+    "yield", blocks until the line "go", and counts only the time between a "go" and the next yield."""
+
+    def __init__(self, model):
+        self.model, self.active, self.t0 = model, 0.0, 0.0
+
+    def wait(self):
+        line = sys.stdin.readline().strip()
+        if line != "go":
+            raise SystemExit(f"lockstep: expected 'go', got '{line}'")
+        self.t0 = time.perf_counter()
+
+    def __call__(self, *a):
+        self.active += time.perf_counter() - self.t0
+        quiesce()
+        print("yield", flush=True)
+        self.wait()
+        return self.model(*a)
+
+
+def run_gated(name, shared):
+    """One end-to-end run taking turns with scoregen; prints "ready", then "done <active ms>" at the end."""
+    gate = Gate(scorenet(shared))
+    run = mnist_em_run(gate) if name == "mnist_em" else mnist_bpd_run(gate, shared)[0]
+    print("ready", flush=True)
+    gate.wait()
+    run()
+    gate.active += time.perf_counter() - gate.t0
+    quiesce()
+    print(f"done {gate.active * 1000:.3f}", flush=True)
 
 
 shared = read_safetensors(args.shared) if args.shared else None
 if args.serve:
-    serve({**scorenet_steps(shared), "mlp_train.train": mlp_train_step()})
+    serve({**scorenet_steps(shared), "mlp_train.train": mlp_train_step()}, shared)
     raise SystemExit(0)
 out = {"engine": f"pytorch-{torch.__version__}", "threads": args.threads}
 for name in args.only.split(","):

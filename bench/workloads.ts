@@ -30,14 +30,17 @@ import { mlpSpec, scoreNetSpec } from "../src/models/registry.ts";
 import { Rng } from "../src/rng.ts";
 import { getSampler } from "../src/sampling/registry.ts";
 import { asScoreModel, linearSde, vpSde, type Sde } from "../src/sde/index.ts";
+import type { ScoreModel } from "../src/score.ts";
 import { imageBitsPerDim } from "../src/tasks/image-likelihood.ts";
 
 /** One timed repetition (its result is ignored). */
 export type Step = () => Promise<unknown>;
+/** Wraps the score model a workload evaluates (bench --lockstep hands PyTorch the turn through it). */
+export type ModelWrap = (m: ScoreModel) => ScoreModel;
 
 export interface Workload {
-  /** Metric name → what one repetition of it runs. */
-  setup(): Promise<Record<string, Step>>;
+  /** Metric name → what one repetition of it runs (end-to-end ScoreNet runs evaluate `wrap(model)`). */
+  setup(wrap?: ModelWrap): Promise<Record<string, Step>>;
   /** Repetitions to take the median of (end-to-end runs take fewer). */
   reps?: number;
   /** Untimed warm-up repetitions (default 3 for steps, 1 for end-to-end runs). */
@@ -201,9 +204,9 @@ const pc2d: Workload = {
 /** 64 samples of the ScoreNet by Euler–Maruyama, 500 steps (the tutorial's sampler). */
 const mnist_em: Workload = {
   reps: 3,
-  async setup() {
+  async setup(wrap: ModelWrap = (m) => m) {
     const { spec, params } = scoreNetParams();
-    const model = asScoreModel(new EngineNetwork(spec, params, tutorialSde), tutorialSde, "eps");
+    const model = wrap(asScoreModel(new EngineNetwork(spec, params, tutorialSde), tutorialSde, "eps"));
     const em = getSampler("em");
     let seed = 0;
     return { run: () => em.run(model, tutorialSde, { n: 64, steps: 500, rng: new Rng(seed++) }) };
@@ -216,12 +219,12 @@ let lastBpdNfe = 0;
 const mnist_bpd: Workload = {
   reps: 1,
   warm: 0, // one whole run, compile included, as its twin
-  async setup() {
+  async setup(wrap: ModelWrap = (m) => m) {
     const { spec, params } = scoreNetParams();
     const images = await loadMnist({ split: "test", limit: BPD_DIGITS, range: "[0,1]" });
     return {
       run: async () => {
-        const model = asScoreModel(new EngineNetwork(spec, params, tutorialSde), tutorialSde, "eps");
+        const model = wrap(asScoreModel(new EngineNetwork(spec, params, tutorialSde), tutorialSde, "eps"));
         const r = await imageBitsPerDim(model, tutorialSde, images, {
           n: BPD_DIGITS,
           repeats: 1,
