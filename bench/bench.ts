@@ -276,12 +276,8 @@ try {
       const { steps: rows, runs } = await lockstepRun(threads, shared);
       (result.runs as unknown[]).push({ threads, lockstep: rows, lockstepRuns: runs });
       if (values.json) continue;
-      console.log(
-        `\n${threads} thread${threads > 1 ? "s" : ""}, lockstep with PyTorch (${pairs} alternating pairs per step)`,
-      );
-      console.log(
-        "| step | scoregen ms | PyTorch ms | ratio: median of pairs [quartiles] |\n| --- | ---: | ---: | ---: |",
-      );
+      console.log(`\n${threads} thread${threads > 1 ? "s" : ""}, lockstep with PyTorch`);
+      console.log("| workload | scoregen ms | PyTorch ms | ratio |\n| --- | ---: | ---: | ---: |");
       for (const r of rows)
         console.log(
           `| ${r.step} | ${round(r.scoregenMs)} | ${round(r.torchMs)} | ${r.ratio[1].toFixed(2)} [${r.ratio[0].toFixed(2)}–${r.ratio[2].toFixed(2)}] |`,
@@ -289,9 +285,13 @@ try {
       for (const r of runs) {
         const ratios = r.scoregenMs.map((v, i) => (v / r.torchMs[i]!).toFixed(2));
         console.log(
-          `| ${r.run}.run (turns at each evaluation) | ${round(median(r.scoregenMs))} | ${round(median(r.torchMs))} | ${ratios.join(", ")} |`,
+          `| ${r.run}.run | ${round(median(r.scoregenMs))} | ${round(median(r.torchMs))} | ${ratios.join(", ")} |`,
         );
       }
+      const how: string[] = [];
+      if (rows.length) how.push(`steps: median of ${pairs} alternating pairs [quartiles] of the per-pair ratio`);
+      if (runs.length) how.push("runs: turns at every network evaluation, one ratio per run (medians of active ms)");
+      console.log(how.join("; "));
       continue;
     }
     const sRounds: Record<string, Record<string, number>>[] = [],
