@@ -50,6 +50,8 @@ class TorchServer {
 
   static async start(python: string, args: string[], env: NodeJS.ProcessEnv): Promise<TorchServer> {
     const proc = spawn(python, args, { env, stdio: ["pipe", "pipe", "inherit"] });
+    // A server that died shows as an early end of its output (next()); writes to it just fail.
+    proc.stdin.on("error", () => {});
     const s = new TorchServer(proc);
     const first = await s.next();
     if (first !== "ready") throw new Error(`--lockstep: the PyTorch server said '${first}' instead of 'ready'`);
