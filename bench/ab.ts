@@ -34,6 +34,7 @@
  *   interop  scorenet train/sample/div with ORT's inter-op threads 1 (sequential) vs 2 (parallel execution),
  *            and 1 intra-op thread with 2 inter-op threads
  *   wgrad    scorenet.train: weight gradients re-laid out by Transpose vs by a product with an identity
+ *   concatparts train, forward b64, VJP b16: tconv1's input concat materialized vs per-part products
  */
 import { parseArgs } from "node:util";
 import { type NodeBackendOptions, nodeBackend } from "../src/engine/backend-node.ts";
@@ -41,6 +42,7 @@ import * as E from "../src/engine/index.ts";
 import {
   type ConvForm,
   type NormKernel,
+  setAbsorbConcats,
   setCol2imMaxPixels,
   setCol2imShifts,
   setCol2imSum,
@@ -393,6 +395,16 @@ const EXPERIMENTS: Record<string, Experiment> = {
     for (const on of [false, true])
       v[on ? "shifts" : "gather/depthwise"] = await scoreNetSteps(() => setCol2imShifts(on)).finally(() =>
         setCol2imShifts(),
+      );
+    return v;
+  },
+  /** tconv1's input concat [h, h1] materialized vs absorbed into per-part products (forward, VJP; train keeps it). */
+  concatparts: async (threads) => {
+    E.setBackend(nodeBackend({ threads }));
+    const v: Record<string, Record<string, Step>> = {};
+    for (const on of [false, true])
+      v[on ? "per-part products" : "Concat"] = await scoreNetSteps(() => setAbsorbConcats(on)).finally(() =>
+        setAbsorbConcats(),
       );
     return v;
   },

@@ -4,7 +4,13 @@ import assert from "node:assert/strict";
 import "../src/node.ts";
 import * as E from "../src/engine/index.ts";
 import { normal, torchDefaultWeight, zeros } from "../src/engine/init.ts";
-import { setCol2imShifts, setCol2imSum, setSharedPatches, setWeightGradTranspose } from "../src/engine/lower.ts";
+import {
+  setAbsorbConcats,
+  setCol2imShifts,
+  setCol2imSum,
+  setSharedPatches,
+  setWeightGradTranspose,
+} from "../src/engine/lower.ts";
 import { Rng } from "../src/rng.ts";
 import { OPTIMIZER_CONFIGS } from "./helpers/optimizers.ts";
 
@@ -247,6 +253,55 @@ test("float32 convolution lowerings (Conv, flipped Conv, ConvTranspose, MatMul+c
       }
       assert.ok(err < 1e-5 * Math.max(1, scale), `${JSON.stringify(g.o)} ${k}: max error ${err} (scale ${scale})`);
     }
+  }
+});
+
+test("a channel concat read only by a few-channel transposed conv is multiplied part by part (no Concat), fed and frozen, forward and VJP, as the float64 oracle", async () => {
+  const rng = new Rng(13);
+  const geos = [
+    { o: { stride: 1, padding: 1 } }, // shifted tap planes
+    { o: { stride: 2, padding: [1, 0, 0, 1], outputPadding: 1 } }, // NCHW Gather col2im
+  ] as const;
+  const normals = (n: number) => rng.normals(n, new Float64Array(n)) as Float64Array;
+  const av = normals(2 * 3 * 6 * 6),
+    bv = normals(2 * 2 * 6 * 6),
+    wv = normals(5 * 1 * 3 * 3);
+  for (const g of geos) {
+    const run = async (dt: "float32" | "float64", frozen: boolean) => {
+      const a = E.input("a", [2, 3, 6, 6], dt),
+        b = E.input("b", [2, 2, 6, 6], dt),
+        w = E.input("w", [5, 1, 3, 3], dt); // 5 → 1 channel
+      const y = E.convTranspose2d(E.concat([a, b], 1), w, g.o);
+      const s = E.input("s", y.shape, dt);
+      const [ga, gb] = E.vjp([y], [s], [a, b]);
+      const cast = (v: Float64Array) => (dt === "float32" ? Float32Array.from(v) : v);
+      const sv = Float64Array.from({ length: y.size }, (_, i) => Math.cos(i));
+      const p = await E.compile({
+        inputs: [a, b, w, s],
+        outputs: { y, ga: ga!, gb: gb! },
+        constants: frozen ? { w: cast(wv) } : undefined,
+      });
+      const feeds = { a: cast(av), b: cast(bv), s: cast(sv), ...(frozen ? {} : { w: cast(wv) }) };
+      return { r: await p.run(feeds), concat: new TextDecoder().decode(p.modelBytes).includes("Concat") };
+    };
+    const oracle = await run("float64", false);
+    for (const frozen of [false, true]) {
+      const got = await run("float32", frozen);
+      if (g.o.stride === 1) assert.ok(!got.concat, "no Concat in the stride-1 program");
+      for (const k of ["y", "ga", "gb"]) {
+        const a = oracle.r[k] as Float64Array,
+          b = got.r[k] as Float32Array;
+        let err = 0;
+        a.forEach((u, i) => {
+          err = Math.max(err, Math.abs(u - b[i]!));
+        });
+        assert.ok(err < 1e-5 * 10, `${JSON.stringify(g.o)} frozen=${frozen} ${k}: max error ${err}`);
+      }
+    }
+    setAbsorbConcats(false);
+    const plain = await run("float32", false);
+    setAbsorbConcats();
+    assert.ok(plain.concat, "with absorption off the Concat is there");
   }
 });
 

@@ -50,6 +50,10 @@ class Emitter {
   readonly invStdOf = new Set<number>();
   /** patchKey(x, geometry) of every float32 weight gradient that builds x's patch matrix (lowerBackWeight). */
   readonly weightGradPatches = new Set<string>();
+  /** Channel concats read only by NCHW-col2im input gradients, by id: their parts' names (no Concat emitted). */
+  readonly concatParts = new Map<number, string[]>();
+  /** Ids of the channel concats that concatParts will take (decided before lowering). */
+  readonly absorbedConcats = new Set<number>();
   /** Operator domains used besides the default one (each needs an opset import). */
   readonly domains = new Set<string>();
   private n = 0;
@@ -146,6 +150,10 @@ function lowerNode(e: Emitter, t: Tensor, ins: string[]): string {
     case "expand":
       return e.node("Expand", [ins[0]!, e.ints(t.shape)]);
     case "concat":
+      if (e.absorbedConcats.has(t.id)) {
+        e.concatParts.set(t.id, ins);
+        return "";
+      }
       return e.node("Concat", ins, { axis: a.axis as number });
     case "slice":
       return e.node("Slice", [
@@ -536,13 +544,7 @@ function lowerBackInput(e: Emitter, t: Tensor, ins: string[]): string {
     ]);
     return nchwFromRows(e, e.node("MatMul", [cols, wb]), n, g.inHW[0], g.inHW[1], c);
   }
-  const unitStride = g.stride[0] === 1 && g.stride[1] === 1;
-  if (
-    t.dtype === "float32" &&
-    c * g.kHW[0] * g.kHW[1] <= nchwCol2imMaxRows &&
-    (!e.constantIds.has(wt.id) || (unitStride && col2imShifts))
-  )
-    return backInputByNchwCol2im(e, t, gy, w);
+  if (takesNchwCol2im(e, t)) return backInputByNchwCol2im(e, t, gy, w);
   const span = (i: 0 | 1) => g.dilation[i] * (g.kHW[i] - 1);
   const flipPads = [span(0) - g.pads[0], span(1) - g.pads[1], span(0) - g.pads[2], span(1) - g.pads[3]];
   if (g.stride[0] === 1 && g.stride[1] === 1 && flipPads.every((p) => p >= 0)) {
@@ -559,6 +561,43 @@ function lowerBackInput(e: Emitter, t: Tensor, ins: string[]): string {
     (i) => g.inHW[i]! - (g.stride[i]! * ([ho, wo][i]! - 1) + span(i as 0 | 1) + 1 - g.pads[i]! - g.pads[i + 2]!),
   );
   return e.node("ConvTranspose", [gy, w], { ...convAttrs(g), output_padding: outPad });
+}
+
+/** Whether convBackInput t is lowered by backInputByNchwCol2im (float32, few gx channels; see below). */
+function takesNchwCol2im(e: Emitter, t: Tensor): boolean {
+  const g = geometryOf(t);
+  const wt = t.inputs[1]!;
+  const unitStride = g.stride[0] === 1 && g.stride[1] === 1;
+  return (
+    t.dtype === "float32" &&
+    convForm("convBackInput", t) !== "gather" &&
+    wt.shape[1]! * g.kHW[0] * g.kHW[1] <= nchwCol2imMaxRows &&
+    (!e.constantIds.has(wt.id) || (unitStride && col2imShifts))
+  );
+}
+
+/**
+ * Channel concats (axis 1) that only NCHW-col2im input gradients read, as gy: those take the parts'
+ * products one by one and add them (a U-Net skip into ScoreNet's tconv1: no [N, 64, 26, 26] copy).
+ * `uses` maps each value's id to the nodes reading it; `outputs` are the program's output ids.
+ */
+function concatsToAbsorb(order: readonly Tensor[], outputs: ReadonlySet<number>, e: Emitter): Set<number> {
+  const uses = new Map<number, Tensor[]>();
+  for (const t of order) for (const i of t.inputs) uses.set(i.id, [...(uses.get(i.id) ?? []), t]);
+  const absorbed = new Set<number>();
+  if (!absorbConcats) return absorbed;
+  for (const t of order) {
+    if (t.op !== "concat" || t.attrs.axis !== 1 || t.rank !== 4 || t.dtype !== "float32" || outputs.has(t.id)) continue;
+    const readers = uses.get(t.id) ?? [];
+    if (readers.length && readers.every((r) => r.op === "convBackInput" && r.inputs[0] === t && takesNchwCol2im(e, r)))
+      absorbed.add(t.id);
+  }
+  return absorbed;
+}
+let absorbConcats = true;
+/** Turn concat absorption (concatsToAbsorb) off or on (benchmarks compare; no argument restores on). */
+export function setAbsorbConcats(on = true): void {
+  absorbConcats = on;
 }
 
 /**
@@ -589,7 +628,7 @@ function backInputByNchwCol2im(e: Emitter, t: Tensor, gy: string, w: string): st
   const taps = kh * kw,
     px = ho * wo;
   const wm = e.node("Reshape", [e.node("Transpose", [w], { perm: [1, 2, 3, 0] }), e.ints([c * taps, o])]);
-  const contrib = e.node("MatMul", [wm, e.node("Reshape", [gy, e.ints([n, o, px])])]); // [n, C·taps, px]
+  const contrib = nchwContributions(e, t, wm, gy, n, px); // [n, C·taps, px]
   if (col2imShifts && g.stride[0] === 1 && g.stride[1] === 1) return col2imByShifts(e, t, contrib);
   const zero = e.init("float32", [n, 1], new Float32Array(n), "z");
   const table = e.node("Concat", [e.node("Reshape", [contrib, e.ints([n, c * taps * px])]), zero], { axis: 1 });
@@ -617,6 +656,25 @@ function backInputByNchwCol2im(e: Emitter, t: Tensor, gy: string, w: string): st
   const gathered = e.node("Gather", [table, e.init("int64", [c * H * W, T], idx, "col2im")], { axis: 1 });
   const summed = e.node("ReduceSum", [gathered, e.ints([2])], { keepdims: 0 });
   return e.node("Reshape", [summed, e.ints([n, c, H, W])]);
+}
+
+/**
+ * W·gy[n] for every image, [n, C·taps, px], with wm the filter as [C·taps, O]: one broadcast MatMul,
+ * or for an absorbed channel concat gy = [gy₁, gy₂, …] the sum of each part's product with its
+ * columns of wm.
+ */
+function nchwContributions(e: Emitter, t: Tensor, wm: string, gy: string, n: number, px: number): string {
+  const src = t.inputs[0]!;
+  const parts = e.concatParts.get(src.id);
+  if (!parts) return e.node("MatMul", [wm, e.node("Reshape", [gy, e.ints([n, src.shape[1]!, px])])]);
+  let start = 0;
+  const products = parts.map((name, k) => {
+    const ck = src.inputs[k]!.shape[1]!;
+    const cols = e.node("Slice", [wm, e.ints([start]), e.ints([start + ck]), e.ints([1])]);
+    start += ck;
+    return e.node("MatMul", [cols, e.node("Reshape", [name, e.ints([n, ck, px])])]);
+  });
+  return products.length === 1 ? products[0]! : e.node("Sum", products);
 }
 
 /**
@@ -923,6 +981,7 @@ export function toOnnx(spec: ProgramSpec): Uint8Array {
   const outs = Object.values(spec.outputs);
   const order = topoSort(outs);
   for (const t of order) if (t.op === "groupInvStd") e.invStdOf.add(t.inputs[0]!.id);
+  for (const id of concatsToAbsorb(order, new Set(outs.map((t) => t.id)), e)) e.absorbedConcats.add(id);
   for (const t of order)
     if (t.op === "convBackWeight" && t.dtype === "float32" && weightGradBuildsPatches(t))
       e.weightGradPatches.add(patchKey(t.inputs[0]!, geometryOf(t)));
