@@ -178,6 +178,22 @@ async function layerStep(
   return () => prog.run(feeds);
 }
 
+/** scoreNetSteps with a lowering switch off, then on (`set()` restores its default afterwards). */
+async function onOffSteps(
+  threads: number,
+  [off, on]: [string, string],
+  set: (on?: boolean) => void,
+): Promise<Record<string, Record<string, Step>>> {
+  E.setBackend(nodeBackend({ threads }));
+  const v: Record<string, Record<string, Step>> = {};
+  for (const [name, value] of [
+    [off, false],
+    [on, true],
+  ] as const)
+    v[name] = await scoreNetSteps(() => set(value)).finally(() => set());
+  return v;
+}
+
 /** WORKLOADS.scorenet (train, sample, div) set up under each variant's backend options. */
 async function backendVariants(
   options: Record<string, NodeBackendOptions>,
@@ -389,25 +405,9 @@ const EXPERIMENTS: Record<string, Experiment> = {
     }
     return v;
   },
-  async shifts(threads) {
-    E.setBackend(nodeBackend({ threads }));
-    const v: Record<string, Record<string, Step>> = {};
-    for (const on of [false, true])
-      v[on ? "shifts" : "gather/depthwise"] = await scoreNetSteps(() => setCol2imShifts(on)).finally(() =>
-        setCol2imShifts(),
-      );
-    return v;
-  },
+  shifts: (threads) => onOffSteps(threads, ["gather/depthwise", "shifts"], setCol2imShifts),
   /** tconv1's input concat [h, h1] materialized vs absorbed into per-part products (forward, VJP; train keeps it). */
-  concatparts: async (threads) => {
-    E.setBackend(nodeBackend({ threads }));
-    const v: Record<string, Record<string, Step>> = {};
-    for (const on of [false, true])
-      v[on ? "per-part products" : "Concat"] = await scoreNetSteps(() => setAbsorbConcats(on)).finally(() =>
-        setAbsorbConcats(),
-      );
-    return v;
-  },
+  concatparts: (threads) => onOffSteps(threads, ["Concat", "per-part products"], setAbsorbConcats),
   wgradrows: (threads) =>
     trainStepVariants(
       threads,

@@ -7,14 +7,14 @@
  * quartiles of the per-pair ratios scoregen / PyTorch.
  *
  * The end-to-end ScoreNet runs (mnist_em, mnist_bpd) take turns at every network evaluation instead:
- * both sides run the whole command, each hands the other the turn before each evaluation (gateModel
- * here, Gate in torch_twins.py), and each counts only its own active time. Before handing over, each
+ * both sides run the whole command, each hands the other the turn before each evaluation
+ * (beforeEachEvaluation here, Gate in torch_twins.py), and each counts only its own active time. Before handing over, each
  * side waits until its own threads have stopped spinning (quiesce), untimed.
  */
 import { type ChildProcessByStdio, spawn } from "node:child_process";
 import type { Readable, Writable } from "node:stream";
 import { createInterface } from "node:readline";
-import type { ScoreModel } from "../src/score.ts";
+import { beforeEachEvaluation } from "../src/score.ts";
 import type { ModelWrap, Step } from "./workloads.ts";
 
 /** The steps that both sides can run one at a time: scoregen workload → its metrics. */
@@ -181,27 +181,6 @@ class Turns {
   }
 }
 
-/** `m` with the turn handed to PyTorch before every evaluation. */
-function gateModel(m: ScoreModel, turns: () => Turns): ScoreModel {
-  return {
-    dim: m.dim,
-    get nfe() {
-      return m.nfe;
-    },
-    set nfe(v: number) {
-      m.nfe = v;
-    },
-    score: async (x, t, n) => {
-      await turns().pass();
-      return m.score(x, t, n);
-    },
-    scoreVjp: async (x, t, n, v) => {
-      await turns().pass();
-      return m.scoreVjp(x, t, n, v);
-    },
-  };
-}
-
 export interface LockstepRunRow {
   run: string;
   /** Each side's active ms per timed run (after `warm` untimed runs). */
@@ -226,7 +205,7 @@ export async function runLockstepEnd2End(
     const rows: LockstepRunRow[] = [];
     for (const name of names) {
       let turns: Turns | undefined;
-      const run = await setup(name, (m) => gateModel(m, () => turns!));
+      const run = await setup(name, (m) => beforeEachEvaluation(m, () => turns!.pass()));
       const row: LockstepRunRow = { run: name, scoregenMs: [], torchMs: [] };
       for (let i = 0; i < warm(name) + reps; i++) {
         const ready = await torch.request(`run ${name}`);

@@ -44,3 +44,28 @@ export interface NoisyClassifier {
     v: Float64Array,
   ): Promise<{ grad: Float64Array; vjp: Float64Array }>;
 }
+
+/**
+ * `model` with `before()` awaited ahead of every evaluation (score and scoreVjp); its numbers and nfe
+ * are the model's. Used to let the event loop run between evaluations, or to take turns with another
+ * process in a benchmark.
+ */
+export function beforeEachEvaluation(model: ScoreModel, before: () => Promise<void>): ScoreModel {
+  return {
+    dim: model.dim,
+    get nfe() {
+      return model.nfe;
+    },
+    set nfe(v: number) {
+      model.nfe = v;
+    },
+    score: async (x, t, n) => {
+      await before();
+      return model.score(x, t, n);
+    },
+    scoreVjp: async (x, t, n, v) => {
+      await before();
+      return model.scoreVjp(x, t, n, v);
+    },
+  };
+}

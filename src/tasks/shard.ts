@@ -16,7 +16,7 @@ import { toy2d } from "../data/toy2d.ts";
 import { logLikelihood } from "../likelihood/index.ts";
 import { Rng } from "../rng.ts";
 import type { AnySamplerOptions } from "../sampling/registry.ts";
-import type { ScoreModel } from "../score.ts";
+import { type ScoreModel, beforeEachEvaluation } from "../score.ts";
 import { sampleByName } from "./sample.ts";
 import { type ImageDataOptions, type ScoreSource, openScoreSource, openTrainData } from "./sources.ts";
 import type { TrainConfig } from "./train.ts";
@@ -174,24 +174,7 @@ async function openModel(ref: ModelRef, cache: SourceCache | undefined, labels?:
  * numbers are untouched.
  */
 function yielding(model: ScoreModel): ScoreModel {
-  const pause = () => new Promise<void>((r) => setImmediate(r));
-  return {
-    dim: model.dim,
-    get nfe() {
-      return model.nfe;
-    },
-    set nfe(v: number) {
-      model.nfe = v;
-    },
-    score: async (x, t, n) => {
-      await pause();
-      return model.score(x, t, n);
-    },
-    scoreVjp: async (x, t, n, v) => {
-      await pause();
-      return model.scoreVjp(x, t, n, v);
-    },
-  };
+  return beforeEachEvaluation(model, () => new Promise<void>((r) => setImmediate(r)));
 }
 
 /** Runs one chunk job with the existing tasks. Pure: the same job always gives the same result. */
