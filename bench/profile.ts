@@ -1,9 +1,11 @@
 /**
  * Per-op-class profile of benchmark workloads with ORT's profiler:
  *   npm run bench:profile -- [--only scorenet] [--steps train,sample,div] [--reps 10] [--threads 2] [--json]
+ *                            [--nodes N]
  * Each step's program gets its own profiled session (files under out/profile/); the first
  * `--warm` runs are dropped and kernel times are summed per op class over the remaining runs.
  * Under CPU contention absolute times are noisy, but the fractions per op class are meaningful.
+ * --nodes N also lists the N slowest nodes of each program (ms per run, op, output shapes).
  */
 import { mkdirSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
@@ -52,7 +54,15 @@ interface TraceEvent {
   name: string;
   ts: number;
   dur: number;
-  args?: { op_name?: string };
+  args?: { op_name?: string; output_type_shape?: Record<string, number[]>[] };
+}
+
+export interface NodeTime {
+  node: string;
+  op: string;
+  ms: number;
+  /** Output shapes as ORT recorded them, e.g. "[32,32,26,26]". */
+  shapes: string;
 }
 
 export interface ProfileTable {
@@ -63,6 +73,8 @@ export interface ProfileTable {
   classes: Record<string, number>;
   /** Op type → mean kernel ms per run. */
   ops: Record<string, number>;
+  /** Every node's mean kernel ms per run, slowest first. */
+  nodes: NodeTime[];
 }
 
 /** Summarize one ORT profile file, dropping the first `warm` runs. */
@@ -73,22 +85,30 @@ export function summarize(events: TraceEvent[], warm: number): ProfileTable {
     .slice(warm);
   const inRun = (ts: number) => runs.some((r) => ts >= r.ts && ts <= r.ts + r.dur);
   const classes: Record<string, number> = {},
-    ops: Record<string, number> = {};
+    ops: Record<string, number> = {},
+    nodes = new Map<string, NodeTime>();
   for (const e of events) {
     if (e.cat !== "Node" || !e.name.endsWith("_kernel_time") || !inRun(e.ts)) continue;
-    const op = e.args?.op_name ?? "?";
-    ops[op] = (ops[op] ?? 0) + e.dur / 1000 / runs.length;
-    classes[opClass(op)] = (classes[opClass(op)] ?? 0) + e.dur / 1000 / runs.length;
+    const op = e.args?.op_name ?? "?",
+      ms = e.dur / 1000 / runs.length;
+    ops[op] = (ops[op] ?? 0) + ms;
+    classes[opClass(op)] = (classes[opClass(op)] ?? 0) + ms;
+    const node = e.name.slice(0, -"_kernel_time".length);
+    const shapes = (e.args?.output_type_shape ?? []).map((o) => JSON.stringify(Object.values(o)[0])).join(" ");
+    const n = nodes.get(node) ?? { node, op, ms: 0, shapes };
+    n.ms += ms;
+    nodes.set(node, n);
   }
   return {
     runs: runs.length,
     runMs: runs.reduce((s, r) => s + r.dur, 0) / 1000 / Math.max(1, runs.length),
     classes,
     ops,
+    nodes: [...nodes.values()].sort((a, b) => b.ms - a.ms),
   };
 }
 
-export function formatTable(title: string, t: ProfileTable): string {
+export function formatTable(title: string, t: ProfileTable, topNodes = 0): string {
   const total = Object.values(t.classes).reduce((a, b) => a + b, 0);
   const rows = Object.entries(t.classes).sort((a, b) => b[1] - a[1]);
   const lines = [
@@ -97,6 +117,16 @@ export function formatTable(title: string, t: ProfileTable): string {
     "| --- | ---: | ---: |",
   ];
   for (const [k, v] of rows) lines.push(`| ${k} | ${v.toFixed(2)} | ${((100 * v) / total).toFixed(1)}% |`);
+  if (topNodes > 0) {
+    lines.push(
+      "",
+      `${Math.min(topNodes, t.nodes.length)} slowest of ${t.nodes.length} nodes:`,
+      "| ms/run | op | node | output shapes |",
+      "| ---: | --- | --- | --- |",
+    );
+    for (const n of t.nodes.slice(0, topNodes))
+      lines.push(`| ${n.ms.toFixed(3)} | ${n.op} | ${n.node} | ${n.shapes} |`);
+  }
   return lines.join("\n");
 }
 
@@ -110,6 +140,7 @@ async function main(): Promise<void> {
       threads: { type: "string", default: "2" },
       out: { type: "string", default: "out/profile" },
       json: { type: "boolean", default: false },
+      nodes: { type: "string", default: "0" },
     },
   });
   const reps = Number(values.reps),
@@ -149,7 +180,7 @@ async function main(): Promise<void> {
       const k = Number(f.slice(stamp.length + 1).split("_")[0]);
       const key = `${name}/${owner[k] ?? "?"}#${k}`;
       result[key] = t;
-      if (!values.json) console.log(`${formatTable(key, t)}\n`);
+      if (!values.json) console.log(`${formatTable(key, t, Number(values.nodes))}\n`);
     }
   }
   if (values.json) console.log(JSON.stringify(result));
