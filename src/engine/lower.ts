@@ -579,17 +579,22 @@ function takesNchwCol2im(e: Emitter, t: Tensor): boolean {
 /**
  * Channel concats (axis 1) that only NCHW-col2im input gradients read, as gy: those take the parts'
  * products one by one and add them (a U-Net skip into ScoreNet's tconv1: no [N, 64, 26, 26] copy).
- * `uses` maps each value's id to the nodes reading it; `outputs` are the program's output ids.
+ * `outputs` are the program's output ids (an output is always materialized).
  */
 function concatsToAbsorb(order: readonly Tensor[], outputs: ReadonlySet<number>, e: Emitter): Set<number> {
-  const uses = new Map<number, Tensor[]>();
-  for (const t of order) for (const i of t.inputs) uses.set(i.id, [...(uses.get(i.id) ?? []), t]);
   const absorbed = new Set<number>();
   if (!absorbConcats) return absorbed;
+  const readers = new Map<number, Tensor[]>();
+  for (const t of order)
+    for (const i of t.inputs) {
+      const list = readers.get(i.id);
+      if (list) list.push(t);
+      else readers.set(i.id, [t]);
+    }
   for (const t of order) {
     if (t.op !== "concat" || t.attrs.axis !== 1 || t.rank !== 4 || t.dtype !== "float32" || outputs.has(t.id)) continue;
-    const readers = uses.get(t.id) ?? [];
-    if (readers.length && readers.every((r) => r.op === "convBackInput" && r.inputs[0] === t && takesNchwCol2im(e, r)))
+    const rs = readers.get(t.id) ?? [];
+    if (rs.length && rs.every((r) => r.op === "convBackInput" && r.inputs[0] === t && takesNchwCol2im(e, r)))
       absorbed.add(t.id);
   }
   return absorbed;
