@@ -33,8 +33,9 @@ import {
   type LockstepRunRow,
   runLockstep,
   runLockstepEnd2End,
+  withTorchServer,
 } from "./lockstep.ts";
-import { medianMs, round } from "./timing.ts";
+import { medianMs, quantile, round } from "./timing.ts";
 import { WORKLOADS, exportShared } from "./workloads.ts";
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -200,18 +201,20 @@ async function lockstepRun(
   const log = (l: string) => {
     if (!values.json) console.error(l);
   };
-  const stepRows = Object.keys(steps).length ? await runLockstep(steps, server, pairs, 3, log) : [];
   const runs = LOCKSTEP_RUNS.filter(wanted);
-  const runRows = runs.length
-    ? await runLockstepEnd2End(
-        runs,
-        async (name, wrap) => (await WORKLOADS[name]!.setup(wrap)).run!,
-        server,
-        Number(values.rounds ?? 1),
-        (name) => WORKLOADS[name]!.warm ?? 1,
-        log,
-      )
-    : [];
+  const { stepRows, runRows } = await withTorchServer(server, async (torch) => ({
+    stepRows: Object.keys(steps).length ? await runLockstep(steps, torch, pairs, 3, log) : [],
+    runRows: runs.length
+      ? await runLockstepEnd2End(
+          runs,
+          async (name, wrap) => (await WORKLOADS[name]!.setup(wrap)).run!,
+          torch,
+          Number(values.rounds ?? 1),
+          (name) => WORKLOADS[name]!.warm ?? 1,
+          log,
+        )
+      : [],
+  }));
   return { steps: stepRows, runs: runRows };
 }
 
@@ -253,10 +256,7 @@ function combine<T extends Record<string, Record<string, number | string>>>(rs: 
   }
   return out as T;
 }
-const median = (a: number[]) => {
-  const s = [...a].sort((x, y) => x - y);
-  return s.length % 2 ? s[s.length >> 1]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
-};
+const median = (a: number[]) => quantile(a, 0.5);
 
 const info = machine();
 const result: Record<string, unknown> = { ...info, reps: baseReps, rounds, runs: [] as unknown[] };

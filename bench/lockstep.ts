@@ -15,6 +15,7 @@ import { type ChildProcessByStdio, spawn } from "node:child_process";
 import type { Readable, Writable } from "node:stream";
 import { createInterface } from "node:readline";
 import { beforeEachEvaluation } from "../src/score.ts";
+import { quantile } from "./timing.ts";
 import type { ModelWrap, Step } from "./workloads.ts";
 
 /** The steps that both sides can run one at a time: scoregen workload → its metrics. */
@@ -34,21 +35,21 @@ export interface LockstepRow {
   ratio: [number, number, number];
 }
 
-const quantile = (a: readonly number[], q: number) => {
-  const s = [...a].sort((x, y) => x - y);
-  const i = q * (s.length - 1),
-    lo = Math.floor(i);
-  return s[lo]! + (s[Math.ceil(i)]! - s[lo]!) * (i - lo);
-};
+/** How to start the PyTorch server: `python args…` with `env` (bench/torch_twins.py --serve …). */
+export interface TorchServerSpec {
+  python: string;
+  args: string[];
+  env: NodeJS.ProcessEnv;
+}
 
 /** A running `torch_twins.py --serve`: `time(step)` runs one step there and gives its ms. */
-class TorchServer {
+export class TorchServer {
   private readonly lines: AsyncIterator<string>;
   private constructor(private readonly proc: ChildProcessByStdio<Writable, Readable, null>) {
     this.lines = createInterface({ input: proc.stdout })[Symbol.asyncIterator]();
   }
 
-  static async start(python: string, args: string[], env: NodeJS.ProcessEnv): Promise<TorchServer> {
+  static async start({ python, args, env }: TorchServerSpec): Promise<TorchServer> {
     const proc = spawn(python, args, { env, stdio: ["pipe", "pipe", "inherit"] });
     // A server that died shows as an early end of its output (next()); writes to it just fail.
     proc.stdin.on("error", () => {});
@@ -82,6 +83,16 @@ class TorchServer {
   }
 }
 
+/** Starts the server, runs `body` with it and tells it to quit however `body` ends. */
+export async function withTorchServer<T>(spec: TorchServerSpec, body: (torch: TorchServer) => Promise<T>): Promise<T> {
+  const torch = await TorchServer.start(spec);
+  try {
+    return await body(torch);
+  } finally {
+    torch.close();
+  }
+}
+
 /**
  * Waits (up to 300 ms) until this process uses under 1 ms of CPU in a 10 ms window: ORT's intra-op
  * threads spin for ~30 ms after a run, which would otherwise eat into PyTorch's turn (the server
@@ -110,47 +121,42 @@ async function timed(fn: Step): Promise<number> {
  */
 export async function runLockstep(
   steps: Record<string, Step>,
-  server: { python: string; args: string[]; env: NodeJS.ProcessEnv },
+  torch: TorchServer,
   pairs: number,
   warm = 3,
   log: (line: string) => void = () => {},
 ): Promise<LockstepRow[]> {
-  const torch = await TorchServer.start(server.python, server.args, server.env);
-  try {
-    const rows: LockstepRow[] = [];
-    for (const [name, fn] of Object.entries(steps)) {
-      for (let i = 0; i < warm; i++) {
-        await fn();
-        await torch.time(name);
-      }
-      const ours: number[] = [],
-        theirs: number[] = [];
-      for (let i = 0; i < pairs; i++) {
-        if (i % 2 === 0) {
-          ours.push(await timed(fn));
-          await quiesce();
-          theirs.push(await torch.time(name));
-        } else {
-          theirs.push(await torch.time(name));
-          ours.push(await timed(fn));
-          await quiesce();
-        }
-      }
-      const ratios = ours.map((v, i) => v / theirs[i]!);
-      const row: LockstepRow = {
-        step: name,
-        pairs,
-        scoregenMs: quantile(ours, 0.5),
-        torchMs: quantile(theirs, 0.5),
-        ratio: [quantile(ratios, 0.25), quantile(ratios, 0.5), quantile(ratios, 0.75)],
-      };
-      log(`  lockstep ${name}: ${JSON.stringify(row)}`);
-      rows.push(row);
+  const rows: LockstepRow[] = [];
+  for (const [name, fn] of Object.entries(steps)) {
+    for (let i = 0; i < warm; i++) {
+      await fn();
+      await torch.time(name);
     }
-    return rows;
-  } finally {
-    torch.close();
+    const ours: number[] = [],
+      theirs: number[] = [];
+    for (let i = 0; i < pairs; i++) {
+      if (i % 2 === 0) {
+        ours.push(await timed(fn));
+        await quiesce();
+        theirs.push(await torch.time(name));
+      } else {
+        theirs.push(await torch.time(name));
+        ours.push(await timed(fn));
+        await quiesce();
+      }
+    }
+    const ratios = ours.map((v, i) => v / theirs[i]!);
+    const row: LockstepRow = {
+      step: name,
+      pairs,
+      scoregenMs: quantile(ours, 0.5),
+      torchMs: quantile(theirs, 0.5),
+      ratio: [quantile(ratios, 0.25), quantile(ratios, 0.5), quantile(ratios, 0.75)],
+    };
+    log(`  lockstep ${name}: ${JSON.stringify(row)}`);
+    rows.push(row);
   }
+  return rows;
 }
 
 /**
@@ -195,33 +201,28 @@ export interface LockstepRunRow {
 export async function runLockstepEnd2End(
   names: readonly string[],
   setup: (name: string, wrap: ModelWrap) => Promise<Step>,
-  server: { python: string; args: string[]; env: NodeJS.ProcessEnv },
+  torch: TorchServer,
   reps: number,
   warm: (name: string) => number,
   log: (line: string) => void = () => {},
 ): Promise<LockstepRunRow[]> {
-  const torch = await TorchServer.start(server.python, server.args, server.env);
-  try {
-    const rows: LockstepRunRow[] = [];
-    for (const name of names) {
-      let turns: Turns | undefined;
-      const run = await setup(name, (m) => beforeEachEvaluation(m, () => turns!.pass()));
-      const row: LockstepRunRow = { run: name, scoregenMs: [], torchMs: [] };
-      for (let i = 0; i < warm(name) + reps; i++) {
-        const ready = await torch.request(`run ${name}`);
-        if (ready !== "ready") throw new Error(`--lockstep: PyTorch server: ${ready}`);
-        turns = new Turns(torch);
-        await run();
-        const r = await turns.finish();
-        log(`  lockstep ${name} run ${i + 1}${i < warm(name) ? " (warm-up)" : ""}: ${JSON.stringify(r)}`);
-        if (i < warm(name)) continue;
-        row.scoregenMs.push(r.scoregenMs);
-        row.torchMs.push(r.torchMs);
-      }
-      rows.push(row);
+  const rows: LockstepRunRow[] = [];
+  for (const name of names) {
+    let turns: Turns | undefined;
+    const run = await setup(name, (m) => beforeEachEvaluation(m, () => turns!.pass()));
+    const row: LockstepRunRow = { run: name, scoregenMs: [], torchMs: [] };
+    for (let i = 0; i < warm(name) + reps; i++) {
+      const ready = await torch.request(`run ${name}`);
+      if (ready !== "ready") throw new Error(`--lockstep: PyTorch server: ${ready}`);
+      turns = new Turns(torch);
+      await run();
+      const r = await turns.finish();
+      log(`  lockstep ${name} run ${i + 1}${i < warm(name) ? " (warm-up)" : ""}: ${JSON.stringify(r)}`);
+      if (i < warm(name)) continue;
+      row.scoregenMs.push(r.scoregenMs);
+      row.torchMs.push(r.torchMs);
     }
-    return rows;
-  } finally {
-    torch.close();
+    rows.push(row);
   }
+  return rows;
 }

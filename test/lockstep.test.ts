@@ -7,7 +7,7 @@ import { appendFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import test from "node:test";
-import { runLockstep, runLockstepEnd2End } from "../bench/lockstep.ts";
+import { type TorchServerSpec, runLockstep, runLockstepEnd2End, withTorchServer } from "../bench/lockstep.ts";
 import type { ScoreModel } from "../src/score.ts";
 
 // A step takes "10 ms"; a gated run makes EVALS evaluations, writes "S" to the file LOG at the start
@@ -36,9 +36,8 @@ const next = async () => (await it.next()).value;
 })();
 `;
 
-type Server = { python: string; args: string[]; env: NodeJS.ProcessEnv };
 /** Runs `body` with a fake server making `evals` evaluations per run; `log` is the shared event file. */
-function withServer(evals: number, body: (server: Server, log: string) => Promise<void>) {
+function withServer(evals: number, body: (server: TorchServerSpec, log: string) => Promise<void>) {
   const dir = mkdtempSync(join(tmpdir(), "scoregen-lockstep-"));
   const script = join(dir, "fake-server.cjs"),
     log = join(dir, "events");
@@ -77,17 +76,19 @@ for (const [ours, theirs, order] of [
     await withServer(theirs, async (server, log) => {
       const inner = countingModel(log);
       let gated: ScoreModel | undefined;
-      const rows = await runLockstepEnd2End(
-        ["fake"],
-        async (_name, wrap) => {
-          gated = wrap(inner);
-          return async () => {
-            for (let i = 0; i < ours; i++) await gated!.score(new Float64Array(2), new Float64Array(1), 1);
-          };
-        },
-        server,
-        2,
-        () => 1,
+      const rows = await withTorchServer(server, (torch) =>
+        runLockstepEnd2End(
+          ["fake"],
+          async (_name, wrap) => {
+            gated = wrap(inner);
+            return async () => {
+              for (let i = 0; i < ours; i++) await gated!.score(new Float64Array(2), new Float64Array(1), 1);
+            };
+          },
+          torch,
+          2,
+          () => 1,
+        ),
       );
       assert.equal(readFileSync(log, "utf8"), order.repeat(3), "one warm-up and two timed runs, each in that order");
       assert.equal(rows.length, 1);
@@ -102,7 +103,9 @@ for (const [ours, theirs, order] of [
 test("step lockstep: pairs are counted and the other side's times are its replies", async () => {
   await withServer(0, async (server) => {
     let calls = 0;
-    const rows = await runLockstep({ "fake.step": async () => void calls++ }, server, 6, 1);
+    const rows = await withTorchServer(server, (torch) =>
+      runLockstep({ "fake.step": async () => void calls++ }, torch, 6, 1),
+    );
     assert.equal(rows.length, 1);
     assert.equal(rows[0]!.pairs, 6);
     assert.equal(calls, 7, "one warm-up and six timed steps");
@@ -114,6 +117,9 @@ test("step lockstep: pairs are counted and the other side's times are its replie
 
 test("step lockstep: an error line from the server fails with it", async () => {
   await withServer(0, async (server) => {
-    await assert.rejects(runLockstep({ bad: async () => {} }, server, 2, 0), /PyTorch server: error: unknown step/);
+    await assert.rejects(
+      withTorchServer(server, (torch) => runLockstep({ bad: async () => {} }, torch, 2, 0)),
+      /PyTorch server: error: unknown step/,
+    );
   });
 });
