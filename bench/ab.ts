@@ -35,6 +35,8 @@
  *            and 1 intra-op thread with 2 inter-op threads
  *   wgrad    scorenet.train: weight gradients re-laid out by Transpose vs by a product with an identity
  *   concatparts train, forward b64, VJP b16: tconv1's input concat materialized vs per-part products
+ *   spans    train, forward b64, VJP b16: per-channel arithmetic on small images as ORT broadcasts it vs with
+ *            the narrow operand widened first (setSmallSpanBroadcast)
  */
 import { parseArgs } from "node:util";
 import { type NodeBackendOptions, nodeBackend } from "../src/engine/backend-node.ts";
@@ -47,6 +49,7 @@ import {
   setCol2imShifts,
   setCol2imSum,
   setSharedPatches,
+  setSmallSpanBroadcast,
   setConvFormPolicy,
   setNormKernel,
   setSingleChannelConv,
@@ -408,6 +411,8 @@ const EXPERIMENTS: Record<string, Experiment> = {
   shifts: (threads) => onOffSteps(threads, ["gather/depthwise", "shifts"], setCol2imShifts),
   /** tconv1's input concat [h, h1] materialized vs absorbed into per-part products (forward, VJP; train keeps it). */
   concatparts: (threads) => onOffSteps(threads, ["Concat", "per-part products"], setAbsorbConcats),
+  spans: (threads) =>
+    onOffSteps(threads, ["plain broadcast", "widened"], (on = true) => setSmallSpanBroadcast(on ? 64 : 0)),
   wgradrows: (threads) =>
     trainStepVariants(
       threads,

@@ -98,3 +98,64 @@ test("ScoreNet programs (forward, input VJP, parameter gradients) contain no Sli
       `Slice ${n.name} has steps ${stepsOf(n.input![4]!)}`,
     );
 });
+
+test("per-channel arithmetic on small images (operand widened before ORT broadcasts it) equals float64 math", async () => {
+  const onnx = (await import("onnx-proto")).default.onnx;
+  const { setSmallSpanBroadcast } = await import("../src/engine/lower.ts");
+  const rng = new Rng(11);
+  const [n, c] = [16, 64];
+  const x = E.input("x", [n, c, 2, 2]),
+    x5 = E.input("x5", [8, 32, 5, 5]),
+    e = E.input("e", [n, c, 1, 1]),
+    e5 = E.input("e5", [8, 32, 1, 1]),
+    g = E.input("g", [c]),
+    b = E.input("b", [c]);
+  const outputs = {
+    add: E.add(x, e), // varies along every leading dim: widened by a product with ones
+    mulShared: E.mul(x, E.reshape(g, [1, c, 1, 1])), // shared across the batch: widened by Expand
+    subNarrowFirst: E.sub(e, x),
+    divLowerRank: E.div(x, E.add(E.reshape(g, [c, 1, 1]), 2)),
+    add5: E.add(x5, e5),
+    norm: E.groupNorm(x, 8, g, b),
+  };
+  const feeds = {
+    x: rng.normals(n * c * 4, new Float32Array(n * c * 4)),
+    x5: rng.normals(8 * 32 * 25, new Float32Array(8 * 32 * 25)),
+    e: rng.normals(n * c, new Float32Array(n * c)),
+    e5: rng.normals(8 * 32, new Float32Array(8 * 32)),
+    g: Float32Array.from({ length: c }, (_, i) => 0.5 + i / c),
+    b: Float32Array.from({ length: c }, (_, i) => Math.sin(i)),
+  };
+  const spec = { inputs: [x, x5, e, e5, g, b], outputs };
+  const ops = (bytes: Uint8Array) => (onnx.ModelProto.decode(bytes).graph!.node ?? []).map((q) => q.opType);
+  setSmallSpanBroadcast(0);
+  const plainOps = ops(E.toOnnx(spec));
+  setSmallSpanBroadcast();
+  const wideOps = ops(E.toOnnx(spec));
+  assert.ok(!plainOps.includes("MatMul") && !plainOps.includes("Expand"), "off: plain broadcasts");
+  assert.equal(wideOps.filter((o) => o === "MatMul").length, 3, "add, sub and add5 widen by a product with ones");
+  assert.equal(wideOps.filter((o) => o === "Expand").length, 4, "mul, div and the norm's γ and β widen by Expand");
+  const r = await (await E.compile(spec)).run(feeds);
+  const at = (v: Float32Array, i: number) => v[i]!;
+  const ch = (i: number, cc: number, hw: number) => Math.floor(i / hw) % cc;
+  const want: Record<string, (i: number) => number> = {
+    add: (i) => at(feeds.x, i) + at(feeds.e, Math.floor(i / 4)),
+    mulShared: (i) => at(feeds.x, i) * at(feeds.g, ch(i, c, 4)),
+    subNarrowFirst: (i) => at(feeds.e, Math.floor(i / 4)) - at(feeds.x, i),
+    divLowerRank: (i) => at(feeds.x, i) / (at(feeds.g, ch(i, c, 4)) + 2),
+    add5: (i) => at(feeds.x5, i) + at(feeds.e5, Math.floor(i / 25)),
+    norm: (i) => {
+      const per = (c / 8) * 4,
+        start = Math.floor(i / per) * per;
+      const vals = Array.from({ length: per }, (_, k) => at(feeds.x, start + k));
+      const mean = vals.reduce((p, v) => p + v, 0) / per;
+      const varc = vals.reduce((p, v) => p + (v - mean) ** 2, 0) / per;
+      return ((at(feeds.x, i) - mean) / Math.sqrt(varc + 1e-5)) * at(feeds.g, ch(i, c, 4)) + at(feeds.b, ch(i, c, 4));
+    },
+  };
+  for (const [name, f] of Object.entries(want)) {
+    const got = r[name] as Float32Array;
+    for (let i = 0; i < got.length; i++)
+      assert.ok(Math.abs(got[i]! - f(i)) <= 2e-5 * (1 + Math.abs(f(i))), `${name}[${i}]: ${got[i]} vs ${f(i)}`);
+  }
+});

@@ -133,6 +133,10 @@ const BINARY_ONNX: Record<string, string> = {
 
 function lowerNode(e: Emitter, t: Tensor, ins: string[]): string {
   const a = t.attrs;
+  if (ARITHMETIC.has(t.op)) {
+    const [x, y] = t.inputs as [Tensor, Tensor];
+    return arithmetic(e, BINARY_ONNX[t.op]!, { name: ins[0]!, shape: x.shape }, { name: ins[1]!, shape: y.shape }, t);
+  }
   const u = UNARY_ONNX[t.op] ?? BINARY_ONNX[t.op];
   if (u) return e.node(u, ins);
   switch (t.op) {
@@ -299,12 +303,78 @@ function lowerGroupNorm(e: Emitter, t: Tensor, ins: string[]): string {
     const y = e.node("InstanceNormalization", [rows, ins[1]!, ins[2]!], { epsilon: { f: t.attrs.eps as number } });
     return e.node("Reshape", [y, e.ints(t.shape)]);
   }
-  const bshape = e.ints([1, c, ...t.shape.slice(2).map(() => 1)]);
-  const y = lowerGroupNormalize(e, t, ins[0]!);
-  return e.node("Add", [
-    e.node("Mul", [y, e.node("Reshape", [ins[1]!, bshape])]),
-    e.node("Reshape", [ins[2]!, bshape]),
-  ]);
+  const bshape = [1, c, ...t.shape.slice(2).map(() => 1)];
+  const perChannel = (v: string) => ({ name: e.node("Reshape", [v, e.ints(bshape)]), shape: bshape });
+  const whole = (name: string) => ({ name, shape: t.shape });
+  const scaled = arithmetic(e, "Mul", whole(lowerGroupNormalize(e, t, ins[0]!)), perChannel(ins[1]!), t);
+  return arithmetic(e, "Add", whole(scaled), perChannel(ins[2]!), t);
+}
+
+// ---------------------------------------------------------------- broadcast arithmetic
+
+/** Traced ops lowered by `arithmetic`. */
+const ARITHMETIC = new Set(["add", "sub", "mul", "div"]);
+
+/** Below this many values per broadcast run, `arithmetic` widens the narrow operand (0: never). */
+let smallSpan = 64;
+/** Set the run length below which `arithmetic` widens (benchmarks compare; no argument restores 64; 0 turns it off). */
+export function setSmallSpanBroadcast(values = 64): void {
+  smallSpan = values;
+}
+
+/**
+ * A float32 Add/Sub/Mul/Div of a full operand [.., k trailing dims] and a narrow one that is 1 on
+ * those trailing dims (a per-channel γ [1, C, 1, 1], a per-image-and-channel embedding [N, C, 1, 1])
+ * when the trailing dims hold fewer than `smallSpan` values. ORT's CPU broadcast handles one run of
+ * the trailing dims per call with a scalar, ~4 ns a value at 4 values per run (ScoreNet's 2×2 and
+ * 5×5 layers) against ~0.2 ns for long runs. So the narrow operand is widened first: repeated over
+ * the trailing dims by a product with a row of ones ([M, 1]·[1, S], when it varies along every
+ * leading dim) or by Expand to its own leading dims (when it is shared across some, e.g. the batch),
+ * which leaves ORT one long run per shared index. Other cases lower to the plain ONNX op.
+ */
+function arithmetic(
+  e: Emitter,
+  op: string,
+  x: { name: string; shape: readonly number[] },
+  y: { name: string; shape: readonly number[] },
+  out: Tensor,
+): string {
+  const narrow = out.dtype === "float32" && out.size >= 4096 ? narrowSide(x.shape, y.shape, out.shape) : undefined;
+  if (!narrow) return e.node(op, [x.name, y.name]);
+  const [thin, full] = narrow === "x" ? [x, y] : [y, x];
+  const wide = widen(e, thin.name, padLeft(thin.shape, out.shape.length), out.shape);
+  return e.node(op, narrow === "x" ? [wide, full.name] : [full.name, wide]);
+}
+
+/** Which operand is narrow on small trailing dims while the other has the output's shape, if one is. */
+function narrowSide(xs: readonly number[], ys: readonly number[], out: readonly number[]): "x" | "y" | undefined {
+  const same = (s: readonly number[]) => s.length === out.length && s.every((d, i) => d === out[i]);
+  const side = same(xs) ? "y" : same(ys) ? "x" : undefined;
+  if (!side) return undefined;
+  const k = trailingOnes(padLeft(side === "x" ? xs : ys, out.length));
+  const span = out.slice(k).reduce((p, d) => p * d, 1);
+  return k > 0 && k < out.length && span > 1 && span < smallSpan ? side : undefined;
+}
+
+/** Index of the first of the trailing run of 1s in `s` (s.length when the last dim is not 1). */
+function trailingOnes(s: readonly number[]): number {
+  let k = s.length;
+  while (k > 0 && s[k - 1] === 1) k--;
+  return k;
+}
+
+const padLeft = (s: readonly number[], rank: number) => [...Array(rank - s.length).fill(1), ...s];
+
+/** `v` (shape `s`, 1 on the trailing dims from k on) repeated over those dims of `out`. */
+function widen(e: Emitter, v: string, s: readonly number[], out: readonly number[]): string {
+  const k = trailingOnes(s);
+  const target = [...s.slice(0, k), ...out.slice(k)];
+  if (s.slice(0, k).some((d, i) => d !== out[i])) return e.node("Expand", [v, e.ints(target)]);
+  const rows = s.slice(0, k).reduce((p, d) => p * d, 1),
+    span = out.slice(k).reduce((p, d) => p * d, 1);
+  const ones = e.once(`ones|${span}`, () => e.init("float32", [1, span], new Float32Array(span).fill(1), "ones"));
+  const repeated = e.node("MatMul", [e.node("Reshape", [v, e.ints([rows, 1])]), ones]);
+  return e.node("Reshape", [repeated, e.ints(target)]);
 }
 
 /** 1/√(σ² + eps) per group [N, G, 1]: LayerNormalization's third output (float32) or 1/σ of the reductions (float64). */
