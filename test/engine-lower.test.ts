@@ -136,7 +136,7 @@ test("per-channel arithmetic on small images (operand widened before ORT broadca
   assert.equal(wideOps.filter((o) => o === "MatMul").length, 3, "add, sub and add5 widen by a product with ones");
   assert.equal(wideOps.filter((o) => o === "Expand").length, 4, "mul, div and the norm's γ and β widen by Expand");
   const r = await (await E.compile(spec)).run(feeds);
-  const at = (v: Float32Array, i: number) => v[i]!;
+  const at = (v: ArrayLike<number>, i: number) => v[i]!;
   const ch = (i: number, cc: number, hw: number) => Math.floor(i / hw) % cc;
   const want: Record<string, (i: number) => number> = {
     add: (i) => at(feeds.x, i) + at(feeds.e, Math.floor(i / 4)),
