@@ -411,8 +411,7 @@ const EXPERIMENTS: Record<string, Experiment> = {
   shifts: (threads) => onOffSteps(threads, ["gather/depthwise", "shifts"], setCol2imShifts),
   /** tconv1's input concat [h, h1] materialized vs absorbed into per-part products (forward, VJP; train keeps it). */
   concatparts: (threads) => onOffSteps(threads, ["Concat", "per-part products"], setAbsorbConcats),
-  spans: (threads) =>
-    onOffSteps(threads, ["plain broadcast", "widened"], (on = true) => setSmallSpanBroadcast(on ? 64 : 0)),
+  spans: (threads) => onOffSteps(threads, ["plain broadcast", "widened"], setSmallSpanBroadcast),
   wgradrows: (threads) =>
     trainStepVariants(
       threads,

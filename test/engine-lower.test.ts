@@ -128,7 +128,7 @@ test("per-channel arithmetic on small images (operand widened before ORT broadca
   };
   const spec = { inputs: [x, x5, e, e5, g, b], outputs };
   const ops = (bytes: Uint8Array) => (onnx.ModelProto.decode(bytes).graph!.node ?? []).map((q) => q.opType);
-  setSmallSpanBroadcast(0);
+  setSmallSpanBroadcast(false);
   const plainOps = ops(E.toOnnx(spec));
   setSmallSpanBroadcast();
   const wideOps = ops(E.toOnnx(spec));

@@ -11,7 +11,7 @@
  */
 import onnxProto from "onnx-proto";
 import { type ConvGeometry, convOutHW, geometryOf } from "./conv.ts";
-import { type DType, type HostArray, type Tensor, TraceError, topoSort } from "./tensor.ts";
+import { type DType, type HostArray, type Tensor, TraceError, sizeOf, topoSort } from "./tensor.ts";
 
 const { onnx } = onnxProto;
 type NodeProto = InstanceType<typeof onnx.NodeProto>;
@@ -315,17 +315,18 @@ function lowerGroupNorm(e: Emitter, t: Tensor, ins: string[]): string {
 /** Traced ops lowered by `arithmetic`. */
 const ARITHMETIC = new Set(["add", "sub", "mul", "div"]);
 
-/** Below this many values per broadcast run, `arithmetic` widens the narrow operand (0: never). */
-let smallSpan = 64;
-/** Set the run length below which `arithmetic` widens (benchmarks compare; no argument restores 64; 0 turns it off). */
-export function setSmallSpanBroadcast(values = 64): void {
-  smallSpan = values;
+/** Below this many values per broadcast run, `arithmetic` widens the narrow operand (at 144 it was slower). */
+const SMALL_SPAN = 64;
+let widenSmallSpans = true;
+/** Turn the widening of `arithmetic` off or on (benchmarks compare; no argument restores on). */
+export function setSmallSpanBroadcast(on = true): void {
+  widenSmallSpans = on;
 }
 
 /**
  * A float32 Add/Sub/Mul/Div of a full operand [.., k trailing dims] and a narrow one that is 1 on
  * those trailing dims (a per-channel γ [1, C, 1, 1], a per-image-and-channel embedding [N, C, 1, 1])
- * when the trailing dims hold fewer than `smallSpan` values. ORT's CPU broadcast handles one run of
+ * when the trailing dims hold fewer than SMALL_SPAN values. ORT's CPU broadcast handles one run of
  * the trailing dims per call with a scalar, ~4 ns a value at 4 values per run (ScoreNet's 2×2 and
  * 5×5 layers) against ~0.2 ns for long runs. So the narrow operand is widened first: repeated over
  * the trailing dims by a product with a row of ones ([M, 1]·[1, S], when it varies along every
@@ -339,41 +340,41 @@ function arithmetic(
   y: { name: string; shape: readonly number[] },
   out: Tensor,
 ): string {
-  const narrow = out.dtype === "float32" && out.size >= 4096 ? narrowSide(x.shape, y.shape, out.shape) : undefined;
+  const narrow =
+    widenSmallSpans && out.dtype === "float32" && out.size >= 4096
+      ? narrowOperand(x.shape, y.shape, out.shape)
+      : undefined;
   if (!narrow) return e.node(op, [x.name, y.name]);
-  const [thin, full] = narrow === "x" ? [x, y] : [y, x];
-  const wide = widen(e, thin.name, padLeft(thin.shape, out.shape.length), out.shape);
-  return e.node(op, narrow === "x" ? [wide, full.name] : [full.name, wide]);
+  const wide = widen(e, narrow.side === "x" ? x.name : y.name, narrow.shape, narrow.k, out.shape);
+  return e.node(op, narrow.side === "x" ? [wide, y.name] : [x.name, wide]);
 }
 
-/** Which operand is narrow on small trailing dims while the other has the output's shape, if one is. */
-function narrowSide(xs: readonly number[], ys: readonly number[], out: readonly number[]): "x" | "y" | undefined {
+/**
+ * The operand that is narrow on small trailing dims while the other has the output's shape, if one
+ * is: which side, its shape padded to the output's rank, and k, where its trailing run of 1s starts.
+ */
+function narrowOperand(
+  xs: readonly number[],
+  ys: readonly number[],
+  out: readonly number[],
+): { side: "x" | "y"; shape: number[]; k: number } | undefined {
   const same = (s: readonly number[]) => s.length === out.length && s.every((d, i) => d === out[i]);
   const side = same(xs) ? "y" : same(ys) ? "x" : undefined;
   if (!side) return undefined;
-  const k = trailingOnes(padLeft(side === "x" ? xs : ys, out.length));
-  const span = out.slice(k).reduce((p, d) => p * d, 1);
-  return k > 0 && k < out.length && span > 1 && span < smallSpan ? side : undefined;
+  const shape = [...Array(out.length - (side === "x" ? xs : ys).length).fill(1), ...(side === "x" ? xs : ys)];
+  let k = shape.length;
+  while (k > 0 && shape[k - 1] === 1) k--;
+  const span = sizeOf(out.slice(k));
+  return k > 0 && k < out.length && span > 1 && span < SMALL_SPAN ? { side, shape, k } : undefined;
 }
 
-/** Index of the first of the trailing run of 1s in `s` (s.length when the last dim is not 1). */
-function trailingOnes(s: readonly number[]): number {
-  let k = s.length;
-  while (k > 0 && s[k - 1] === 1) k--;
-  return k;
-}
-
-const padLeft = (s: readonly number[], rank: number) => [...Array(rank - s.length).fill(1), ...s];
-
-/** `v` (shape `s`, 1 on the trailing dims from k on) repeated over those dims of `out`. */
-function widen(e: Emitter, v: string, s: readonly number[], out: readonly number[]): string {
-  const k = trailingOnes(s);
+/** `v` (shape `s`, 1 on the dims from k on) repeated over those dims of `out`. */
+function widen(e: Emitter, v: string, s: readonly number[], k: number, out: readonly number[]): string {
   const target = [...s.slice(0, k), ...out.slice(k)];
   if (s.slice(0, k).some((d, i) => d !== out[i])) return e.node("Expand", [v, e.ints(target)]);
-  const rows = s.slice(0, k).reduce((p, d) => p * d, 1),
-    span = out.slice(k).reduce((p, d) => p * d, 1);
+  const span = sizeOf(out.slice(k));
   const ones = e.once(`ones|${span}`, () => e.init("float32", [1, span], new Float32Array(span).fill(1), "ones"));
-  const repeated = e.node("MatMul", [e.node("Reshape", [v, e.ints([rows, 1])]), ones]);
+  const repeated = e.node("MatMul", [e.node("Reshape", [v, e.ints([sizeOf(s.slice(0, k)), 1])]), ones]);
   return e.node("Reshape", [repeated, e.ints(target)]);
 }
 
